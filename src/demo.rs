@@ -1,0 +1,1 @@
+//! Placeholder: the demo warehouse generator (being written).

@@ -1,0 +1,1 @@
+//! Placeholder: the read-only SQL guard (being written).
