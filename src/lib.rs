@@ -10,7 +10,15 @@
 //! - `guard` decides whether a SQL text may run at all.
 //! - `catalog` and `dialect` are plain data shared by the layers above.
 
+pub mod app;
 pub mod catalog;
-pub mod dialect;
+pub mod cli;
+pub mod config;
 pub mod demo;
+pub mod dialect;
 pub mod guard;
+pub mod http;
+pub mod pipeline;
+pub mod store;
+pub mod telemetry;
+pub mod warehouse;

@@ -1,1 +1,30 @@
-fn main() {}
+//! The `querybot` binary: parses the command line, loads the configuration, runs a command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use querybot::cli::Cli;
+use querybot::config::Config;
+use querybot::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("querybot: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log);
+    match querybot::cli::run(cli, config).await {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::debug!(error = ?error, "command failed");
+            eprintln!("querybot: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

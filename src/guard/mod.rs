@@ -1,1 +1,142 @@
-//! Placeholder: the read-only SQL guard (being written).
+//! The read-only SQL guard: decides whether a SQL text may run, and caps its rows.
+//!
+//! Everything is an allow-list and fails closed: the text must parse in the warehouse's own
+//! dialect as exactly one query; the whole tree is walked (`walk`) for data changes, locks,
+//! tables outside the catalog (`tables`) and functions outside the builtins (`functions`).
+//! What runs is not the user's text but the statement as sqlparser prints it back, and only if
+//! that print parses to the same tree, so the database executes what the guard inspected.
+//! Only this module can build a [`GuardedSql`]; the warehouse runs nothing else.
+
+mod functions;
+mod limit;
+mod names;
+mod rejection;
+mod tables;
+mod walk;
+
+#[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use sqlparser::ast::{Query, Statement};
+use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect, SnowflakeDialect};
+use sqlparser::parser::{Parser, ParserError};
+
+use crate::catalog::Catalog;
+use crate::dialect::Dialect;
+
+pub use limit::with_limit;
+pub use rejection::{Rejection, RejectionKind};
+pub use tables::TableAllowList;
+
+/// What a warehouse connection may run: its dialect and the tables it may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub dialect: Dialect,
+    pub tables: TableAllowList,
+}
+
+impl Policy {
+    /// The policy for a catalog: its dialect, every table it lists.
+    pub fn from_catalog(catalog: &Catalog) -> Self {
+        Policy {
+            dialect: catalog.dialect,
+            tables: TableAllowList::from_catalog(catalog),
+        }
+    }
+}
+
+/// The guard's decision on one SQL text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed(GuardedSql),
+    Rejected(Rejection),
+}
+
+/// A query the guard allowed, in the normalized form the warehouse must run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardedSql {
+    sql: String,
+    dialect: Dialect,
+    /// The tree `sql` prints from, kept so `with_limit` edits it without parsing again.
+    query: Query,
+}
+
+impl GuardedSql {
+    pub fn as_str(&self) -> &str {
+        &self.sql
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Prints `query`, the only way a `GuardedSql` comes to be.
+    fn from_query(query: Query, dialect: Dialect) -> Self {
+        GuardedSql {
+            sql: query.to_string(),
+            dialect,
+            query,
+        }
+    }
+}
+
+impl fmt::Display for GuardedSql {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sql)
+    }
+}
+
+/// Decides whether `sql` may run under `policy`.
+pub fn check(sql: &str, policy: &Policy) -> Verdict {
+    match guard(sql, policy) {
+        Ok(guarded) => Verdict::Allowed(guarded),
+        Err(rejection) => Verdict::Rejected(rejection),
+    }
+}
+
+fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
+    let dialect = policy.dialect;
+    let reject = |kind, detail: String| Rejection::new(kind, dialect, detail);
+    if policy.tables.dialect() != dialect {
+        let detail = format!(
+            "policy is {dialect}, table list is {}",
+            policy.tables.dialect()
+        );
+        return Err(reject(RejectionKind::PolicyMismatch, detail));
+    }
+    let mut statements =
+        parse(sql, dialect).map_err(|error| reject(RejectionKind::Parse, error.to_string()))?;
+    let statement = match statements.len() {
+        0 => return Err(reject(RejectionKind::Empty, String::new())),
+        1 => statements.remove(0),
+        n => return Err(reject(RejectionKind::MultipleStatements, n.to_string())),
+    };
+    let Statement::Query(query) = statement else {
+        return Err(walk::statement_rejection(&statement, dialect));
+    };
+    walk::inspect(&query, policy)?;
+    let guarded = GuardedSql::from_query(*query, dialect);
+    // Defence in depth against printer bugs: what runs must parse back to what was checked.
+    let reparsed = parse(&guarded.sql, dialect).ok();
+    match reparsed.as_deref() {
+        Some([Statement::Query(query)]) if **query == guarded.query => Ok(guarded),
+        _ => Err(reject(
+            RejectionKind::RoundTripMismatch,
+            "printed query parses differently".to_owned(),
+        )),
+    }
+}
+
+/// Parses with the target's own dialect: quoting and escapes differ, and a text that is one
+/// statement in Snowflake can be two in PostgreSQL.
+fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, ParserError> {
+    match dialect {
+        Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, sql),
+        Dialect::Sqlite => Parser::parse_sql(&SQLiteDialect {}, sql),
+        Dialect::Snowflake => Parser::parse_sql(&SnowflakeDialect {}, sql),
+    }
+}

@@ -1,0 +1,87 @@
+//! Builds querybot's components from the configuration and serves them over HTTP.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, DEFAULT_CONNECTION, demo_warehouse_path};
+use crate::demo;
+use crate::store::Store;
+use crate::warehouse::{self, Warehouse};
+
+/// Everything a running bot holds.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub warehouses: Warehouses,
+}
+
+/// The configured warehouse connections by name.
+#[derive(Clone)]
+pub struct Warehouses(BTreeMap<String, Arc<dyn Warehouse>>);
+
+impl Warehouses {
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Warehouse>> {
+        self.0.get(name)
+    }
+
+    /// The connection `WAREHOUSE_URL` names; configuration guarantees it exists.
+    pub fn default_connection(&self) -> &Arc<dyn Warehouse> {
+        &self.0[DEFAULT_CONNECTION]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Warehouse>> {
+        self.0.values()
+    }
+}
+
+impl App {
+    /// Opens the store (applying migrations) and the warehouse pools. With no warehouse
+    /// configured, writes the demo warehouse first if it is missing.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        ensure_demo_warehouse(&config).await?;
+        let store = Store::connect(&config.store_url).await?;
+        store
+            .migrate()
+            .await
+            .context("cannot prepare the store's tables")?;
+        let mut warehouses = BTreeMap::new();
+        for (name, connection) in &config.connections {
+            let warehouse = warehouse::connect(connection)?;
+            warehouses.insert(name.clone(), warehouse);
+        }
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            warehouses: Warehouses(warehouses),
+        })
+    }
+
+    /// Serves HTTP on `listener` until `shutdown` completes, then drains open requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let address = listener.local_addr().context("listener has no address")?;
+        tracing::info!(%address, "serving HTTP");
+        axum::serve(listener, crate::http::router(self))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server failed")
+    }
+}
+
+async fn ensure_demo_warehouse(config: &Config) -> anyhow::Result<()> {
+    let path = demo_warehouse_path(&config.data_dir);
+    if config.uses_demo_warehouse() && !path.exists() {
+        tracing::info!(path = %path.display(), "no warehouse configured: writing the demo warehouse");
+        demo::generate(&path, demo::DEFAULT_SEED)
+            .await
+            .with_context(|| format!("cannot write the demo warehouse at {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! The command line: one subcommand per job, each a thin call into the library.
+
+mod guard;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::{Config, demo_warehouse_path};
+use crate::demo;
+use crate::pipeline;
+use crate::store::Store;
+use crate::warehouse::Warehouse;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "querybot",
+    version,
+    about = "Ask your data warehouse questions from chat"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (health, readiness, metrics and chat endpoints).
+    Serve,
+    /// Create or upgrade the store's tables, then exit.
+    Migrate,
+    /// Read or show warehouse catalogs.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Check SQL statements read as JSON Lines from stdin; write one JSON verdict per line.
+    Guard(guard::GuardArgs),
+    /// Write the demo SQLite warehouse (a shop with two years of orders).
+    DemoData {
+        /// Where to write it (default: the data dir's demo.sqlite).
+        #[arg(long)]
+        path: Option<PathBuf>,
+        #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Check the configuration, the store and every warehouse connection.
+    Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Re-read the catalog of one connection (default: all) and cache it in the store.
+    Refresh {
+        #[arg(long)]
+        connection: Option<String>,
+    },
+    /// Print the cached catalog of a connection as JSON.
+    Show {
+        #[arg(long, default_value = crate::config::DEFAULT_CONNECTION)]
+        connection: String,
+    },
+}
+
+/// Runs one command; the exit code says whether it succeeded.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = Store::connect(&config.store_url).await?;
+            store.migrate().await.context("cannot migrate the store")?;
+            say(&format!("store at {} is up to date", config.store_url))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Catalog { command } => catalog(config, command).await,
+        Command::Guard(args) => guard::run(&config, args).await,
+        Command::DemoData { path, seed } => {
+            let path = path.unwrap_or_else(|| demo_warehouse_path(&config.data_dir));
+            let summary = demo::generate(&path, seed).await?;
+            say(&format!(
+                "wrote the demo warehouse to {}",
+                summary.path.display()
+            ))?;
+            for (table, rows) in &summary.tables {
+                say(&format!("  {table}: {rows} rows"))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor => doctor(config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let address = config.listen;
+    let app = App::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} (set QUERYBOT_LISTEN)"))?;
+    app.serve(listener, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn catalog(config: Config, command: CatalogCommand) -> anyhow::Result<ExitCode> {
+    let app = App::build(config).await?;
+    match command {
+        CatalogCommand::Refresh { connection } => {
+            let targets: Vec<_> = match connection {
+                Some(name) => vec![connection_named(&app, &name)?.clone()],
+                None => app.warehouses.iter().cloned().collect(),
+            };
+            for warehouse in targets {
+                let catalog = pipeline::catalog::refresh(&app.store, warehouse.as_ref())
+                    .await
+                    .with_context(|| {
+                        format!("cannot read the catalog of `{}`", warehouse.name())
+                    })?;
+                let columns: usize = catalog.tables.iter().map(|t| t.columns.len()).sum();
+                say(&format!(
+                    "{}: {} tables and views, {columns} columns",
+                    warehouse.name(),
+                    catalog.tables.len()
+                ))?;
+            }
+        }
+        CatalogCommand::Show { connection } => {
+            connection_named(&app, &connection)?;
+            let Some((catalog, refreshed_at)) = app.store.catalog(&connection).await? else {
+                bail!("no cached catalog for `{connection}`; run `querybot catalog refresh` first");
+            };
+            tracing::info!(%refreshed_at, "cached catalog");
+            say(&serde_json::to_string_pretty(&catalog)?)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn doctor(config: Config) -> anyhow::Result<ExitCode> {
+    say(&format!("store: {}", config.store_url))?;
+    let app = App::build(config).await?;
+    let mut healthy = true;
+    match app.store.check().await {
+        Ok(()) => say("  ok")?,
+        Err(error) => {
+            healthy = false;
+            say(&format!("  FAILED: {error}"))?;
+        }
+    }
+    for warehouse in app.warehouses.iter() {
+        let url = &app.config.connections[warehouse.name()].url;
+        say(&format!(
+            "warehouse `{}` ({}): {url}",
+            warehouse.name(),
+            warehouse.dialect()
+        ))?;
+        match warehouse.check().await {
+            Ok(()) => say("  ok")?,
+            Err(error) => {
+                healthy = false;
+                say(&format!("  FAILED: {}", error_chain(&error)))?;
+            }
+        }
+    }
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn connection_named<'a>(
+    app: &'a App,
+    name: &str,
+) -> anyhow::Result<&'a std::sync::Arc<dyn Warehouse>> {
+    app.warehouses.get(name).with_context(|| {
+        let known: Vec<&str> = app.config.connections.keys().map(String::as_str).collect();
+        format!("no connection named `{name}` (known: {})", known.join(", "))
+    })
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Writes one line of command output to stdout.
+fn say(line: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").context("cannot write to stdout")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,508 @@
+//! Every setting querybot reads, validated once at start-up into typed values.
+//!
+//! Sources, strongest first: the process environment (which `main` fills from `.env`), the
+//! optional TOML file (`QUERYBOT_CONFIG`, else `./querybot.toml` when present), defaults.
+//! Nothing else in the program reads the environment. URLs may carry passwords, so they are
+//! held as [`SecretUrl`], whose `Debug` and `Display` never show the password.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The name of the connection `WAREHOUSE_URL` defines.
+pub const DEFAULT_CONNECTION: &str = "default";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// The bot's own store (`DATABASE_URL`).
+    pub store_url: SecretUrl,
+    pub listen: SocketAddr,
+    pub limits: QueryLimits,
+    /// Named warehouse connections; always holds [`DEFAULT_CONNECTION`].
+    pub connections: BTreeMap<String, ConnectionConfig>,
+    pub log: LogConfig,
+}
+
+/// Bounds on every query the bot runs against a warehouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    pub statement_timeout: Duration,
+    /// Rows shown in chat.
+    pub preview_rows: u64,
+    /// Rows fetched at most (the CSV's length).
+    pub max_rows: u64,
+    /// Bytes of result data fetched at most, whatever the row count.
+    pub max_bytes: u64,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            statement_timeout: Duration::from_secs(30),
+            preview_rows: 20,
+            max_rows: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    pub name: String,
+    pub url: SecretUrl,
+    pub kind: WarehouseKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarehouseKind {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `querybot=debug,sqlx=warn`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A setting that could not be used; names the setting so the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(setting: &str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            setting: setting.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A connection URL that may contain a password.
+#[derive(Clone)]
+pub struct SecretUrl(SecretString);
+
+impl SecretUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        SecretUrl(SecretString::from(url.into()))
+    }
+
+    /// The full URL, password included: only for handing to a driver.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn scheme(&self) -> &str {
+        self.expose()
+            .split_once(':')
+            .map_or("", |(scheme, _)| scheme)
+    }
+}
+
+impl fmt::Display for SecretUrl {
+    /// Shows the URL with any password replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match url::Url::parse(self.expose()) {
+            Ok(mut url) if url.password().is_some() => {
+                // Setting a password only fails for URLs that cannot have one.
+                let _ = url.set_password(Some("***"));
+                f.write_str(url.as_str())
+            }
+            Ok(url) => f.write_str(url.as_str()),
+            Err(_) => f.write_str("<unparsable url>"),
+        }
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretUrl({self})")
+    }
+}
+
+/// The optional TOML file: the same settings as the environment, in lower case without the
+/// `QUERYBOT_` prefix, plus named connections.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    warehouse_url: Option<String>,
+    listen: Option<String>,
+    statement_timeout: Option<u64>,
+    preview_rows: Option<u64>,
+    max_rows: Option<u64>,
+    max_result_bytes: Option<u64>,
+    log_format: Option<String>,
+    log: Option<String>,
+    #[serde(default)]
+    connections: BTreeMap<String, FileConnection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConnection {
+    url: String,
+}
+
+impl Config {
+    /// Reads `.env` into the process environment (without overriding what is set), then
+    /// builds the configuration from the environment and the optional TOML file.
+    pub fn load() -> Result<Config, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError::new(".env", e.to_string())),
+        }
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Config::from_env(&env)
+    }
+
+    /// Builds the configuration from explicit environment values and the TOML file they name.
+    pub fn from_env(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let file = match env.get("QUERYBOT_CONFIG") {
+            Some(path) => read_file_config(Path::new(path))?,
+            None if Path::new("querybot.toml").exists() => {
+                read_file_config(Path::new("querybot.toml"))?
+            }
+            None => FileConfig::default(),
+        };
+        Config::from_sources(env, file)
+    }
+
+    fn from_sources(
+        env: &HashMap<String, String>,
+        file: FileConfig,
+    ) -> Result<Config, ConfigError> {
+        let setting = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+
+        let data_dir = setting("QUERYBOT_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+
+        let store_url = setting("DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("querybot.sqlite").display()
+                )
+            });
+        let store_url = SecretUrl::new(store_url);
+        if !matches!(store_url.scheme(), "sqlite" | "postgres" | "postgresql") {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                format!("expected sqlite://PATH or postgres://..., got `{store_url}`"),
+            ));
+        }
+
+        let listen = setting("QUERYBOT_LISTEN")
+            .or(file.listen)
+            .unwrap_or_else(|| "0.0.0.0:8080".to_owned());
+        let listen = listen.parse().map_err(|_| {
+            ConfigError::new(
+                "QUERYBOT_LISTEN",
+                format!("expected HOST:PORT such as 0.0.0.0:8080, got `{listen}`"),
+            )
+        })?;
+
+        let defaults = QueryLimits::default();
+        let statement_timeout =
+            positive(env, "QUERYBOT_STATEMENT_TIMEOUT", file.statement_timeout)?
+                .map_or(defaults.statement_timeout, Duration::from_secs);
+        let preview_rows = positive(env, "QUERYBOT_PREVIEW_ROWS", file.preview_rows)?
+            .unwrap_or(defaults.preview_rows);
+        let max_rows =
+            positive(env, "QUERYBOT_MAX_ROWS", file.max_rows)?.unwrap_or(defaults.max_rows);
+        let max_bytes = positive(env, "QUERYBOT_MAX_RESULT_BYTES", file.max_result_bytes)?
+            .unwrap_or(defaults.max_bytes);
+        if preview_rows > max_rows {
+            return Err(ConfigError::new(
+                "QUERYBOT_PREVIEW_ROWS",
+                format!("{preview_rows} is more than QUERYBOT_MAX_ROWS ({max_rows})"),
+            ));
+        }
+
+        let mut connections = BTreeMap::new();
+        for (name, connection) in file.connections {
+            let setting_name = format!("connections.{name}.url");
+            connections.insert(
+                name.clone(),
+                connection_config(&setting_name, name, connection.url)?,
+            );
+        }
+        let default_url = setting("WAREHOUSE_URL").or(file.warehouse_url);
+        match default_url {
+            Some(url) => {
+                let connection =
+                    connection_config("WAREHOUSE_URL", DEFAULT_CONNECTION.to_owned(), url)?;
+                connections.insert(DEFAULT_CONNECTION.to_owned(), connection);
+            }
+            None if connections.contains_key(DEFAULT_CONNECTION) => {}
+            None => {
+                let url = format!("sqlite://{}", demo_warehouse_path(&data_dir).display());
+                let connection =
+                    connection_config("WAREHOUSE_URL", DEFAULT_CONNECTION.to_owned(), url)?;
+                connections.insert(DEFAULT_CONNECTION.to_owned(), connection);
+            }
+        }
+
+        let format = match setting("QUERYBOT_LOG_FORMAT")
+            .or(file.log_format)
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "QUERYBOT_LOG_FORMAT",
+                    format!("expected text or json, got `{other}`"),
+                ));
+            }
+        };
+        let filter = setting("QUERYBOT_LOG")
+            .or_else(|| setting("RUST_LOG"))
+            .or(file.log)
+            .unwrap_or_else(|| "info".to_owned());
+
+        Ok(Config {
+            data_dir,
+            store_url,
+            listen,
+            limits: QueryLimits {
+                statement_timeout,
+                preview_rows,
+                max_rows,
+                max_bytes,
+            },
+            connections,
+            log: LogConfig { format, filter },
+        })
+    }
+
+    /// The connection `WAREHOUSE_URL` names (always present).
+    pub fn default_connection(&self) -> &ConnectionConfig {
+        &self.connections[DEFAULT_CONNECTION]
+    }
+
+    /// Whether the default connection is the generated demo warehouse.
+    pub fn uses_demo_warehouse(&self) -> bool {
+        let demo = format!("sqlite://{}", demo_warehouse_path(&self.data_dir).display());
+        self.default_connection().url.expose() == demo
+    }
+}
+
+/// Where `querybot demo-data` writes the demo warehouse by default.
+pub fn demo_warehouse_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("demo.sqlite")
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            "QUERYBOT_CONFIG",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        ConfigError::new(
+            "QUERYBOT_CONFIG",
+            format!("{} is not valid: {e}", path.display()),
+        )
+    })
+}
+
+fn positive(
+    env: &HashMap<String, String>,
+    name: &str,
+    from_file: Option<u64>,
+) -> Result<Option<u64>, ConfigError> {
+    let value = match env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(text) => Some(text.parse::<u64>().map_err(|_| {
+            ConfigError::new(
+                name,
+                format!("expected a positive whole number, got `{text}`"),
+            )
+        })?),
+        None => from_file,
+    };
+    match value {
+        Some(0) => Err(ConfigError::new(name, "must be greater than zero")),
+        other => Ok(other),
+    }
+}
+
+fn connection_config(
+    setting: &str,
+    name: String,
+    url: String,
+) -> Result<ConnectionConfig, ConfigError> {
+    let url = SecretUrl::new(url);
+    let kind = match url.scheme() {
+        "postgres" | "postgresql" => WarehouseKind::Postgres,
+        "sqlite" => WarehouseKind::Sqlite,
+        "snowflake" => {
+            return Err(ConfigError::new(
+                setting,
+                "Snowflake connections are not supported by this build yet",
+            ));
+        }
+        _ => {
+            return Err(ConfigError::new(
+                setting,
+                format!("expected postgres://... or sqlite://PATH, got `{url}`"),
+            ));
+        }
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ConfigError::new(
+            setting,
+            format!("connection name `{name}` may use only letters, digits, `_` and `-`"),
+        ));
+    }
+    Ok(ConnectionConfig { name, url, kind })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn load(pairs: &[(&str, &str)], toml_text: &str) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(toml_text).expect("test TOML parses");
+        Config::from_sources(&env(pairs), file)
+    }
+
+    fn rejected_setting(pairs: &[(&str, &str)], toml_text: &str) -> String {
+        load(pairs, toml_text)
+            .expect_err("configuration should be rejected")
+            .setting
+    }
+
+    #[test]
+    fn defaults_need_no_settings() {
+        let config = load(&[], "").expect("defaults load");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(
+            config.store_url.expose(),
+            "sqlite://./data/querybot.sqlite?mode=rwc"
+        );
+        assert_eq!(config.listen, "0.0.0.0:8080".parse().expect("address"));
+        assert_eq!(config.limits, QueryLimits::default());
+        assert_eq!(config.default_connection().kind, WarehouseKind::Sqlite);
+        assert!(config.uses_demo_warehouse());
+        assert_eq!(config.log.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let config = load(
+            &[
+                ("QUERYBOT_MAX_ROWS", "500"),
+                ("WAREHOUSE_URL", "postgres://u:p@db/warehouse"),
+            ],
+            "max_rows = 10\npreview_rows = 5\nwarehouse_url = \"sqlite://x.db\"",
+        )
+        .expect("loads");
+        assert_eq!(config.limits.max_rows, 500);
+        assert_eq!(config.limits.preview_rows, 5);
+        assert_eq!(config.default_connection().kind, WarehouseKind::Postgres);
+        assert!(!config.uses_demo_warehouse());
+    }
+
+    #[test]
+    fn named_connections_come_from_the_file() {
+        let config = load(
+            &[],
+            "[connections.finance]\nurl = \"postgres://db/finance\"\n[connections.product]\nurl = \"sqlite://p.db\"",
+        )
+        .expect("loads");
+        let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
+        assert_eq!(names, ["default", "finance", "product"]);
+        assert_eq!(config.connections["finance"].kind, WarehouseKind::Postgres);
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        assert_eq!(
+            rejected_setting(&[("QUERYBOT_MAX_ROWS", "lots")], ""),
+            "QUERYBOT_MAX_ROWS"
+        );
+        assert_eq!(
+            rejected_setting(&[("QUERYBOT_STATEMENT_TIMEOUT", "0")], ""),
+            "QUERYBOT_STATEMENT_TIMEOUT"
+        );
+        assert_eq!(
+            rejected_setting(&[("QUERYBOT_LISTEN", "8080")], ""),
+            "QUERYBOT_LISTEN"
+        );
+        assert_eq!(
+            rejected_setting(&[("DATABASE_URL", "mysql://x")], ""),
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            rejected_setting(&[("WAREHOUSE_URL", "oracle://x")], ""),
+            "WAREHOUSE_URL"
+        );
+        assert_eq!(
+            rejected_setting(&[("QUERYBOT_LOG_FORMAT", "xml")], ""),
+            "QUERYBOT_LOG_FORMAT"
+        );
+        assert_eq!(
+            rejected_setting(
+                &[("QUERYBOT_PREVIEW_ROWS", "50"), ("QUERYBOT_MAX_ROWS", "10")],
+                ""
+            ),
+            "QUERYBOT_PREVIEW_ROWS"
+        );
+        assert_eq!(
+            rejected_setting(&[], "[connections.\"bad name\"]\nurl = \"sqlite://x\""),
+            "connections.bad name.url"
+        );
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        assert!(toml::from_str::<FileConfig>("max_rowz = 1").is_err());
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let url = SecretUrl::new("postgres://bot:hunter2@db.internal:5432/warehouse");
+        assert_eq!(
+            url.to_string(),
+            "postgres://bot:***@db.internal:5432/warehouse"
+        );
+        assert!(!format!("{url:?}").contains("hunter2"));
+        let config = load(&[("DATABASE_URL", "postgres://bot:hunter2@db/x")], "").expect("loads");
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,1 +1,0 @@
-//! Placeholder: the demo warehouse generator (being written).

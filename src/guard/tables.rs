@@ -1,0 +1,109 @@
+//! Which tables a query may read: the catalog's allow-list, minus system catalogs, always.
+//!
+//! An unqualified name resolves only to the dialect's default schema, never to a unique match
+//! elsewhere: the database resolves it through its own search path, and a guess here could
+//! approve `orders` while the database reads a different, unlisted `orders`. The executor
+//! pins the search path accordingly. Names with three or more parts (`db.schema.table`) are
+//! refused: the catalog does not record databases.
+
+use sqlparser::ast::Ident;
+
+use super::names;
+use super::rejection::{Rejection, RejectionKind};
+use crate::catalog::Catalog;
+use crate::dialect::Dialect;
+
+/// Schemas that hold system catalogs in one of the dialects (compared ignoring case).
+/// `pg_*` schemas (`pg_toast`, `pg_temp_3`) are caught by prefix.
+const SYSTEM_SCHEMAS: &[&str] = &[
+    "information_schema",
+    "account_usage",
+    "organization_usage",
+    "reader_account_usage",
+    "data_sharing_usage",
+    "snowflake",
+];
+
+/// Table-name prefixes reserved for system catalogs (`pg_shadow`, `sqlite_master`).
+const SYSTEM_PREFIXES: &[&str] = &["pg_", "sqlite_"];
+
+/// The tables and views a query may name, as `(schema, name)` spelled by the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableAllowList {
+    dialect: Dialect,
+    tables: Vec<(String, String)>,
+}
+
+impl TableAllowList {
+    pub fn new<S, N>(dialect: Dialect, tables: impl IntoIterator<Item = (S, N)>) -> Self
+    where
+        S: Into<String>,
+        N: Into<String>,
+    {
+        let tables = tables
+            .into_iter()
+            .map(|(schema, name)| (schema.into(), name.into()))
+            .collect();
+        TableAllowList { dialect, tables }
+    }
+
+    /// Every table and view the catalog lists.
+    pub fn from_catalog(catalog: &Catalog) -> Self {
+        TableAllowList::new(
+            catalog.dialect,
+            catalog
+                .tables
+                .iter()
+                .map(|table| (table.schema.as_str(), table.name.as_str())),
+        )
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Accepts a (non-CTE) table reference only if it is listed and not a system catalog.
+    pub(super) fn check(&self, parts: &[&Ident]) -> Result<(), Rejection> {
+        let reject = |kind| Err(Rejection::new(kind, self.dialect, names::display(parts)));
+        if let Some((name, qualifiers)) = parts.split_last()
+            && (has_system_prefix(&name.value)
+                || qualifiers.iter().any(|part| is_system_schema(&part.value)))
+        {
+            return reject(RejectionKind::SystemTable);
+        }
+        let (schema, name) = match parts {
+            [name] => (None, *name),
+            [schema, name] => (Some(*schema), *name),
+            _ => return reject(RejectionKind::UnknownTable),
+        };
+        let listed = self.tables.iter().any(|(listed_schema, listed_name)| {
+            names::matches(name, listed_name, self.dialect)
+                && match schema {
+                    Some(schema) => names::matches(schema, listed_schema, self.dialect),
+                    None => listed_schema.eq_ignore_ascii_case(self.dialect.default_schema()),
+                }
+        });
+        if listed {
+            Ok(())
+        } else {
+            reject(RejectionKind::UnknownTable)
+        }
+    }
+}
+
+// System names are refused in every dialect and whatever the quoting: a user table that
+// happens to be called `pg_something` is a price worth paying for a rule with no exceptions.
+
+fn is_system_schema(name: &str) -> bool {
+    SYSTEM_SCHEMAS
+        .iter()
+        .any(|schema| schema.eq_ignore_ascii_case(name))
+        || has_system_prefix(name)
+}
+
+fn has_system_prefix(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SYSTEM_PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}

@@ -1,0 +1,248 @@
+//! Walks a parsed query and stops at the first construct the policy does not allow.
+//!
+//! The walk relies on sqlparser's visitor reaching every node, so nothing is missed by a
+//! hand-written traversal. Two facts of sqlparser 0.63 matter: DML inside a query (a writable
+//! CTE) is visited as a nested statement, and inside a query the only relation position is
+//! `TableFactor::Table`; a counter checks the latter on every walk, so a new relation position
+//! in a future sqlparser fails closed instead of slipping past the table allow-list.
+
+use std::ops::ControlFlow;
+use std::ptr;
+
+use sqlparser::ast::{
+    BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement, TableFactor, Visit,
+    Visitor,
+};
+
+use super::rejection::{Rejection, RejectionKind};
+use super::{Policy, functions, names};
+use crate::dialect::Dialect;
+
+/// Checks every node of `query` against `policy`.
+pub(super) fn inspect(query: &Query, policy: &Policy) -> Result<(), Rejection> {
+    let mut walker = Walker {
+        policy,
+        scopes: Vec::new(),
+        cte_scopes: Vec::new(),
+        n_tables: 0,
+        n_relations: 0,
+    };
+    if let ControlFlow::Break(rejection) = query.visit(&mut walker) {
+        return Err(rejection);
+    }
+    if walker.n_relations != walker.n_tables {
+        return Err(walker.rejection(
+            RejectionKind::UnsupportedSyntax,
+            "a table reference in an unexpected place",
+        ));
+    }
+    Ok(())
+}
+
+/// The rejection for a statement that is not a query: data changes get their own kind.
+pub(super) fn statement_rejection(statement: &Statement, dialect: Dialect) -> Rejection {
+    let kind = match statement {
+        Statement::Insert(_)
+        | Statement::Update(_)
+        | Statement::Delete(_)
+        | Statement::Merge(_)
+        | Statement::Truncate(_) => RejectionKind::WritesData,
+        _ => RejectionKind::NotAQuery,
+    };
+    let printed = statement.to_string();
+    let keyword = printed.split_whitespace().next().unwrap_or("unknown");
+    Rejection::new(kind, dialect, keyword.to_ascii_uppercase())
+}
+
+struct Walker<'a> {
+    policy: &'a Policy,
+    /// The CTE names (resolved) visible in each query being visited, innermost last.
+    scopes: Vec<Vec<String>>,
+    /// Scopes for CTE bodies not yet entered, keyed by the body's address. A CTE body sees
+    /// the CTEs before it (and itself under RECURSIVE) but not later ones: in
+    /// `WITH t AS (SELECT * FROM t)` the inner `t` is the real table and must be checked.
+    cte_scopes: Vec<(*const Query, Vec<String>)>,
+    n_tables: usize,
+    n_relations: usize,
+}
+
+impl Walker<'_> {
+    fn rejection(&self, kind: RejectionKind, detail: impl Into<String>) -> Rejection {
+        Rejection::new(kind, self.policy.dialect, detail)
+    }
+
+    fn reject(&self, kind: RejectionKind, detail: impl Into<String>) -> ControlFlow<Rejection> {
+        ControlFlow::Break(self.rejection(kind, detail))
+    }
+
+    fn unsupported(&self, what: &str) -> ControlFlow<Rejection> {
+        self.reject(RejectionKind::UnsupportedSyntax, what)
+    }
+
+    fn enter_scope(&mut self, query: &Query) {
+        let inherited = match self
+            .cte_scopes
+            .iter()
+            .position(|(body, _)| ptr::eq(*body, query))
+        {
+            Some(index) => self.cte_scopes.swap_remove(index).1,
+            None => self.scopes.last().cloned().unwrap_or_default(),
+        };
+        let Some(with) = &query.with else {
+            self.scopes.push(inherited);
+            return;
+        };
+        let dialect = self.policy.dialect;
+        let cte_names: Vec<String> = with
+            .cte_tables
+            .iter()
+            .map(|cte| names::resolve(&cte.alias.name, dialect))
+            .collect();
+        for (index, cte) in with.cte_tables.iter().enumerate() {
+            let n_visible = if with.recursive { index + 1 } else { index };
+            let mut scope = inherited.clone();
+            scope.extend_from_slice(&cte_names[..n_visible]);
+            self.cte_scopes.push((ptr::from_ref(&*cte.query), scope));
+        }
+        let mut scope = inherited;
+        scope.extend(cte_names);
+        self.scopes.push(scope);
+    }
+
+    fn check_table(&mut self, name: &ObjectName) -> ControlFlow<Rejection> {
+        self.n_tables += 1;
+        let Some(parts) = names::parts(name) else {
+            return self.unsupported("a table name computed at run time");
+        };
+        if let [single] = parts[..] {
+            let resolved = names::resolve(single, self.policy.dialect);
+            if self
+                .scopes
+                .last()
+                .is_some_and(|scope| scope.contains(&resolved))
+            {
+                return ControlFlow::Continue(());
+            }
+        }
+        match self.policy.tables.check(&parts) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(rejection) => ControlFlow::Break(rejection),
+        }
+    }
+
+    /// Only unqualified builtins: a schema-qualified name is a user function, or a builtin
+    /// reached through `pg_catalog`, which is never needed for analytics.
+    fn check_function(&self, name: &ObjectName) -> ControlFlow<Rejection> {
+        let dialect = self.policy.dialect;
+        match names::parts(name).as_deref() {
+            Some([ident]) if functions::is_allowed(dialect, &names::resolve(ident, dialect)) => {
+                ControlFlow::Continue(())
+            }
+            Some(parts) => self.reject(RejectionKind::FunctionNotAllowed, names::display(parts)),
+            None => self.reject(RejectionKind::FunctionNotAllowed, name.to_string()),
+        }
+    }
+}
+
+impl Visitor for Walker<'_> {
+    type Break = Rejection;
+
+    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Rejection> {
+        match statement {
+            Statement::Query(_) => ControlFlow::Continue(()),
+            _ => ControlFlow::Break(statement_rejection(statement, self.policy.dialect)),
+        }
+    }
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Rejection> {
+        if let Some(lock) = query.locks.first() {
+            return self.reject(RejectionKind::LockingClause, lock.to_string());
+        }
+        if query.for_clause.is_some() || query.settings.is_some() || query.format_clause.is_some() {
+            return self.unsupported("an output clause (FOR XML, SETTINGS, FORMAT)");
+        }
+        if !query.pipe_operators.is_empty() {
+            return self.unsupported("pipe syntax (|>)");
+        }
+        if has_table_command(&query.body) {
+            return self.unsupported("the TABLE shorthand");
+        }
+        self.enter_scope(query);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<Rejection> {
+        self.scopes.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Rejection> {
+        match &select.into {
+            Some(into) => self.reject(RejectionKind::SelectInto, into.to_string()),
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Rejection> {
+        match factor {
+            TableFactor::Table {
+                version: Some(_), ..
+            } => self.unsupported("time travel (AT, BEFORE, CHANGES)"),
+            TableFactor::Table {
+                name, args: None, ..
+            } => self.check_table(name),
+            // A table-valued function (`generate_series(1, 10) AS g`): its name is visited as
+            // a relation too, so it counts as a table for the relation tripwire.
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            } => {
+                self.n_tables += 1;
+                self.check_function(name)
+            }
+            TableFactor::Function { name, .. } => self.check_function(name),
+            // Snowflake's `TABLE('name')` reads a table named by a string: only a function call
+            // may appear here, and the expression walk checks that function.
+            TableFactor::TableFunction { expr, .. } => match expr {
+                Expr::Function(_) => ControlFlow::Continue(()),
+                _ => self.unsupported("TABLE() over something other than a function"),
+            },
+            TableFactor::Derived { .. }
+            | TableFactor::NestedJoin { .. }
+            | TableFactor::UNNEST { .. }
+            | TableFactor::Pivot { .. }
+            | TableFactor::Unpivot { .. }
+            | TableFactor::MatchRecognize { .. } => ControlFlow::Continue(()),
+            _ => self.unsupported("this kind of table source (JSON_TABLE, XMLTABLE, ...)"),
+        }
+    }
+
+    fn pre_visit_relation(&mut self, _relation: &ObjectName) -> ControlFlow<Rejection> {
+        self.n_relations += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Rejection> {
+        match expr {
+            Expr::Function(function) => self.check_function(&function.name),
+            // A user-defined operator runs whatever function its owner chose.
+            Expr::BinaryOp {
+                op: BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_),
+                ..
+            } => self.unsupported("a custom operator"),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// `TABLE name` hides its table in plain strings, outside the relation walk.
+fn has_table_command(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::Table(_) => true,
+        SetExpr::SetOperation { left, right, .. } => {
+            has_table_command(left) || has_table_command(right)
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,51 @@
+//! `/healthz` (the process is up) and `/readyz` (the store and the default warehouse answer).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::app::App;
+
+/// How long a readiness probe waits on each dependency.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(super) async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub(super) async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
+    let store = outcome(tokio::time::timeout(CHECK_TIMEOUT, app.store.check()).await);
+    let warehouse = app.warehouses.default_connection();
+    let warehouse = outcome(tokio::time::timeout(CHECK_TIMEOUT, warehouse.check()).await);
+    let ready = store.is_none() && warehouse.is_none();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "checks": {
+            "store": store.unwrap_or_else(|| "ok".to_owned()),
+            "warehouse": warehouse.unwrap_or_else(|| "ok".to_owned()),
+        }
+    });
+    (status, Json(body))
+}
+
+/// `None` when the check passed, else what went wrong (no secrets: errors name, not dump, URLs).
+fn outcome<E: std::error::Error>(
+    result: Result<Result<(), E>, tokio::time::error::Elapsed>,
+) -> Option<String> {
+    match result {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "readiness check failed");
+            Some(error.to_string())
+        }
+        Err(_) => Some(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())),
+    }
+}

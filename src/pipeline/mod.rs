@@ -1,0 +1,3 @@
+//! The question-to-answer pipeline; knows nothing of chat platforms.
+
+pub mod catalog;

@@ -1,0 +1,568 @@
+//! The bot's own state: conversations and turns, drafts, runs, event dedupe, catalog cache.
+//!
+//! One implementation serves both backends through sqlx's `Any` driver: every query here is
+//! written in the SQL that PostgreSQL and SQLite share (`$N` placeholders, `RETURNING`,
+//! `ON CONFLICT`), values are limited to text and integers (flags are 0/1), and timestamps are
+//! fixed-width UTC text. Schema changes live in `migrations/{postgres,sqlite}`, embedded in
+//! the binary. Every write that touches more than one row runs in one transaction.
+
+mod model;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row, SqlSafeStr};
+
+pub use model::{
+    ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, NewDraft,
+    NewRun, Platform, Run, RunId, Turn, UserId,
+};
+
+use crate::catalog::Catalog;
+use crate::config::SecretUrl;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot reach the store at {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("store query failed")]
+    Query(#[from] sqlx::Error),
+    #[error("store migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the store holds a value querybot cannot read: {0}")]
+    Corrupt(String),
+}
+
+/// Which database holds the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The bot's persistent state, shared by every surface and replica.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, sql, explanation, \
+     estimated_rows, repair_rounds, state, claimed_by, created_at, updated_at";
+
+impl Store {
+    /// Connects to `sqlite://PATH` (creating the file and its folder) or `postgres://...`.
+    pub async fn connect(url: &SecretUrl) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = match url.scheme() {
+            "sqlite" => Backend::Sqlite,
+            _ => Backend::Postgres,
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            create_sqlite_parent(url.expose());
+            // WAL lets readers go on while one writer commits; SQLite serializes writers.
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            options = options.max_connections(10);
+        }
+        let pool = options
+            .connect(url.expose())
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: url.to_string(),
+                source,
+            })?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the embedded migrations for this backend; safe to run from several replicas.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrator(self.backend).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the store answers, for readiness checks.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The conversation for a thread, created on first use.
+    pub async fn conversation(&self, key: &ConversationKey) -> Result<ConversationId, StoreError> {
+        // Insert-or-ignore then read: correct when two replicas see the thread's first message.
+        sqlx::query(
+            "INSERT INTO conversations (id, platform, workspace, channel, thread, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (platform, workspace, channel, thread) DO NOTHING",
+        )
+        .bind(ConversationId::new().to_string())
+        .bind(key.platform.as_str())
+        .bind(&key.workspace)
+        .bind(&key.channel)
+        .bind(&key.thread)
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(
+            "SELECT id FROM conversations \
+             WHERE platform = $1 AND workspace = $2 AND channel = $3 AND thread = $4",
+        )
+        .bind(key.platform.as_str())
+        .bind(&key.workspace)
+        .bind(&key.channel)
+        .bind(&key.thread)
+        .fetch_one(&self.pool)
+        .await?;
+        parse_column(&row, "id")
+    }
+
+    /// The key of a known conversation, if it exists.
+    pub async fn conversation_key(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT platform, workspace, channel, thread FROM conversations WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(ConversationKey {
+                platform: parse_column(&row, "platform")?,
+                workspace: row.try_get("workspace")?,
+                channel: row.try_get("channel")?,
+                thread: row.try_get("thread")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a pending draft and the turn that asked for it, together.
+    pub async fn create_draft(&self, new: NewDraft) -> Result<Draft, StoreError> {
+        let id = DraftId::new();
+        let now = timestamp(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let insert = format!(
+            "INSERT INTO drafts ({DRAFT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', NULL, $10, $10) \
+             RETURNING {DRAFT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(id.to_string())
+            .bind(new.conversation.to_string())
+            .bind(new.author.as_str())
+            .bind(&new.connection)
+            .bind(&new.question)
+            .bind(&new.sql)
+            .bind(new.explanation.as_deref())
+            .bind(new.estimated_rows)
+            .bind(new.repair_rounds)
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await?;
+        insert_turn(
+            &mut tx,
+            new.conversation,
+            &new.question,
+            Some(id),
+            None,
+            &now,
+        )
+        .await?;
+        tx.commit().await?;
+        draft_from_row(&row)
+    }
+
+    /// Records a question that produced no draft, with why, so the thread's history is whole.
+    pub async fn record_failed_turn(
+        &self,
+        conversation: ConversationId,
+        question: &str,
+        failure: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = timestamp(Utc::now());
+        insert_turn(&mut tx, conversation, question, None, Some(failure), &now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The conversation's turns, oldest first, at most the last `limit`.
+    pub async fn turns(
+        &self,
+        conversation: ConversationId,
+        limit: i64,
+    ) -> Result<Vec<Turn>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.question, t.draft_id, t.failure, t.created_at, d.sql, d.state \
+             FROM turns t LEFT JOIN drafts d ON d.id = t.draft_id \
+             WHERE t.conversation_id = $1 ORDER BY t.id DESC LIMIT $2",
+        )
+        .bind(conversation.to_string())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut turns = rows
+            .iter()
+            .map(|row| {
+                Ok(Turn {
+                    id: row.try_get("id")?,
+                    question: row.try_get("question")?,
+                    draft: parse_optional(row, "draft_id")?,
+                    sql: row.try_get("sql")?,
+                    state: parse_optional(row, "state")?,
+                    failure: row.try_get("failure")?,
+                    created_at: parse_time(row, "created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        turns.reverse();
+        Ok(turns)
+    }
+
+    pub async fn draft(&self, id: DraftId) -> Result<Option<Draft>, StoreError> {
+        let select = format!("SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(select))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(draft_from_row).transpose()
+    }
+
+    /// Moves a pending draft to running for `by`. Exactly one of any number of concurrent
+    /// claims, from any number of processes, gets `Some`; the rest get `None`.
+    pub async fn claim_draft(&self, id: DraftId, by: &UserId) -> Result<Option<Draft>, StoreError> {
+        let claim = format!(
+            "UPDATE drafts SET state = 'running', claimed_by = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'pending' RETURNING {DRAFT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(claim))
+            .bind(by.as_str())
+            .bind(timestamp(Utc::now()))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(draft_from_row).transpose()
+    }
+
+    /// Replaces a pending draft's SQL (an edit). Returns the draft, or `None` when it is no
+    /// longer pending.
+    pub async fn edit_draft(
+        &self,
+        id: DraftId,
+        sql: &str,
+        explanation: Option<&str>,
+    ) -> Result<Option<Draft>, StoreError> {
+        let edit = format!(
+            "UPDATE drafts SET sql = $1, explanation = $2, estimated_rows = NULL, updated_at = $3 \
+             WHERE id = $4 AND state = 'pending' RETURNING {DRAFT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(edit))
+            .bind(sql)
+            .bind(explanation)
+            .bind(timestamp(Utc::now()))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(draft_from_row).transpose()
+    }
+
+    /// Cancels a pending draft; `false` when it was not pending any more.
+    pub async fn cancel_draft(&self, id: DraftId) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE drafts SET state = 'cancelled', updated_at = $1 WHERE id = $2 AND state = 'pending'",
+        )
+        .bind(timestamp(Utc::now()))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Expires drafts left pending since before `cutoff`; returns how many.
+    pub async fn expire_drafts(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE drafts SET state = 'expired', updated_at = $1 \
+             WHERE state = 'pending' AND created_at < $2",
+        )
+        .bind(timestamp(Utc::now()))
+        .bind(timestamp(cutoff))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Records an execution and, when it ran a claimed draft, closes that draft as done or
+    /// failed, in one transaction.
+    pub async fn record_run(&self, run: &NewRun) -> Result<RunId, StoreError> {
+        let id = RunId::new();
+        let now = timestamp(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO runs (id, draft_id, requested_by, connection, sql, row_count, truncated, \
+             duration_ms, error, prompt_tokens, completion_tokens, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id.to_string())
+        .bind(run.draft.map(|d| d.to_string()))
+        .bind(run.requested_by.as_str())
+        .bind(&run.connection)
+        .bind(&run.sql)
+        .bind(run.row_count)
+        .bind(i64::from(run.truncated))
+        .bind(run.duration_ms)
+        .bind(run.error.as_deref())
+        .bind(run.prompt_tokens)
+        .bind(run.completion_tokens)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(draft) = run.draft {
+            let state = if run.error.is_some() {
+                DraftState::Failed
+            } else {
+                DraftState::Done
+            };
+            sqlx::query(
+                "UPDATE drafts SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'running'",
+            )
+            .bind(state.as_str())
+            .bind(&now)
+            .bind(draft.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The most recent runs, newest first.
+    pub async fn recent_runs(&self, limit: i64) -> Result<Vec<Run>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, draft_id, requested_by, connection, sql, row_count, truncated, duration_ms, \
+             error, prompt_tokens, completion_tokens, created_at \
+             FROM runs ORDER BY created_at DESC, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Run {
+                    id: parse_column(row, "id")?,
+                    record: NewRun {
+                        draft: parse_optional(row, "draft_id")?,
+                        requested_by: UserId::new(row.try_get::<String, _>("requested_by")?),
+                        connection: row.try_get("connection")?,
+                        sql: row.try_get("sql")?,
+                        row_count: row.try_get("row_count")?,
+                        truncated: row.try_get::<i64, _>("truncated")? != 0,
+                        duration_ms: row.try_get("duration_ms")?,
+                        error: row.try_get("error")?,
+                        prompt_tokens: row.try_get("prompt_tokens")?,
+                        completion_tokens: row.try_get("completion_tokens")?,
+                    },
+                    created_at: parse_time(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Notes an event id; `true` the first time it is seen anywhere, `false` for a retry.
+    pub async fn first_sighting(&self, event: &EventId) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO processed_events (event_id, received_at) VALUES ($1, $2) \
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event.as_str())
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Forgets event ids older than `cutoff` (platforms stop retrying within minutes).
+    pub async fn forget_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM processed_events WHERE received_at < $1")
+            .bind(timestamp(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Replaces the cached catalog of a connection.
+    pub async fn save_catalog(
+        &self,
+        connection: &str,
+        catalog: &Catalog,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(catalog)
+            .map_err(|e| StoreError::Corrupt(format!("catalog does not serialize: {e}")))?;
+        sqlx::query(
+            "INSERT INTO catalogs (connection, catalog, refreshed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (connection) DO UPDATE SET catalog = $2, refreshed_at = $3",
+        )
+        .bind(connection)
+        .bind(json)
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The cached catalog of a connection and when it was read, if any.
+    pub async fn catalog(
+        &self,
+        connection: &str,
+    ) -> Result<Option<(Catalog, DateTime<Utc>)>, StoreError> {
+        let row = sqlx::query("SELECT catalog, refreshed_at FROM catalogs WHERE connection = $1")
+            .bind(connection)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let json: String = row.try_get("catalog")?;
+        let catalog = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("cached catalog of `{connection}`: {e}")))?;
+        Ok(Some((catalog, parse_time(&row, "refreshed_at")?)))
+    }
+}
+
+/// The migrations for one backend, embedded so the binary needs no files beside it.
+pub fn migrator(backend: Backend) -> Migrator {
+    let init = match backend {
+        Backend::Postgres => include_str!("../../migrations/postgres/0001_init.sql"),
+        Backend::Sqlite => include_str!("../../migrations/sqlite/0001_init.sql"),
+    };
+    let migrations = vec![Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        init.into_sql_str(),
+        false,
+    )];
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+async fn insert_turn(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conversation: ConversationId,
+    question: &str,
+    draft: Option<DraftId>,
+    failure: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO turns (conversation_id, question, draft_id, failure, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(conversation.to_string())
+    .bind(question)
+    .bind(draft.map(|d| d.to_string()))
+    .bind(failure)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn draft_from_row(row: &AnyRow) -> Result<Draft, StoreError> {
+    Ok(Draft {
+        id: parse_column(row, "id")?,
+        conversation: parse_column(row, "conversation_id")?,
+        author: UserId::new(row.try_get::<String, _>("author")?),
+        connection: row.try_get("connection")?,
+        question: row.try_get("question")?,
+        sql: row.try_get("sql")?,
+        explanation: row.try_get("explanation")?,
+        estimated_rows: row.try_get("estimated_rows")?,
+        repair_rounds: row.try_get("repair_rounds")?,
+        state: parse_column(row, "state")?,
+        claimed_by: row
+            .try_get::<Option<String>, _>("claimed_by")?
+            .map(UserId::new),
+        created_at: parse_time(row, "created_at")?,
+        updated_at: parse_time(row, "updated_at")?,
+    })
+}
+
+fn parse_column<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|e: T::Err| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn parse_optional<T: FromStr>(row: &AnyRow, column: &str) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        t.parse()
+            .map_err(|e: T::Err| StoreError::Corrupt(format!("{column}: {e}")))
+    })
+    .transpose()
+}
+
+fn parse_time(row: &AnyRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    let text: String = row.try_get(column)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// Fixed-width UTC text, so comparing text compares time.
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn create_sqlite_parent(url: &str) {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        // A failure shows up, with a clearer message, when the pool opens the file.
+        let _ = std::fs::create_dir_all(parent);
+    }
+}

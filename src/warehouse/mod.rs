@@ -1,0 +1,206 @@
+//! Warehouses behind one trait: read-only execution of guarded SQL, and catalog introspection.
+//!
+//! Every execution is bounded three ways: a statement timeout enforced by the database (with
+//! a client-side backstop), a row cap and a byte cap. Rows are pushed one at a time into a
+//! [`RowSink`], so a result is never held whole in memory unless the sink chooses to.
+
+mod postgres;
+mod sqlite;
+mod value;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use postgres::Postgres;
+pub use sqlite::Sqlite;
+pub use value::{Column, Value, ValueKind};
+
+use crate::catalog::Catalog;
+use crate::config::{ConnectionConfig, QueryLimits, WarehouseKind};
+use crate::dialect::Dialect;
+use crate::guard::GuardedSql;
+
+/// A connected warehouse.
+#[async_trait]
+pub trait Warehouse: Send + Sync {
+    /// The connection's name in the configuration.
+    fn name(&self) -> &str;
+
+    fn dialect(&self) -> Dialect;
+
+    /// Whether the warehouse answers, for `doctor` and readiness checks.
+    async fn check(&self) -> Result<(), WarehouseError>;
+
+    /// Reads what the connection's role may see: tables, views, columns, keys, comments,
+    /// row estimates, and sample values of low-cardinality text columns.
+    async fn introspect(&self) -> Result<Catalog, WarehouseError>;
+
+    /// Runs `sql` read-only within `caps`, pushing its columns and rows into `sink`.
+    async fn execute(
+        &self,
+        sql: &GuardedSql,
+        caps: &Caps,
+        sink: &mut dyn RowSink,
+    ) -> Result<Execution, WarehouseError>;
+
+    /// Plans `sql` without running it: catches unknown columns and type errors, and returns
+    /// the planner's row estimate where the warehouse gives one.
+    async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError>;
+}
+
+/// Limits on one execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub timeout: Duration,
+    pub max_rows: u64,
+    pub max_bytes: u64,
+}
+
+impl From<&QueryLimits> for Caps {
+    fn from(limits: &QueryLimits) -> Self {
+        Caps {
+            timeout: limits.statement_timeout,
+            max_rows: limits.max_rows,
+            max_bytes: limits.max_bytes,
+        }
+    }
+}
+
+/// What happened in one execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub columns: Vec<Column>,
+    /// Rows handed to the sink.
+    pub row_count: u64,
+    /// Set when a cap stopped the fetch before the result ended.
+    pub truncated: Option<Truncation>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truncation {
+    /// The result had more than this many rows.
+    Rows(u64),
+    /// The result was larger than this many bytes.
+    Bytes(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub estimated_rows: Option<i64>,
+}
+
+/// Receives a result as it streams.
+pub trait RowSink: Send {
+    /// Called once, before any row.
+    fn columns(&mut self, columns: &[Column]) -> Result<(), SinkError>;
+    fn row(&mut self, row: Vec<Value>) -> Result<(), SinkError>;
+}
+
+/// A sink could not take a row (for example, the CSV file could not be written).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+/// A sink that keeps the whole result, for small results and tests.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Collected {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl RowSink for Collected {
+    fn columns(&mut self, columns: &[Column]) -> Result<(), SinkError> {
+        self.columns = columns.to_vec();
+        Ok(())
+    }
+
+    fn row(&mut self, row: Vec<Value>) -> Result<(), SinkError> {
+        self.rows.push(row);
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("cannot reach warehouse `{connection}`")]
+    Connect {
+        connection: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("warehouse `{connection}` is not usable: {problem}")]
+    Unusable { connection: String, problem: String },
+    #[error("the query ran longer than {} s and was stopped", .limit.as_secs())]
+    Timeout { limit: Duration },
+    /// The database refused the query (unknown column, type error, permission ...).
+    #[error("the warehouse rejected the query: {message}")]
+    Rejected { message: String },
+    #[error("warehouse query failed")]
+    Driver(#[source] sqlx::Error),
+    #[error("the result could not be written: {0}")]
+    Sink(#[from] SinkError),
+}
+
+/// Connects to the warehouse a connection names. Pools connect lazily, so a warehouse that is
+/// down does not stop the bot from starting; `check` reports it.
+pub fn connect(connection: &ConnectionConfig) -> Result<Arc<dyn Warehouse>, WarehouseError> {
+    Ok(match connection.kind {
+        WarehouseKind::Postgres => Arc::new(Postgres::connect(connection)?),
+        WarehouseKind::Sqlite => Arc::new(Sqlite::connect(connection)?),
+    })
+}
+
+/// Enforces the row and byte caps while rows stream into a sink.
+struct CappedSink<'a> {
+    sink: &'a mut dyn RowSink,
+    caps: Caps,
+    rows: u64,
+    bytes: u64,
+    truncated: Option<Truncation>,
+}
+
+impl<'a> CappedSink<'a> {
+    fn new(sink: &'a mut dyn RowSink, caps: &Caps) -> Self {
+        CappedSink {
+            sink,
+            caps: *caps,
+            rows: 0,
+            bytes: 0,
+            truncated: None,
+        }
+    }
+
+    /// Passes a row on; `false` when a cap is reached and fetching should stop.
+    fn push(&mut self, row: Vec<Value>) -> Result<bool, SinkError> {
+        if self.rows >= self.caps.max_rows {
+            self.truncated = Some(Truncation::Rows(self.caps.max_rows));
+            return Ok(false);
+        }
+        let size: usize = row.iter().map(Value::approximate_size).sum();
+        self.bytes += size as u64;
+        if self.bytes > self.caps.max_bytes {
+            self.truncated = Some(Truncation::Bytes(self.caps.max_bytes));
+            return Ok(false);
+        }
+        self.rows += 1;
+        self.sink.row(row)?;
+        Ok(true)
+    }
+
+    fn finish(self, columns: Vec<Column>, elapsed: Duration) -> Execution {
+        Execution {
+            columns,
+            row_count: self.rows,
+            truncated: self.truncated,
+            elapsed,
+        }
+    }
+}
+
+/// Doubles quotes so a name from the catalog can be used as an identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -1,0 +1,638 @@
+//! PostgreSQL warehouses: read-only execution and catalog introspection over sqlx.
+//!
+//! Each execution borrows a pooled connection for one transaction: `BEGIN READ ONLY`, `SET
+//! LOCAL` timeouts, the guarded statement alone over the extended protocol (which refuses a
+//! second statement), and always `ROLLBACK`. `SET LOCAL` dies with the transaction, so no
+//! session state outlives it. When a cap stops a fetch early the connection is closed rather
+//! than drained, which also makes the server abandon the query.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use futures_util::TryStreamExt;
+use sqlx::postgres::types::{PgInterval, PgMoney};
+use sqlx::postgres::{PgColumn, PgConnectOptions, PgPoolOptions, PgRow, PgTypeKind};
+use sqlx::{
+    Column as _, Connection, Executor, PgPool, Row, SqlSafeStr, Statement, Transaction, TypeInfo,
+    ValueRef,
+};
+
+use super::{
+    CappedSink, Caps, Column, Execution, Plan, RowSink, Value, ValueKind, Warehouse,
+    WarehouseError, quote_identifier,
+};
+use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
+use crate::config::ConnectionConfig;
+use crate::dialect::Dialect;
+use crate::guard::{self, GuardedSql};
+
+/// How long introspection may take; catalogs of large warehouses are slow to read.
+const INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(120);
+/// Slack over the server-side timeout before the client gives up on its own.
+const CLIENT_GRACE: Duration = Duration::from_secs(5);
+/// Text columns with at most this many distinct values get sample values.
+const MAX_SAMPLE_VALUES: usize = 10;
+/// Tables small enough to read distinct values from when planner statistics are missing.
+const SAMPLE_SCAN_MAX_ROWS: i64 = 200_000;
+
+pub struct Postgres {
+    name: String,
+    pool: PgPool,
+}
+
+impl Postgres {
+    pub fn connect(connection: &ConnectionConfig) -> Result<Postgres, WarehouseError> {
+        let options = PgConnectOptions::from_str(connection.url.expose())
+            .map_err(|e| WarehouseError::Unusable {
+                connection: connection.name.clone(),
+                problem: format!("bad connection URL ({e})"),
+            })?
+            .application_name("querybot");
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(options);
+        Ok(Postgres {
+            name: connection.name.clone(),
+            pool,
+        })
+    }
+
+    /// Opens a read-only transaction whose statements stop after `timeout`. Dropping it
+    /// without commit rolls it back before the connection is used again.
+    async fn begin_read_only<'c>(
+        &self,
+        conn: &'c mut sqlx::PgConnection,
+        timeout: Duration,
+    ) -> Result<Transaction<'c, sqlx::Postgres>, WarehouseError> {
+        let ms = timeout.as_millis().max(1);
+        let mut tx = conn
+            .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await
+            .map_err(|e| self.error(e, timeout))?;
+        // SET takes no bind parameters; the values are integers formatted here.
+        for setting in [
+            format!("SET LOCAL statement_timeout = {ms}"),
+            format!("SET LOCAL lock_timeout = {}", ms.min(5_000)),
+            format!(
+                "SET LOCAL idle_in_transaction_session_timeout = {}",
+                ms + 5_000
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(setting))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e, timeout))?;
+        }
+        Ok(tx)
+    }
+
+    async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, WarehouseError> {
+        self.pool
+            .acquire()
+            .await
+            .map_err(|source| WarehouseError::Connect {
+                connection: self.name.clone(),
+                source,
+            })
+    }
+
+    /// Maps a driver error to what happened: a timeout, a refused query, or a broken link.
+    fn error(&self, error: sqlx::Error, timeout: Duration) -> WarehouseError {
+        match &error {
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                // query_canceled (statement_timeout), lock_not_available (lock_timeout)
+                Some("57014" | "55P03") => WarehouseError::Timeout { limit: timeout },
+                _ => WarehouseError::Rejected {
+                    message: db.message().to_owned(),
+                },
+            },
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Configuration(_) => WarehouseError::Connect {
+                connection: self.name.clone(),
+                source: error,
+            },
+            _ => WarehouseError::Driver(error),
+        }
+    }
+
+    async fn run(
+        &self,
+        sql: &GuardedSql,
+        caps: &Caps,
+        sink: &mut dyn RowSink,
+    ) -> Result<Execution, WarehouseError> {
+        let started = Instant::now();
+        // One row past the cap tells a full result from a cut one, and lets the server stop.
+        let limited = guard::with_limit(sql, caps.max_rows.saturating_add(1));
+        let mut conn = self.acquire().await?;
+        let mut tx = self.begin_read_only(&mut conn, caps.timeout).await?;
+        let statement = (&mut *tx)
+            .prepare(sqlx::AssertSqlSafe(limited.as_str().to_owned()).into_sql_str())
+            .await
+            .map_err(|e| self.error(e, caps.timeout))?;
+        let columns: Vec<Column> = statement.columns().iter().map(column_of).collect();
+        sink.columns(&columns)?;
+        let mut capped = CappedSink::new(sink, caps);
+        let mut stopped_early = false;
+        {
+            let mut rows = statement.query().fetch(&mut *tx);
+            while let Some(row) = rows
+                .try_next()
+                .await
+                .map_err(|e| self.error(e, caps.timeout))?
+            {
+                if !capped.push(decode_row(&row))? {
+                    stopped_early = true;
+                    break;
+                }
+            }
+        }
+        if stopped_early {
+            // Draining the rest could take until the timeout; closing ends it now.
+            drop(tx);
+            let _ = conn.detach().close_hard().await;
+        } else {
+            tx.rollback()
+                .await
+                .map_err(|e| self.error(e, caps.timeout))?;
+        }
+        Ok(capped.finish(columns, started.elapsed()))
+    }
+
+    /// Runs an introspection query inside a read-only transaction, returning all rows.
+    async fn catalog_rows(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        sql: &'static str,
+    ) -> Result<Vec<PgRow>, WarehouseError> {
+        sqlx::query(sql)
+            .fetch_all(conn)
+            .await
+            .map_err(|e| self.error(e, INTROSPECTION_TIMEOUT))
+    }
+
+    async fn read_catalog(&self, conn: &mut sqlx::PgConnection) -> Result<Catalog, WarehouseError> {
+        let corrupt = |e: sqlx::Error| self.error(e, INTROSPECTION_TIMEOUT);
+        let mut tables = Vec::new();
+        let mut index = HashMap::new();
+        for row in self.catalog_rows(conn, TABLES_SQL).await? {
+            let schema: String = row.try_get("schema").map_err(corrupt)?;
+            let name: String = row.try_get("name").map_err(corrupt)?;
+            let kind = match row.try_get::<String, _>("kind").map_err(corrupt)?.as_str() {
+                "v" => TableKind::View,
+                "m" => TableKind::MaterializedView,
+                _ => TableKind::Table,
+            };
+            index.insert((schema.clone(), name.clone()), tables.len());
+            tables.push(Table {
+                schema,
+                name,
+                kind,
+                comment: row.try_get("comment").map_err(corrupt)?,
+                row_estimate: row.try_get("row_estimate").map_err(corrupt)?,
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                foreign_keys: Vec::new(),
+            });
+        }
+        for table in tables
+            .iter_mut()
+            .filter(|t| t.row_estimate.is_none() && t.kind == TableKind::Table)
+        {
+            table.row_estimate = Some(self.bounded_count(conn, table).await?);
+        }
+        let mut text_columns = Vec::new();
+        for row in self.catalog_rows(conn, COLUMNS_SQL).await? {
+            let key: (String, String) = (
+                row.try_get("schema").map_err(corrupt)?,
+                row.try_get("name").map_err(corrupt)?,
+            );
+            let Some(&at) = index.get(&key) else { continue };
+            let column = catalog::Column {
+                name: row.try_get("column_name").map_err(corrupt)?,
+                data_type: row.try_get("data_type").map_err(corrupt)?,
+                nullable: row.try_get("nullable").map_err(corrupt)?,
+                comment: row.try_get("comment").map_err(corrupt)?,
+                samples: Vec::new(),
+            };
+            if row.try_get::<bool, _>("is_text").map_err(corrupt)? {
+                text_columns.push((at, tables[at].columns.len()));
+            }
+            tables[at].columns.push(column);
+        }
+        for row in self.catalog_rows(conn, KEYS_SQL).await? {
+            let key: (String, String) = (
+                row.try_get("schema").map_err(corrupt)?,
+                row.try_get("name").map_err(corrupt)?,
+            );
+            let Some(&at) = index.get(&key) else { continue };
+            let columns: Vec<String> = row.try_get("columns").map_err(corrupt)?;
+            match row.try_get::<String, _>("kind").map_err(corrupt)?.as_str() {
+                "p" => tables[at].primary_key = columns,
+                _ => tables[at].foreign_keys.push(ForeignKey {
+                    columns,
+                    references_schema: row.try_get("ref_schema").map_err(corrupt)?,
+                    references_table: row.try_get("ref_table").map_err(corrupt)?,
+                    references_columns: row.try_get("ref_columns").map_err(corrupt)?,
+                }),
+            }
+        }
+        // Sample values: from planner statistics where ANALYZE has run, else (small tables
+        // only) from the data itself.
+        let mut stats = HashMap::new();
+        for row in self.catalog_rows(conn, STATS_SQL).await? {
+            let key: (String, String, String) = (
+                row.try_get("schema").map_err(corrupt)?,
+                row.try_get("name").map_err(corrupt)?,
+                row.try_get("column_name").map_err(corrupt)?,
+            );
+            let values: Option<Vec<String>> = row.try_get("vals").map_err(corrupt)?;
+            stats.insert(key, values.unwrap_or_default());
+        }
+        for (at, column_at) in text_columns {
+            let table = &tables[at];
+            let column = &table.columns[column_at];
+            let key = (
+                table.schema.clone(),
+                table.name.clone(),
+                column.name.clone(),
+            );
+            let samples = match stats.get(&key) {
+                Some(values) => values.clone(),
+                None if table.kind == TableKind::View => Vec::new(),
+                None if table.row_estimate.is_none_or(|n| n > SAMPLE_SCAN_MAX_ROWS) => Vec::new(),
+                None => self.distinct_values(conn, table, &column.name).await?,
+            };
+            if samples.len() <= MAX_SAMPLE_VALUES {
+                tables[at].columns[column_at].samples = samples;
+            }
+        }
+        Ok(Catalog {
+            dialect: Dialect::Postgres,
+            tables,
+        })
+    }
+
+    /// Counts a table that has no planner statistics yet, reading at most a bounded number
+    /// of rows (a larger table reports that bound).
+    async fn bounded_count(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        table: &Table,
+    ) -> Result<i64, WarehouseError> {
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {}.{} LIMIT {}) AS bounded",
+            quote_identifier(&table.schema),
+            quote_identifier(&table.name),
+            SAMPLE_SCAN_MAX_ROWS + 1,
+        );
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(conn)
+            .await
+            .map_err(|e| self.error(e, INTROSPECTION_TIMEOUT))
+    }
+
+    async fn distinct_values(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        table: &Table,
+        column: &str,
+    ) -> Result<Vec<String>, WarehouseError> {
+        let sql = format!(
+            "SELECT DISTINCT {column}::text AS v FROM {schema}.{table} WHERE {column} IS NOT NULL \
+             ORDER BY 1 LIMIT {limit}",
+            column = quote_identifier(column),
+            schema = quote_identifier(&table.schema),
+            table = quote_identifier(&table.name),
+            limit = MAX_SAMPLE_VALUES + 1,
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(conn)
+            .await
+            .map_err(|e| self.error(e, INTROSPECTION_TIMEOUT))?;
+        rows.iter()
+            .map(|row| {
+                row.try_get("v")
+                    .map_err(|e| self.error(e, INTROSPECTION_TIMEOUT))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Warehouse for Postgres {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn check(&self) -> Result<(), WarehouseError> {
+        let mut conn = self.acquire().await?;
+        conn.ping().await.map_err(|source| WarehouseError::Connect {
+            connection: self.name.clone(),
+            source,
+        })
+    }
+
+    async fn introspect(&self) -> Result<Catalog, WarehouseError> {
+        let work = async {
+            let mut conn = self.acquire().await?;
+            let mut tx = self
+                .begin_read_only(&mut conn, INTROSPECTION_TIMEOUT)
+                .await?;
+            let catalog = self.read_catalog(&mut tx).await?;
+            tx.rollback()
+                .await
+                .map_err(|e| self.error(e, INTROSPECTION_TIMEOUT))?;
+            Ok(catalog)
+        };
+        with_backstop(INTROSPECTION_TIMEOUT, work).await
+    }
+
+    async fn execute(
+        &self,
+        sql: &GuardedSql,
+        caps: &Caps,
+        sink: &mut dyn RowSink,
+    ) -> Result<Execution, WarehouseError> {
+        with_backstop(caps.timeout, self.run(sql, caps, sink)).await
+    }
+
+    async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError> {
+        let work = async {
+            let mut conn = self.acquire().await?;
+            let mut tx = self.begin_read_only(&mut conn, caps.timeout).await?;
+            let explain = format!("EXPLAIN (FORMAT JSON) {}", sql.as_str());
+            let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e, caps.timeout))?;
+            tx.rollback()
+                .await
+                .map_err(|e| self.error(e, caps.timeout))?;
+            let estimated_rows = plan
+                .pointer("/0/Plan/Plan Rows")
+                .and_then(serde_json::Value::as_f64)
+                .map(|rows| rows.round() as i64);
+            Ok(Plan { estimated_rows })
+        };
+        with_backstop(caps.timeout, work).await
+    }
+}
+
+/// Gives up on the client side a little after the server should have; covers a server that
+/// stopped answering altogether.
+async fn with_backstop<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, WarehouseError>>,
+) -> Result<T, WarehouseError> {
+    tokio::time::timeout(limit + CLIENT_GRACE, work)
+        .await
+        .unwrap_or(Err(WarehouseError::Timeout { limit }))
+}
+
+fn column_of(column: &PgColumn) -> Column {
+    let info = column.type_info();
+    Column {
+        name: column.name().to_owned(),
+        type_name: info.name().to_lowercase(),
+        kind: kind_of(info.name(), info.kind()),
+    }
+}
+
+fn kind_of(type_name: &str, type_kind: &PgTypeKind) -> ValueKind {
+    match type_name {
+        "BOOL" => ValueKind::Bool,
+        "INT2" | "INT4" | "INT8" => ValueKind::Int,
+        "FLOAT4" | "FLOAT8" => ValueKind::Float,
+        "NUMERIC" | "MONEY" => ValueKind::Decimal,
+        "DATE" => ValueKind::Date,
+        "TIME" => ValueKind::Time,
+        "TIMESTAMP" => ValueKind::Timestamp,
+        "TIMESTAMPTZ" => ValueKind::TimestampTz,
+        "JSON" | "JSONB" => ValueKind::Json,
+        "BYTEA" => ValueKind::Bytes,
+        name if name.ends_with("[]") => ValueKind::Json,
+        _ if matches!(type_kind, PgTypeKind::Array(_)) => ValueKind::Json,
+        _ => ValueKind::Text,
+    }
+}
+
+fn decode_row(row: &PgRow) -> Vec<Value> {
+    (0..row.len()).map(|i| decode(row, i)).collect()
+}
+
+/// Decodes one cell. A value of a type querybot cannot read becomes a short marker instead of
+/// failing the whole result.
+fn decode(row: &PgRow, i: usize) -> Value {
+    let Ok(raw) = row.try_get_raw(i) else {
+        return Value::Null;
+    };
+    if raw.is_null() {
+        return Value::Null;
+    }
+    let info = raw.type_info().into_owned();
+    let decoded = match info.name() {
+        "BOOL" => row.try_get(i).map(Value::Bool),
+        "INT2" => row.try_get::<i16, _>(i).map(|v| Value::Int(v.into())),
+        "INT4" => row.try_get::<i32, _>(i).map(|v| Value::Int(v.into())),
+        "INT8" => row.try_get(i).map(Value::Int),
+        "FLOAT4" => row.try_get::<f32, _>(i).map(|v| Value::Float(v.into())),
+        "FLOAT8" => row.try_get(i).map(Value::Float),
+        // `NaN` is a numeric that no decimal type holds.
+        "NUMERIC" => match row.try_get::<BigDecimal, _>(i) {
+            // Keep the scale PostgreSQL displays (`22.50`, not `22.5000`).
+            Ok(decimal) => Ok(Value::Decimal(
+                match numeric_display_scale(raw.as_bytes().ok()) {
+                    Some(scale) => decimal.with_scale(scale),
+                    None => decimal,
+                },
+            )),
+            // `NaN` is a numeric that no decimal type holds.
+            Err(_) => Ok(Value::Float(f64::NAN)),
+        },
+        "MONEY" => row
+            .try_get::<PgMoney, _>(i)
+            .map(|m| Value::Decimal(m.to_bigdecimal(2))),
+        "DATE" => row.try_get::<NaiveDate, _>(i).map(Value::Date),
+        "TIME" => row.try_get::<NaiveTime, _>(i).map(Value::Time),
+        "TIMESTAMP" => row.try_get::<NaiveDateTime, _>(i).map(Value::Timestamp),
+        "TIMESTAMPTZ" => row.try_get::<DateTime<Utc>, _>(i).map(Value::TimestampTz),
+        "INTERVAL" => row
+            .try_get::<PgInterval, _>(i)
+            .map(|v| Value::Text(interval_text(&v))),
+        "JSON" | "JSONB" => row.try_get::<serde_json::Value, _>(i).map(Value::Json),
+        "UUID" => row
+            .try_get::<uuid::Uuid, _>(i)
+            .map(|v| Value::Text(v.to_string())),
+        "BYTEA" => row.try_get::<Vec<u8>, _>(i).map(Value::Bytes),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "UNKNOWN" => {
+            row.try_get(i).map(Value::Text)
+        }
+        "BOOL[]" => json_array::<bool>(row, i),
+        "INT2[]" => json_array::<i16>(row, i),
+        "INT4[]" => json_array::<i32>(row, i),
+        "INT8[]" => json_array::<i64>(row, i),
+        "FLOAT4[]" => json_array::<f32>(row, i),
+        "FLOAT8[]" => json_array::<f64>(row, i),
+        "TEXT[]" | "VARCHAR[]" | "BPCHAR[]" | "NAME[]" => json_array::<String>(row, i),
+        "NUMERIC[]" => row.try_get::<Vec<Option<BigDecimal>>, _>(i).map(|items| {
+            Value::Json(
+                items
+                    .into_iter()
+                    .map(|d| d.map(|d| d.to_plain_string()))
+                    .collect(),
+            )
+        }),
+        "DATE[]" => json_array::<NaiveDate>(row, i),
+        "TIMESTAMP[]" => json_array::<NaiveDateTime>(row, i),
+        "TIMESTAMPTZ[]" => json_array::<DateTime<Utc>>(row, i),
+        "UUID[]" => json_array::<uuid::Uuid>(row, i),
+        "JSON[]" | "JSONB[]" => json_array::<serde_json::Value>(row, i),
+        // Enum labels and text-like extension types (citext) arrive as UTF-8 text.
+        _ if matches!(info.kind(), PgTypeKind::Enum(_))
+            || info.name().eq_ignore_ascii_case("citext") =>
+        {
+            row.try_get_unchecked::<String, _>(i).map(Value::Text)
+        }
+        other => Ok(Value::Text(format!("({} value)", other.to_lowercase()))),
+    };
+    decoded.unwrap_or_else(|error| {
+        tracing::debug!(%error, column = i, "cannot decode value");
+        Value::Text("(unreadable value)".to_owned())
+    })
+}
+
+fn json_array<T>(row: &PgRow, i: usize) -> Result<Value, sqlx::Error>
+where
+    T: serde::Serialize + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    Vec<Option<T>>: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    let items: Vec<Option<T>> = row.try_get(i)?;
+    serde_json::to_value(items)
+        .map(Value::Json)
+        .map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+/// The display scale in the header of a binary `numeric` (ndigits, weight, sign, dscale).
+fn numeric_display_scale(bytes: Option<&[u8]>) -> Option<i64> {
+    let header = bytes?.get(6..8)?;
+    Some(i64::from(u16::from_be_bytes([header[0], header[1]])))
+}
+
+/// PostgreSQL's own interval style: `1 year 2 mons 3 days 04:05:06`.
+fn interval_text(interval: &PgInterval) -> String {
+    let mut parts = Vec::new();
+    let (years, months) = (interval.months / 12, interval.months % 12);
+    for (n, unit) in [(years, "year"), (months, "mon"), (interval.days, "day")] {
+        if n != 0 {
+            parts.push(format!("{n} {unit}{}", if n.abs() == 1 { "" } else { "s" }));
+        }
+    }
+    if interval.microseconds != 0 || parts.is_empty() {
+        let micros = interval.microseconds.abs();
+        let sign = if interval.microseconds < 0 { "-" } else { "" };
+        let secs = micros / 1_000_000;
+        let mut clock = format!(
+            "{sign}{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+        if micros % 1_000_000 != 0 {
+            clock.push_str(&format!(".{:06}", micros % 1_000_000));
+        }
+        parts.push(clock);
+    }
+    parts.join(" ")
+}
+
+/// Tables, views and materialized views the role can read, outside system schemas.
+const TABLES_SQL: &str = "
+SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind,
+       obj_description(c.oid, 'pg_class') AS comment,
+       CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END AS row_estimate
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND has_schema_privilege(n.oid, 'USAGE') AND has_any_column_privilege(c.oid, 'SELECT')
+ORDER BY 1, 2";
+
+/// Readable columns of those tables, with whether they hold text (strings or enums).
+const COLUMNS_SQL: &str = "
+SELECT n.nspname::text AS schema, c.relname::text AS name, a.attname::text AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS data_type, NOT a.attnotnull AS nullable,
+       col_description(c.oid, a.attnum) AS comment,
+       (t.typcategory = 'S' OR t.typtype = 'e') AS is_text
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND has_schema_privilege(n.oid, 'USAGE') AND has_column_privilege(c.oid, a.attnum, 'SELECT')
+ORDER BY 1, 2, a.attnum";
+
+/// Primary and foreign keys, columns in key order.
+const KEYS_SQL: &str = "
+SELECT n.nspname::text AS schema, c.relname::text AS name, con.contype::text AS kind,
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+             ORDER BY k.ord) AS columns,
+       rn.nspname::text AS ref_schema, rc.relname::text AS ref_table,
+       ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+             ORDER BY k.ord) AS ref_columns
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class rc ON rc.oid = con.confrelid
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.contype IN ('p', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND has_any_column_privilege(c.oid, 'SELECT')
+ORDER BY 1, 2, con.conname";
+
+/// Most common values of low-cardinality columns, from planner statistics (the `pg_stats`
+/// view shows only tables the role may read).
+const STATS_SQL: &str = "
+SELECT schemaname::text AS schema, tablename::text AS name, attname::text AS column_name,
+       CASE WHEN n_distinct BETWEEN 1 AND 10 THEN most_common_vals::text::text[] END AS vals
+FROM pg_stats
+WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(months: i32, days: i32, microseconds: i64, expected: &str) {
+        let interval = PgInterval {
+            months,
+            days,
+            microseconds,
+        };
+        assert_eq!(interval_text(&interval), expected);
+    }
+
+    #[test]
+    fn intervals_read_like_postgres() {
+        check(0, 0, 0, "00:00:00");
+        check(14, 3, 0, "1 year 2 mons 3 days");
+        check(0, 1, 3_600_000_000, "1 day 01:00:00");
+        check(0, 0, -90_500_000, "-00:01:30.500000");
+    }
+}

@@ -1,0 +1,185 @@
+//! The one value type every warehouse's rows are turned into, and result columns.
+
+use std::fmt;
+
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use serde::{Serialize, Serializer};
+
+/// A single cell of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Exact decimals (`numeric`), kept exact for CSV and sums.
+    Decimal(BigDecimal),
+    Text(String),
+    Date(NaiveDate),
+    Time(NaiveTime),
+    /// A timestamp without a time zone.
+    Timestamp(NaiveDateTime),
+    /// A timestamp with a time zone, normalised to UTC.
+    TimestampTz(DateTime<Utc>),
+    Json(serde_json::Value),
+    Bytes(Vec<u8>),
+}
+
+/// The broad kind of a column, for alignment, charts and JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    Bool,
+    Int,
+    Float,
+    Decimal,
+    Text,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Json,
+    Bytes,
+    /// Nothing is known about the column (an SQLite expression whose rows were all NULL).
+    Unknown,
+}
+
+/// A result column: its name, the warehouse's own type name, and its kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub type_name: String,
+    pub kind: ValueKind,
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value's kind, or `None` for NULL.
+    pub fn kind(&self) -> Option<ValueKind> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Bool(_) => ValueKind::Bool,
+            Value::Int(_) => ValueKind::Int,
+            Value::Float(_) => ValueKind::Float,
+            Value::Decimal(_) => ValueKind::Decimal,
+            Value::Text(_) => ValueKind::Text,
+            Value::Date(_) => ValueKind::Date,
+            Value::Time(_) => ValueKind::Time,
+            Value::Timestamp(_) => ValueKind::Timestamp,
+            Value::TimestampTz(_) => ValueKind::TimestampTz,
+            Value::Json(_) => ValueKind::Json,
+            Value::Bytes(_) => ValueKind::Bytes,
+        })
+    }
+
+    /// Roughly how many bytes the value takes, for the result byte cap.
+    pub fn approximate_size(&self) -> usize {
+        match self {
+            Value::Null | Value::Bool(_) => 1,
+            Value::Int(_) | Value::Float(_) | Value::Date(_) | Value::Time(_) => 8,
+            Value::Timestamp(_) | Value::TimestampTz(_) => 12,
+            Value::Decimal(d) => d.digits() as usize / 2 + 8,
+            Value::Text(s) => s.len(),
+            Value::Json(j) => j.to_string().len(),
+            Value::Bytes(b) => b.len(),
+        }
+    }
+
+    /// The value as a number, for charts; `None` for non-numeric values.
+    pub fn as_f64(&self) -> Option<f64> {
+        use bigdecimal::ToPrimitive;
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Decimal(d) => d.to_f64(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// The plain-text form used in tables and CSV: NULL is empty, times are ISO 8601.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            // Plain notation: `1E+3` reads badly in a table or a CSV.
+            Value::Decimal(d) => f.write_str(&d.to_plain_string()),
+            Value::Text(s) => f.write_str(s),
+            Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Value::Time(t) => write!(f, "{}", t.format("%H:%M:%S%.f")),
+            Value::Timestamp(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M:%S%.f")),
+            Value::TimestampTz(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M:%S%.f%:z")),
+            Value::Json(j) => write!(f, "{j}"),
+            Value::Bytes(b) => {
+                f.write_str("\\x")?;
+                b.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+            }
+        }
+    }
+}
+
+impl Serialize for Value {
+    /// JSON for scripts: numbers stay numbers (decimals as exact strings), NULL is null.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => serializer.serialize_none(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::Float(x) if x.is_finite() => serializer.serialize_f64(*x),
+            Value::Json(j) => j.serialize(serializer),
+            other => serializer.collect_str(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn check(value: Value, text: &str, json: &str) {
+        assert_eq!(value.to_string(), text);
+        assert_eq!(serde_json::to_string(&value).expect("serializes"), json);
+    }
+
+    #[test]
+    fn values_render_as_text_and_json() {
+        check(Value::Null, "", "null");
+        check(Value::Bool(true), "true", "true");
+        check(Value::Int(-42), "-42", "-42");
+        check(Value::Float(2.5), "2.5", "2.5");
+        check(Value::Float(f64::NAN), "NaN", "\"NaN\"");
+        let decimal = BigDecimal::from_str("12345.670").expect("decimal");
+        check(Value::Decimal(decimal), "12345.670", "\"12345.670\"");
+        let big = BigDecimal::from_str("1E+3").expect("decimal");
+        check(Value::Decimal(big), "1000", "\"1000\"");
+        check(Value::Text("a\"b".into()), "a\"b", "\"a\\\"b\"");
+        let date = NaiveDate::from_ymd_opt(2024, 2, 29).expect("date");
+        check(Value::Date(date), "2024-02-29", "\"2024-02-29\"");
+        let stamp = date.and_hms_opt(13, 5, 0).expect("time");
+        check(
+            Value::Timestamp(stamp),
+            "2024-02-29 13:05:00",
+            "\"2024-02-29 13:05:00\"",
+        );
+        check(
+            Value::TimestampTz(stamp.and_utc()),
+            "2024-02-29 13:05:00+00:00",
+            "\"2024-02-29 13:05:00+00:00\"",
+        );
+        check(
+            Value::Json(serde_json::json!({"a": [1]})),
+            "{\"a\":[1]}",
+            "{\"a\":[1]}",
+        );
+        check(Value::Bytes(vec![0, 255]), "\\x00ff", "\"\\\\x00ff\"");
+    }
+}

@@ -1,0 +1,496 @@
+//! The store's behaviour, one suite run against both SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use querybot::catalog::{Catalog, Column, Table, TableKind};
+use querybot::config::SecretUrl;
+use querybot::dialect::Dialect;
+use querybot::store::{
+    ConversationId, ConversationKey, DraftState, EventId, NewDraft, NewRun, Platform, Store, UserId,
+};
+
+use crate::support::db::{PgDatabase, SqliteFile};
+
+/// Keeps a test's database alive as long as its store.
+enum Backing {
+    Postgres(PgDatabase),
+    Sqlite(SqliteFile),
+}
+
+impl Backing {
+    fn url(&self) -> SecretUrl {
+        match self {
+            Backing::Postgres(db) => SecretUrl::new(db.url.clone()),
+            Backing::Sqlite(file) => SecretUrl::new(format!("{}?mode=rwc", file.url())),
+        }
+    }
+
+    /// A second, independent connection pool on the same database (a second replica).
+    async fn open(&self) -> Store {
+        let store = Store::connect(&self.url()).await.expect("store connects");
+        store.migrate().await.expect("migrations apply");
+        store
+    }
+}
+
+async fn postgres() -> (Backing, Store) {
+    let backing = Backing::Postgres(PgDatabase::create().await);
+    let store = backing.open().await;
+    (backing, store)
+}
+
+async fn sqlite() -> (Backing, Store) {
+    let backing = Backing::Sqlite(SqliteFile::new("store.sqlite"));
+    let store = backing.open().await;
+    (backing, store)
+}
+
+/// Declares each story once and runs it on both backends.
+macro_rules! on_both_stores {
+    ($($story:ident),* $(,)?) => {
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let (backing, store) = super::postgres().await;
+                super::$story(&backing, store).await;
+            })*
+        }
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let (backing, store) = super::sqlite().await;
+                super::$story(&backing, store).await;
+            })*
+        }
+    };
+}
+
+on_both_stores!(
+    a_thread_has_exactly_one_conversation,
+    a_draft_goes_from_pending_to_done,
+    concurrent_claims_from_two_replicas_have_one_winner,
+    a_failed_run_fails_its_draft_and_is_recorded,
+    only_pending_drafts_can_be_edited_or_cancelled,
+    stale_pending_drafts_expire,
+    retried_events_are_seen_once,
+    turns_carry_the_current_sql_of_their_drafts,
+    a_draft_for_an_unknown_conversation_leaves_nothing_behind,
+    catalogs_are_cached_per_connection,
+    migrating_twice_changes_nothing,
+);
+
+fn thread(thread: &str) -> ConversationKey {
+    ConversationKey {
+        platform: Platform::Slack,
+        workspace: "T01".into(),
+        channel: "C01".into(),
+        thread: thread.into(),
+    }
+}
+
+fn new_draft(conversation: ConversationId, question: &str, sql: &str) -> NewDraft {
+    NewDraft {
+        conversation,
+        author: UserId::new("slack:T01:U01"),
+        connection: "default".into(),
+        question: question.into(),
+        sql: sql.into(),
+        explanation: Some("Counts orders.".into()),
+        estimated_rows: Some(1),
+        repair_rounds: 0,
+    }
+}
+
+fn run_of(draft: &querybot::store::Draft, error: Option<&str>) -> NewRun {
+    NewRun {
+        draft: Some(draft.id),
+        requested_by: UserId::new("slack:T01:U01"),
+        connection: draft.connection.clone(),
+        sql: draft.sql.clone(),
+        row_count: error.is_none().then_some(12),
+        truncated: false,
+        duration_ms: 34,
+        error: error.map(str::to_owned),
+        prompt_tokens: Some(1_200),
+        completion_tokens: Some(80),
+    }
+}
+
+async fn a_thread_has_exactly_one_conversation(_: &Backing, store: Store) {
+    let first = store
+        .conversation(&thread("1700000000.000100"))
+        .await
+        .expect("created");
+    let again = store
+        .conversation(&thread("1700000000.000100"))
+        .await
+        .expect("found");
+    let other = store
+        .conversation(&thread("1700000000.000200"))
+        .await
+        .expect("created");
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert_eq!(
+        store.conversation_key(first).await.expect("read"),
+        Some(thread("1700000000.000100"))
+    );
+}
+
+async fn a_draft_goes_from_pending_to_done(_: &Backing, store: Store) {
+    let conversation = store
+        .conversation(&thread("t"))
+        .await
+        .expect("conversation");
+    let draft = store
+        .create_draft(new_draft(
+            conversation,
+            "how many orders?",
+            "SELECT count(*) FROM orders",
+        ))
+        .await
+        .expect("draft stored");
+    assert_eq!(draft.state, DraftState::Pending);
+    assert_eq!(
+        store.draft(draft.id).await.expect("read").as_ref(),
+        Some(&draft)
+    );
+
+    let clicker = UserId::new("slack:T01:U02");
+    let claimed = store
+        .claim_draft(draft.id, &clicker)
+        .await
+        .expect("claim")
+        .expect("won");
+    assert_eq!(claimed.state, DraftState::Running);
+    assert_eq!(claimed.claimed_by, Some(clicker.clone()));
+    assert!(
+        store
+            .claim_draft(draft.id, &clicker)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+
+    store
+        .record_run(&run_of(&claimed, None))
+        .await
+        .expect("run recorded");
+    let done = store.draft(draft.id).await.expect("read").expect("exists");
+    assert_eq!(done.state, DraftState::Done);
+    assert!(
+        store
+            .claim_draft(draft.id, &clicker)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+
+    let runs = store.recent_runs(10).await.expect("runs");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].record, run_of(&claimed, None));
+}
+
+async fn concurrent_claims_from_two_replicas_have_one_winner(backing: &Backing, store: Store) {
+    let replica = backing.open().await;
+    for round in 0..5 {
+        let conversation = store
+            .conversation(&thread(&format!("race-{round}")))
+            .await
+            .expect("conversation");
+        let draft = store
+            .create_draft(new_draft(conversation, "q", "SELECT 1"))
+            .await
+            .expect("draft");
+        let stores = Arc::new([store.clone(), replica.clone()]);
+        let claims: Vec<_> = (0..8)
+            .map(|i| {
+                let stores = stores.clone();
+                tokio::spawn(async move {
+                    let user = UserId::new(format!("user-{i}"));
+                    stores[i % 2]
+                        .claim_draft(draft.id, &user)
+                        .await
+                        .expect("claim runs")
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for claim in claims {
+            winners += usize::from(claim.await.expect("task").is_some());
+        }
+        assert_eq!(winners, 1, "round {round}: exactly one claim wins");
+    }
+}
+
+async fn a_failed_run_fails_its_draft_and_is_recorded(_: &Backing, store: Store) {
+    let conversation = store
+        .conversation(&thread("t"))
+        .await
+        .expect("conversation");
+    let draft = store
+        .create_draft(new_draft(conversation, "q", "SELECT 1"))
+        .await
+        .expect("draft");
+    let claimed = store
+        .claim_draft(draft.id, &UserId::new("u"))
+        .await
+        .expect("claim")
+        .expect("won");
+    store
+        .record_run(&run_of(
+            &claimed,
+            Some("the query ran longer than 30 s and was stopped"),
+        ))
+        .await
+        .expect("run recorded");
+    assert_eq!(
+        store.draft(draft.id).await.expect("read").map(|d| d.state),
+        Some(DraftState::Failed)
+    );
+    let runs = store.recent_runs(1).await.expect("runs");
+    assert_eq!(
+        runs[0].record.error.as_deref(),
+        Some("the query ran longer than 30 s and was stopped")
+    );
+    assert_eq!(runs[0].record.row_count, None);
+}
+
+async fn only_pending_drafts_can_be_edited_or_cancelled(_: &Backing, store: Store) {
+    let conversation = store
+        .conversation(&thread("t"))
+        .await
+        .expect("conversation");
+    let draft = store
+        .create_draft(new_draft(conversation, "q", "SELECT 1"))
+        .await
+        .expect("draft");
+    let edited = store
+        .edit_draft(draft.id, "SELECT 2", Some("Edited by hand."))
+        .await
+        .expect("edit")
+        .expect("pending drafts can be edited");
+    assert_eq!(edited.sql, "SELECT 2");
+    assert_eq!(edited.estimated_rows, None);
+    assert!(store.cancel_draft(draft.id).await.expect("cancel"));
+    assert!(!store.cancel_draft(draft.id).await.expect("cancel again"));
+    assert!(
+        store
+            .edit_draft(draft.id, "SELECT 3", None)
+            .await
+            .expect("edit")
+            .is_none()
+    );
+    assert!(
+        store
+            .claim_draft(draft.id, &UserId::new("u"))
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    assert_eq!(
+        store.draft(draft.id).await.expect("read").map(|d| d.state),
+        Some(DraftState::Cancelled)
+    );
+}
+
+async fn stale_pending_drafts_expire(_: &Backing, store: Store) {
+    let conversation = store
+        .conversation(&thread("t"))
+        .await
+        .expect("conversation");
+    let old = store
+        .create_draft(new_draft(conversation, "q1", "SELECT 1"))
+        .await
+        .expect("draft");
+    let running = store
+        .create_draft(new_draft(conversation, "q2", "SELECT 2"))
+        .await
+        .expect("draft");
+    store
+        .claim_draft(running.id, &UserId::new("u"))
+        .await
+        .expect("claim");
+    assert_eq!(
+        store
+            .expire_drafts(Utc::now() - Duration::hours(1))
+            .await
+            .expect("expire"),
+        0
+    );
+    assert_eq!(
+        store
+            .expire_drafts(Utc::now() + Duration::seconds(1))
+            .await
+            .expect("expire"),
+        1
+    );
+    assert_eq!(
+        store.draft(old.id).await.expect("read").map(|d| d.state),
+        Some(DraftState::Expired)
+    );
+    assert_eq!(
+        store
+            .draft(running.id)
+            .await
+            .expect("read")
+            .map(|d| d.state),
+        Some(DraftState::Running)
+    );
+}
+
+async fn retried_events_are_seen_once(backing: &Backing, store: Store) {
+    let replica = backing.open().await;
+    let event: EventId = "Ev08MFMKH6".parse().expect("event id");
+    let deliveries: Vec<_> = (0..4)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                store.clone()
+            } else {
+                replica.clone()
+            };
+            let event = event.clone();
+            tokio::spawn(async move { store.first_sighting(&event).await.expect("dedupe runs") })
+        })
+        .collect();
+    let mut first = 0;
+    for delivery in deliveries {
+        first += usize::from(delivery.await.expect("task"));
+    }
+    assert_eq!(first, 1, "four deliveries of one event are handled once");
+    assert_eq!(
+        store
+            .forget_events(Utc::now() + Duration::seconds(1))
+            .await
+            .expect("forget"),
+        1
+    );
+    assert!(store.first_sighting(&event).await.expect("dedupe"));
+}
+
+async fn turns_carry_the_current_sql_of_their_drafts(_: &Backing, store: Store) {
+    let conversation = store
+        .conversation(&thread("t"))
+        .await
+        .expect("conversation");
+    let first = store
+        .create_draft(new_draft(conversation, "orders per month", "SELECT 1"))
+        .await
+        .expect("draft");
+    store
+        .edit_draft(first.id, "SELECT 'edited'", None)
+        .await
+        .expect("edit");
+    store
+        .record_failed_turn(
+            conversation,
+            "and the weather?",
+            "no SQL in the model's answer",
+        )
+        .await
+        .expect("failed turn");
+    store
+        .create_draft(new_draft(conversation, "only 2024", "SELECT 3"))
+        .await
+        .expect("draft");
+    let other = store
+        .conversation(&thread("other"))
+        .await
+        .expect("conversation");
+    store
+        .create_draft(new_draft(other, "elsewhere", "SELECT 4"))
+        .await
+        .expect("draft");
+
+    let turns = store.turns(conversation, 10).await.expect("turns");
+    let summary: Vec<(&str, Option<&str>, Option<&str>)> = turns
+        .iter()
+        .map(|t| (t.question.as_str(), t.sql.as_deref(), t.failure.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("orders per month", Some("SELECT 'edited'"), None),
+            (
+                "and the weather?",
+                None,
+                Some("no SQL in the model's answer")
+            ),
+            ("only 2024", Some("SELECT 3"), None),
+        ]
+    );
+    let last_two: Vec<String> = store
+        .turns(conversation, 2)
+        .await
+        .expect("turns")
+        .into_iter()
+        .map(|t| t.question)
+        .collect();
+    assert_eq!(last_two, ["and the weather?", "only 2024"]);
+}
+
+async fn a_draft_for_an_unknown_conversation_leaves_nothing_behind(_: &Backing, store: Store) {
+    let missing = ConversationId::new();
+    assert!(
+        store
+            .create_draft(new_draft(missing, "q", "SELECT 1"))
+            .await
+            .is_err()
+    );
+    assert!(store.turns(missing, 10).await.expect("turns").is_empty());
+    assert!(
+        store
+            .expire_drafts(Utc::now() + Duration::hours(1))
+            .await
+            .expect("expire")
+            == 0
+    );
+}
+
+async fn catalogs_are_cached_per_connection(_: &Backing, store: Store) {
+    assert!(store.catalog("default").await.expect("read").is_none());
+    let catalog = Catalog {
+        dialect: Dialect::Postgres,
+        tables: vec![Table {
+            schema: "public".into(),
+            name: "orders".into(),
+            kind: TableKind::Table,
+            comment: Some("One row per order — ünïcode kept".into()),
+            row_estimate: Some(500),
+            columns: vec![Column {
+                name: "status".into(),
+                data_type: "text".into(),
+                nullable: true,
+                comment: None,
+                samples: vec!["paid".into(), "refunded".into()],
+            }],
+            primary_key: vec![],
+            foreign_keys: vec![],
+        }],
+    };
+    store
+        .save_catalog("default", &catalog)
+        .await
+        .expect("saved");
+    let mut changed = catalog.clone();
+    changed.tables[0].row_estimate = Some(501);
+    store
+        .save_catalog("default", &changed)
+        .await
+        .expect("replaced");
+    let (cached, refreshed_at) = store
+        .catalog("default")
+        .await
+        .expect("read")
+        .expect("cached");
+    assert_eq!(cached, changed);
+    assert!(Utc::now() - refreshed_at < Duration::minutes(1));
+    assert!(store.catalog("finance").await.expect("read").is_none());
+}
+
+async fn migrating_twice_changes_nothing(backing: &Backing, store: Store) {
+    store.migrate().await.expect("second migration is a no-op");
+    let again = backing.open().await;
+    again.check().await.expect("store answers");
+}

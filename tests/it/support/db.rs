@@ -1,0 +1,90 @@
+//! Throwaway databases: a fresh PostgreSQL database per test, or an SQLite file in a temp dir.
+
+use std::path::PathBuf;
+
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+/// The server tests create their databases on (`TEST_DATABASE_URL`).
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A PostgreSQL database that exists for one test and is dropped after it.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> PgDatabase {
+        let name = format!("querybot_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&server_url())
+            .await
+            .expect("PostgreSQL for tests is reachable at TEST_DATABASE_URL");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("test database is created");
+        let base = server_url();
+        let (server, _) = base
+            .rsplit_once('/')
+            .expect("TEST_DATABASE_URL names a database");
+        PgDatabase {
+            url: format!("{server}/{name}"),
+            name,
+        }
+    }
+
+    /// Runs a script of several statements (fixtures, grants) as the administrator.
+    pub async fn run_script(&self, script: &str) {
+        let mut conn = PgConnection::connect(&self.url)
+            .await
+            .expect("test database is reachable");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script.to_owned()))
+            .execute(&mut conn)
+            .await
+            .expect("script runs");
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside any runtime guarantee, so use a private one on its own thread.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&server_url()).await.ok()?;
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                admin.execute(sqlx::AssertSqlSafe(drop)).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// An SQLite file in its own temporary folder, removed with it.
+pub struct SqliteFile {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl SqliteFile {
+    pub fn new(file_name: &str) -> SqliteFile {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(file_name);
+        SqliteFile { _dir: dir, path }
+    }
+
+    pub fn url(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+}

@@ -1,0 +1,517 @@
+//! Warehouses against real databases: typed values, caps, timeouts, introspection, isolation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bigdecimal::BigDecimal;
+use chrono::{NaiveDate, Utc};
+use querybot::catalog::{Catalog, ForeignKey, TableKind};
+use querybot::config::{ConnectionConfig, SecretUrl, WarehouseKind};
+use querybot::dialect::Dialect;
+use querybot::guard::{self, GuardedSql, Policy, TableAllowList, Verdict};
+use querybot::warehouse::{
+    self, Caps, Collected, Execution, Truncation, Value, ValueKind, Warehouse, WarehouseError,
+};
+use sqlx::{Connection, PgConnection};
+
+use crate::support::db::{PgDatabase, SqliteFile};
+use crate::support::testdata;
+
+const CAPS: Caps = Caps {
+    timeout: Duration::from_secs(10),
+    max_rows: 10_000,
+    max_bytes: 10 * 1024 * 1024,
+};
+
+fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {
+    ConnectionConfig {
+        name: "test".into(),
+        url: SecretUrl::new(url),
+        kind,
+    }
+}
+
+/// The guard corpus's PostgreSQL fixture, loaded into a fresh database.
+async fn fixture_postgres() -> (PgDatabase, Arc<dyn Warehouse>) {
+    let db = PgDatabase::create().await;
+    let fixture = std::fs::read_to_string(testdata("guard/fixture.sql")).expect("fixture");
+    db.run_script(&fixture).await;
+    db.run_script("COMMENT ON TABLE orders IS 'One row per order.'; COMMENT ON COLUMN orders.amount IS 'Order total in EUR.'")
+        .await;
+    let warehouse =
+        warehouse::connect(&connection(WarehouseKind::Postgres, &db.url)).expect("connects");
+    (db, warehouse)
+}
+
+/// A copy of the Chinook sample database (the warehouse opens it read-only anyway).
+async fn chinook() -> (SqliteFile, Arc<dyn Warehouse>) {
+    let file = SqliteFile::new("chinook.sqlite");
+    std::fs::copy(testdata("sample_dbs/Chinook_Sqlite.sqlite"), &file.path).expect("copy");
+    let warehouse =
+        warehouse::connect(&connection(WarehouseKind::Sqlite, &file.url())).expect("connects");
+    (file, warehouse)
+}
+
+async fn guarded(warehouse: &dyn Warehouse, sql: &str) -> GuardedSql {
+    let catalog = warehouse.introspect().await.expect("introspects");
+    match guard::check(sql, &Policy::from_catalog(&catalog)) {
+        Verdict::Allowed(sql) => sql,
+        Verdict::Rejected(rejection) => panic!("guard rejected {sql}: {}", rejection.reason()),
+    }
+}
+
+async fn run(
+    warehouse: &dyn Warehouse,
+    sql: &str,
+    caps: &Caps,
+) -> (Result<Execution, WarehouseError>, Collected) {
+    let sql = guarded(warehouse, sql).await;
+    let mut rows = Collected::default();
+    let result = warehouse.execute(&sql, caps, &mut rows).await;
+    (result, rows)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+#[tokio::test]
+async fn postgres_values_come_out_typed() {
+    let (db, warehouse) = fixture_postgres().await;
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT id, customer_id::smallint AS small, amount, amount::float8 AS approx, status, \
+         created_at, created_at::date AS day, created_at::timestamp AS local, delete_flag, tags, \
+         NULL::text AS nothing, '{\"tier\": \"gold\"}'::jsonb AS attrs \
+         FROM orders WHERE id = 3",
+        &CAPS,
+    )
+    .await;
+    let execution = result.expect("runs");
+    assert_eq!(execution.row_count, 1);
+    assert_eq!(execution.truncated, None);
+    let kinds: Vec<ValueKind> = execution.columns.iter().map(|c| c.kind).collect();
+    use ValueKind::*;
+    assert_eq!(
+        kinds,
+        [
+            Int,
+            Int,
+            Decimal,
+            Float,
+            Text,
+            TimestampTz,
+            Date,
+            Timestamp,
+            Bool,
+            Json,
+            Text,
+            Json
+        ]
+    );
+    // The fixture's timestamps are read in the server's time zone; ask it what they are.
+    let mut admin = PgConnection::connect(&db.url)
+        .await
+        .expect("admin connects");
+    let (created, local): (chrono::DateTime<Utc>, chrono::NaiveDateTime) =
+        sqlx::query_as("SELECT created_at, created_at::timestamp FROM orders WHERE id = 3")
+            .fetch_one(&mut admin)
+            .await
+            .expect("fixture row");
+    assert_eq!(
+        rows.rows[0],
+        [
+            Value::Int(3),
+            Value::Int(4),
+            Value::Decimal("22.50".parse::<BigDecimal>().expect("decimal")),
+            Value::Float(22.5),
+            Value::Text("paid".into()),
+            Value::TimestampTz(created),
+            Value::Date(local.date()),
+            Value::Timestamp(local),
+            Value::Bool(false),
+            Value::Json(serde_json::json!(["a", "b"])),
+            Value::Null,
+            Value::Json(serde_json::json!({"tier": "gold"})),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn row_cap_cuts_the_result_and_says_so() {
+    let (_db, warehouse) = fixture_postgres().await;
+    let caps = Caps {
+        max_rows: 100,
+        ..CAPS
+    };
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT id FROM orders ORDER BY id",
+        &caps,
+    )
+    .await;
+    let execution = result.expect("runs");
+    assert_eq!(execution.row_count, 100);
+    assert_eq!(execution.truncated, Some(Truncation::Rows(100)));
+    assert_eq!(rows.rows.last(), Some(&vec![Value::Int(100)]));
+
+    let (result, _) = run(
+        warehouse.as_ref(),
+        "SELECT id FROM orders WHERE id <= 100",
+        &caps,
+    )
+    .await;
+    assert_eq!(
+        result.expect("runs").truncated,
+        None,
+        "exactly the cap is not a cut"
+    );
+}
+
+#[tokio::test]
+async fn byte_cap_cuts_the_result_and_says_so() {
+    let (_db, warehouse) = fixture_postgres().await;
+    let caps = Caps {
+        max_bytes: 4_000,
+        ..CAPS
+    };
+    let (result, rows) = run(warehouse.as_ref(), "SELECT * FROM events", &caps).await;
+    let execution = result.expect("runs");
+    assert_eq!(execution.truncated, Some(Truncation::Bytes(4_000)));
+    assert!(execution.row_count > 0 && execution.row_count < 300);
+    assert_eq!(rows.rows.len() as u64, execution.row_count);
+    // The connection that was cut off early is not reused in a broken state.
+    let (result, _) = run(warehouse.as_ref(), "SELECT count(*) FROM events", &CAPS).await;
+    assert_eq!(result.expect("the pool still works").row_count, 1);
+}
+
+#[tokio::test]
+async fn a_slow_query_is_stopped_at_the_timeout() {
+    let (db, warehouse) = fixture_postgres().await;
+    let caps = Caps {
+        timeout: Duration::from_secs(1),
+        ..CAPS
+    };
+    let started = std::time::Instant::now();
+    let (result, _) = run(
+        warehouse.as_ref(),
+        "SELECT count(*) FROM orders a, orders b, orders c, orders d",
+        &caps,
+    )
+    .await;
+    assert!(
+        matches!(result, Err(WarehouseError::Timeout { .. })),
+        "got {result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (result, _) = run(warehouse.as_ref(), "SELECT count(*) FROM orders", &CAPS).await;
+    assert_eq!(result.expect("the pool still works").row_count, 1);
+    assert_no_open_transactions(&db).await;
+}
+
+/// Every `resource` attack the guard lets through must be stopped by the executor.
+#[tokio::test]
+async fn resource_attacks_are_stopped_by_timeout_or_caps_on_postgres() {
+    let (db, warehouse) = fixture_postgres().await;
+    let catalog = warehouse.introspect().await.expect("introspects");
+    let policy = Policy::from_catalog(&catalog);
+    let caps = Caps {
+        timeout: Duration::from_secs(2),
+        max_rows: 10_000,
+        max_bytes: 1024 * 1024,
+    };
+    let corpus = std::fs::read_to_string(testdata("guard/attacks.tsv")).expect("corpus");
+    let mut executed = 0;
+    for line in corpus.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (id, dialect, category, sql) = (fields[0], fields[1], fields[2], fields[3]);
+        if category != "resource" || !matches!(dialect, "postgres" | "any") {
+            continue;
+        }
+        let Verdict::Allowed(sql) = guard::check(sql, &policy) else {
+            continue;
+        };
+        executed += 1;
+        let mut sink = Collected::default();
+        let started = std::time::Instant::now();
+        let result = warehouse.execute(&sql, &caps, &mut sink).await;
+        let stopped = match &result {
+            Err(WarehouseError::Timeout { .. }) => true,
+            Ok(execution) => execution.truncated.is_some(),
+            Err(_) => false,
+        };
+        assert!(
+            stopped,
+            "{id} was not stopped by the timeout or caps: {result:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{id} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(
+        executed > 0,
+        "at least one resource attack passes the guard and is stopped"
+    );
+    assert_no_open_transactions(&db).await;
+}
+
+#[tokio::test]
+async fn explain_estimates_rows_and_catches_unknown_columns() {
+    let (_db, warehouse) = fixture_postgres().await;
+    let sql = guarded(warehouse.as_ref(), "SELECT * FROM orders").await;
+    let plan = warehouse.explain(&sql, &CAPS).await.expect("plans");
+    assert!(plan.estimated_rows.is_some_and(|rows| rows > 0));
+
+    let sql = guarded(warehouse.as_ref(), "SELECT total FROM orders").await;
+    match warehouse.explain(&sql, &CAPS).await {
+        Err(WarehouseError::Rejected { message }) => {
+            assert!(
+                message.contains("total") && message.contains("does not exist"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn postgres_catalog_shows_only_what_the_role_may_read() {
+    let (db, _) = fixture_postgres().await;
+    let role = format!("{}_reader", db.name);
+    db.run_script(&format!(
+        "CREATE ROLE {role} LOGIN; \
+         GRANT CONNECT ON DATABASE {db} TO {role}; \
+         GRANT SELECT ON customers, orders, v_orders, daily_revenue TO {role}; \
+         GRANT SELECT (id, kind) ON events TO {role};",
+        db = db.name
+    ))
+    .await;
+    let reader_url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let warehouse =
+        warehouse::connect(&connection(WarehouseKind::Postgres, &reader_url)).expect("connects");
+    let catalog = warehouse.introspect().await.expect("introspects");
+    db.run_script(&format!("DROP OWNED BY {role}")).await;
+    drop_role(&role).await;
+
+    let names: Vec<(&str, TableKind)> = catalog
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.kind))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("customers", TableKind::Table),
+            ("daily_revenue", TableKind::MaterializedView),
+            ("events", TableKind::Table),
+            ("orders", TableKind::Table),
+            ("v_orders", TableKind::View),
+        ],
+        "hr_salaries is not granted and must not appear"
+    );
+    let events = catalog.table("public", "events").expect("events");
+    let event_columns: Vec<&str> = events.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(event_columns, ["id", "kind"], "only granted columns");
+
+    let orders = catalog.table("public", "orders").expect("orders");
+    assert_eq!(orders.comment.as_deref(), Some("One row per order."));
+    assert_eq!(orders.primary_key, ["id"]);
+    assert_eq!(
+        orders.foreign_keys,
+        [ForeignKey {
+            columns: vec!["customer_id".into()],
+            references_schema: "public".into(),
+            references_table: "customers".into(),
+            references_columns: vec!["id".into()],
+        }]
+    );
+    let amount = orders
+        .columns
+        .iter()
+        .find(|c| c.name == "amount")
+        .expect("amount");
+    assert_eq!(amount.data_type, "numeric(10,2)");
+    assert_eq!(amount.comment.as_deref(), Some("Order total in EUR."));
+    let status = orders
+        .columns
+        .iter()
+        .find(|c| c.name == "status")
+        .expect("status");
+    assert_eq!(status.samples, ["paid", "pending", "refunded"]);
+    let id = orders.columns.iter().find(|c| c.name == "id").expect("id");
+    assert!(!id.nullable);
+    let region = catalog
+        .table("public", "customers")
+        .expect("customers")
+        .columns
+        .iter()
+        .find(|c| c.name == "region");
+    assert_eq!(region.expect("region").samples, ["amer", "apac", "emea"]);
+    let email = catalog
+        .table("public", "customers")
+        .expect("customers")
+        .columns
+        .iter()
+        .find(|c| c.name == "email");
+    assert!(
+        email.expect("email").samples.is_empty(),
+        "high-cardinality columns get no samples"
+    );
+}
+
+/// Roles are cluster-wide, so a test's role is dropped by hand (best effort: its name is
+/// unique, so a leftover harms nothing).
+async fn drop_role(role: &str) {
+    if let Ok(mut admin) = PgConnection::connect(&crate::support::db::server_url()).await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+            .execute(&mut admin)
+            .await;
+    }
+}
+
+async fn assert_no_open_transactions(db: &PgDatabase) {
+    let mut admin = PgConnection::connect(&db.url)
+        .await
+        .expect("admin connects");
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
+    )
+    .bind(&db.name)
+    .fetch_one(&mut admin)
+    .await
+    .expect("activity");
+    assert_eq!(open, 0, "no pooled connection is left inside a transaction");
+}
+
+#[tokio::test]
+async fn sqlite_catalog_reads_tables_keys_and_samples() {
+    let (_file, warehouse) = chinook().await;
+    let catalog: Catalog = warehouse.introspect().await.expect("introspects");
+    assert_eq!(catalog.dialect, Dialect::Sqlite);
+    assert_eq!(catalog.tables.len(), 11);
+    let album = catalog
+        .table("main", "album")
+        .expect("Album, found case-insensitively");
+    assert_eq!(album.primary_key, ["AlbumId"]);
+    assert_eq!(album.row_estimate, Some(347));
+    assert_eq!(
+        album.foreign_keys,
+        [ForeignKey {
+            columns: vec!["ArtistId".into()],
+            references_schema: "main".into(),
+            references_table: "Artist".into(),
+            references_columns: vec!["ArtistId".into()],
+        }]
+    );
+    let media = catalog.table("main", "MediaType").expect("MediaType");
+    let name = media
+        .columns
+        .iter()
+        .find(|c| c.name == "Name")
+        .expect("Name");
+    assert_eq!(name.samples.len(), 5);
+    assert!(name.samples.contains(&"MPEG audio file".to_owned()));
+}
+
+#[tokio::test]
+async fn sqlite_values_come_out_typed() {
+    let (_file, warehouse) = chinook().await;
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT InvoiceId, InvoiceDate, Total, BillingState FROM Invoice ORDER BY InvoiceId LIMIT 2",
+        &CAPS,
+    )
+    .await;
+    let execution = result.expect("runs");
+    assert_eq!(execution.row_count, 2);
+    assert_eq!(
+        rows.rows[0],
+        [
+            Value::Int(1),
+            Value::Timestamp(date(2021, 1, 1).and_hms_opt(0, 0, 0).expect("time")),
+            Value::Float(1.98),
+            Value::Null,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_runaway_recursion_is_stopped_at_the_timeout() {
+    let (_file, warehouse) = chinook().await;
+    let caps = Caps {
+        timeout: Duration::from_secs(1),
+        ..CAPS
+    };
+    let started = std::time::Instant::now();
+    let (result, _) = run(
+        warehouse.as_ref(),
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        &caps,
+    )
+    .await;
+    assert!(
+        matches!(result, Err(WarehouseError::Timeout { .. })),
+        "got {result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let (result, _) = run(warehouse.as_ref(), "SELECT count(*) FROM Album", &CAPS).await;
+    assert_eq!(result.expect("the connection still works").row_count, 1);
+}
+
+#[tokio::test]
+async fn sqlite_row_cap_cuts_the_result() {
+    let (_file, warehouse) = chinook().await;
+    let caps = Caps {
+        max_rows: 50,
+        ..CAPS
+    };
+    let (result, rows) = run(warehouse.as_ref(), "SELECT TrackId FROM Track", &caps).await;
+    let execution = result.expect("runs");
+    assert_eq!(execution.truncated, Some(Truncation::Rows(50)));
+    assert_eq!(rows.rows.len(), 50);
+}
+
+#[tokio::test]
+async fn a_missing_sqlite_file_is_reported_and_not_created() {
+    let file = SqliteFile::new("missing.sqlite");
+    let warehouse =
+        warehouse::connect(&connection(WarehouseKind::Sqlite, &file.url())).expect("lazy");
+    let error = warehouse.check().await.expect_err("missing file");
+    assert!(matches!(error, WarehouseError::Connect { .. }), "{error:?}");
+    assert!(!file.path.exists());
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_a_connect_error() {
+    let warehouse = warehouse::connect(&connection(
+        WarehouseKind::Postgres,
+        "postgres://postgres:secret@127.0.0.1:1/none",
+    ))
+    .expect("lazy");
+    let error = warehouse
+        .check()
+        .await
+        .expect_err("nothing listens on port 1");
+    assert!(matches!(error, WarehouseError::Connect { .. }), "{error:?}");
+    assert!(!error.to_string().contains("secret"));
+}
+
+#[tokio::test]
+async fn guard_policy_follows_the_catalog() {
+    let (_file, warehouse) = chinook().await;
+    let catalog = warehouse.introspect().await.expect("introspects");
+    let policy = Policy {
+        dialect: Dialect::Sqlite,
+        tables: TableAllowList::from_catalog(&catalog),
+    };
+    assert!(matches!(
+        guard::check("SELECT * FROM Album", &policy),
+        Verdict::Allowed(_)
+    ));
+    assert!(matches!(
+        guard::check("SELECT * FROM sqlite_master", &policy),
+        Verdict::Rejected(_)
+    ));
+}
