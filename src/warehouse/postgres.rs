@@ -41,6 +41,7 @@ const SAMPLE_SCAN_MAX_ROWS: i64 = 200_000;
 
 pub struct Postgres {
     name: String,
+    options: PgConnectOptions,
     pool: PgPool,
 }
 
@@ -55,9 +56,10 @@ impl Postgres {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
         Ok(Postgres {
             name: connection.name.clone(),
+            options,
             pool,
         })
     }
@@ -338,11 +340,18 @@ impl Warehouse for Postgres {
     }
 
     async fn check(&self) -> Result<(), WarehouseError> {
-        let mut conn = self.acquire().await?;
-        conn.ping().await.map_err(|source| WarehouseError::Connect {
+        // A fresh connection, not the pool: the pool retries a refused connection until its
+        // acquire timeout, while a check should fail fast and say why.
+        let connect_error = |source| WarehouseError::Connect {
             connection: self.name.clone(),
             source,
-        })
+        };
+        let mut conn = sqlx::PgConnection::connect_with(&self.options)
+            .await
+            .map_err(connect_error)?;
+        conn.ping().await.map_err(connect_error)?;
+        let _ = conn.close().await;
+        Ok(())
     }
 
     async fn introspect(&self) -> Result<Catalog, WarehouseError> {

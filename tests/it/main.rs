@@ -2,5 +2,8 @@
 
 mod support;
 
+mod cli;
+mod http;
 mod store;
+mod tidy;
 mod warehouse;

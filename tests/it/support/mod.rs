@@ -1,5 +1,6 @@
 //! Shared test support: throwaway databases, paths to shared test data, app spawning.
 
+pub mod app;
 pub mod db;
 
 use std::path::PathBuf;
