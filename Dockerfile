@@ -17,6 +17,5 @@ WORKDIR /data
 ENV QUERYBOT_DATA_DIR=/data QUERYBOT_LISTEN=0.0.0.0:8080 QUERYBOT_LOG_FORMAT=json
 EXPOSE 8080
 VOLUME ["/data"]
-HEALTHCHECK --interval=30s --timeout=5s CMD ["querybot", "doctor"]
 ENTRYPOINT ["querybot"]
 CMD ["serve"]

@@ -8,7 +8,7 @@
 //!
 //! Deliberately absent: anything that sleeps, locks, reads files or the network, changes
 //! settings or sequences, or reveals the session, server or other users (`current_user`,
-//! `version()`, `current_setting`). [`NEVER`] backs the lists up at run time.
+//! `version()`, `current_setting`). `NEVER` backs the lists up at run time.
 
 use crate::dialect::Dialect;
 
@@ -30,6 +30,8 @@ const NEVER: &[&str] = &[
     "currval",
     "query_to_xml",
     "result_scan",
+    "version",
+    "fts3_tokenizer",
 ];
 
 /// Whether `name` (as resolved for `dialect`) is an allowed builtin.
@@ -41,6 +43,24 @@ pub(super) fn is_allowed(dialect: Dialect, name: &str) -> bool {
         Dialect::Postgres | Dialect::Sqlite => name.to_owned(),
     };
     !NEVER.iter().any(|prefix| key.starts_with(prefix)) && list(dialect).contains(&key.as_str())
+}
+
+/// Whether a bare, unquoted identifier is really a call: PostgreSQL reads these keywords as
+/// session functions even without parentheses, and sqlparser leaves some as column names.
+pub(super) fn is_hidden_call(dialect: Dialect, unquoted: &str) -> bool {
+    const POSTGRES_SESSION_KEYWORDS: &[&str] = &[
+        "current_catalog",
+        "current_role",
+        "current_schema",
+        "current_user",
+        "session_user",
+        "system_user",
+        "user",
+    ];
+    dialect == Dialect::Postgres
+        && POSTGRES_SESSION_KEYWORDS
+            .iter()
+            .any(|keyword| keyword.eq_ignore_ascii_case(unquoted))
 }
 
 fn list(dialect: Dialect) -> &'static [&'static str] {

@@ -44,15 +44,18 @@ fn tighten(query: &mut Query, max_rows: u64) -> bool {
         if fetch.with_ties || fetch.percent {
             return false;
         }
-        match &mut fetch.quantity {
-            Some(quantity) => {
-                if !lower(quantity, max_rows) {
-                    return false;
-                }
-            }
+        let lowered = match &mut fetch.quantity {
+            Some(quantity) => lower(quantity, max_rows),
             // `FETCH FIRST ROW ONLY` means one row.
-            None if max_rows == 0 => fetch.quantity = Some(number(0)),
-            None => {}
+            None => {
+                if max_rows == 0 {
+                    fetch.quantity = Some(number(0));
+                }
+                true
+            }
+        };
+        if !lowered {
+            return false;
         }
         capped = true;
     }
@@ -62,14 +65,16 @@ fn tighten(query: &mut Query, max_rows: u64) -> bool {
         if top.with_ties || top.percent {
             return false;
         }
-        match &mut top.quantity {
-            Some(TopQuantity::Constant(n)) => *n = (*n).min(max_rows),
-            Some(TopQuantity::Expr(quantity)) => {
-                if !lower(quantity, max_rows) {
-                    return false;
-                }
+        let lowered = match &mut top.quantity {
+            Some(TopQuantity::Constant(n)) => {
+                *n = (*n).min(max_rows);
+                true
             }
-            None => return false,
+            Some(TopQuantity::Expr(quantity)) => lower(quantity, max_rows),
+            None => false,
+        };
+        if !lowered {
+            return false;
         }
         capped = true;
     }
@@ -119,10 +124,10 @@ fn limit_clause(max_rows: u64) -> LimitClause {
 }
 
 /// `SELECT * FROM (<query>) AS limited LIMIT <max_rows>`.
-fn wrap(query: Query, max_rows: u64) -> Query {
+fn wrap(query: Box<Query>, max_rows: u64) -> Box<Query> {
     let derived = TableFactor::Derived {
         lateral: false,
-        subquery: Box::new(query),
+        subquery: query,
         alias: Some(TableAlias {
             explicit: true,
             name: Ident::new("limited"),
@@ -160,7 +165,7 @@ fn wrap(query: Query, max_rows: u64) -> Query {
         value_table_mode: None,
         flavor: SelectFlavor::Standard,
     };
-    Query {
+    Box::new(Query {
         with: None,
         body: Box::new(SetExpr::Select(Box::new(select))),
         order_by: None,
@@ -171,5 +176,5 @@ fn wrap(query: Query, max_rows: u64) -> Query {
         settings: None,
         format_clause: None,
         pipe_operators: Vec::new(),
-    }
+    })
 }

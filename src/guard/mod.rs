@@ -62,7 +62,7 @@ pub struct GuardedSql {
     sql: String,
     dialect: Dialect,
     /// The tree `sql` prints from, kept so `with_limit` edits it without parsing again.
-    query: Query,
+    query: Box<Query>,
 }
 
 impl GuardedSql {
@@ -75,7 +75,7 @@ impl GuardedSql {
     }
 
     /// Prints `query`, the only way a `GuardedSql` comes to be.
-    fn from_query(query: Query, dialect: Dialect) -> Self {
+    fn from_query(query: Box<Query>, dialect: Dialect) -> Self {
         GuardedSql {
             sql: query.to_string(),
             dialect,
@@ -89,6 +89,11 @@ impl fmt::Display for GuardedSql {
         f.write_str(&self.sql)
     }
 }
+
+/// The longest text the guard parses. Operator chains (`a + b + ...`) parse into trees as deep
+/// as they are long, and dropping such a tree recurses; this bound keeps every tree shallow
+/// enough for a 2 MiB stack. Generated analytics SQL is far shorter.
+const MAX_SQL_BYTES: usize = 64 * 1024;
 
 /// Decides whether `sql` may run under `policy`.
 pub fn check(sql: &str, policy: &Policy) -> Verdict {
@@ -108,6 +113,12 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
         );
         return Err(reject(RejectionKind::PolicyMismatch, detail));
     }
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(reject(
+            RejectionKind::TooComplex,
+            format!("{} bytes", sql.len()),
+        ));
+    }
     let mut statements =
         parse(sql, dialect).map_err(|error| reject(RejectionKind::Parse, error.to_string()))?;
     let statement = match statements.len() {
@@ -119,11 +130,11 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
         return Err(walk::statement_rejection(&statement, dialect));
     };
     walk::inspect(&query, policy)?;
-    let guarded = GuardedSql::from_query(*query, dialect);
+    let guarded = GuardedSql::from_query(query, dialect);
     // Defence in depth against printer bugs: what runs must parse back to what was checked.
     let reparsed = parse(&guarded.sql, dialect).ok();
     match reparsed.as_deref() {
-        Some([Statement::Query(query)]) if **query == guarded.query => Ok(guarded),
+        Some([Statement::Query(query)]) if *query == guarded.query => Ok(guarded),
         _ => Err(reject(
             RejectionKind::RoundTripMismatch,
             "printed query parses differently".to_owned(),

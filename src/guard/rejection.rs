@@ -11,6 +11,8 @@ pub enum RejectionKind {
     Parse,
     /// The text holds no statement (blank, or only comments).
     Empty,
+    /// The text is too long, or nested too deeply, to check without risking the stack.
+    TooComplex,
     /// The text holds more than one statement.
     MultipleStatements,
     /// A statement other than a query (SET, CREATE, COPY, ...).
@@ -41,6 +43,7 @@ impl RejectionKind {
         match self {
             RejectionKind::Parse => "parse",
             RejectionKind::Empty => "empty",
+            RejectionKind::TooComplex => "too_complex",
             RejectionKind::MultipleStatements => "multiple_statements",
             RejectionKind::NotAQuery => "not_a_query",
             RejectionKind::WritesData => "writes_data",
@@ -93,6 +96,10 @@ impl Rejection {
                 dialect_name(self.dialect)
             ),
             RejectionKind::Empty => "There was no SQL query to run.".to_owned(),
+            RejectionKind::TooComplex => {
+                "This query is too long or too deeply nested for querybot to check; try a simpler one."
+                    .to_owned()
+            }
             RejectionKind::MultipleStatements => format!(
                 "This text holds {detail} SQL statements; querybot runs exactly one query at a time."
             ),

@@ -35,6 +35,7 @@ pub struct TableAllowList {
 }
 
 impl TableAllowList {
+    /// Tables as `(schema, name)`, spelled as the warehouse spells them.
     pub fn new<S, N>(dialect: Dialect, tables: impl IntoIterator<Item = (S, N)>) -> Self
     where
         S: Into<String>,
@@ -58,6 +59,7 @@ impl TableAllowList {
         )
     }
 
+    /// The dialect whose name rules (default schema, case folding) the list follows.
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }

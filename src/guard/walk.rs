@@ -18,6 +18,13 @@ use super::rejection::{Rejection, RejectionKind};
 use super::{Policy, functions, names};
 use crate::dialect::Dialect;
 
+/// Deepest expression nesting allowed. sqlparser builds `a + b + c ..` and `UNION` chains
+/// without recursion limits, but comparing, cloning and dropping the tree recurse once per
+/// level; these bounds keep that well inside a 2 MiB stack, far beyond real analytics SQL.
+const MAX_EXPR_DEPTH: usize = 256;
+/// Most SELECTs (including set-operation branches and subqueries) in one query.
+const MAX_SELECTS: usize = 256;
+
 /// Checks every node of `query` against `policy`.
 pub(super) fn inspect(query: &Query, policy: &Policy) -> Result<(), Rejection> {
     let mut walker = Walker {
@@ -26,6 +33,8 @@ pub(super) fn inspect(query: &Query, policy: &Policy) -> Result<(), Rejection> {
         cte_scopes: Vec::new(),
         n_tables: 0,
         n_relations: 0,
+        expr_depth: 0,
+        n_selects: 0,
     };
     if let ControlFlow::Break(rejection) = query.visit(&mut walker) {
         return Err(rejection);
@@ -64,6 +73,8 @@ struct Walker<'a> {
     cte_scopes: Vec<(*const Query, Vec<String>)>,
     n_tables: usize,
     n_relations: usize,
+    expr_depth: usize,
+    n_selects: usize,
 }
 
 impl Walker<'_> {
@@ -177,6 +188,10 @@ impl Visitor for Walker<'_> {
     }
 
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Rejection> {
+        self.n_selects += 1;
+        if self.n_selects > MAX_SELECTS {
+            return self.reject(RejectionKind::TooComplex, "too many SELECTs");
+        }
         match &select.into {
             Some(into) => self.reject(RejectionKind::SelectInto, into.to_string()),
             None => ControlFlow::Continue(()),
@@ -224,8 +239,18 @@ impl Visitor for Walker<'_> {
     }
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Rejection> {
+        self.expr_depth += 1;
+        if self.expr_depth > MAX_EXPR_DEPTH {
+            return self.reject(RejectionKind::TooComplex, "expression nested too deeply");
+        }
         match expr {
             Expr::Function(function) => self.check_function(&function.name),
+            Expr::Identifier(ident)
+                if ident.quote_style.is_none()
+                    && functions::is_hidden_call(self.policy.dialect, &ident.value) =>
+            {
+                self.reject(RejectionKind::FunctionNotAllowed, ident.value.clone())
+            }
             // A user-defined operator runs whatever function its owner chose.
             Expr::BinaryOp {
                 op: BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_),
@@ -233,6 +258,11 @@ impl Visitor for Walker<'_> {
             } => self.unsupported("a custom operator"),
             _ => ControlFlow::Continue(()),
         }
+    }
+
+    fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<Rejection> {
+        self.expr_depth -= 1;
+        ControlFlow::Continue(())
     }
 }
 

@@ -76,7 +76,9 @@ impl Postgres {
             .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await
             .map_err(|e| self.error(e, timeout))?;
-        // SET takes no bind parameters; the values are integers formatted here.
+        // SET takes no bind parameters; the values are integers formatted here. The guard
+        // resolves unqualified tables to `public` and functions to built-ins, so the search
+        // path says the same: built-ins first, temporary objects last.
         for setting in [
             format!("SET LOCAL statement_timeout = {ms}"),
             format!("SET LOCAL lock_timeout = {}", ms.min(5_000)),
@@ -84,6 +86,8 @@ impl Postgres {
                 "SET LOCAL idle_in_transaction_session_timeout = {}",
                 ms + 5_000
             ),
+            "SET LOCAL search_path = pg_catalog, public, pg_temp".to_owned(),
+            "SET LOCAL standard_conforming_strings = on".to_owned(),
         ] {
             sqlx::query(sqlx::AssertSqlSafe(setting))
                 .execute(&mut *tx)

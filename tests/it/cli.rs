@@ -21,7 +21,12 @@ fn querybot(args: &[&str], settings: &[(&str, &str)], stdin: &str) -> (Output, t
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin written");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
     let output = child.wait_with_output().expect("binary finishes");
     (output, dir)
 }
@@ -35,7 +40,10 @@ fn stderr(output: &Output) -> String {
 }
 
 fn verdicts(output: &Output) -> Vec<Json> {
-    stdout(output).lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect()
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
 }
 
 #[test]
@@ -48,17 +56,33 @@ fn guard_writes_one_verdict_per_statement() {
         "not json",
     ]
     .join("\n");
-    let (output, _dir) =
-        querybot(&["guard", "--dialect", "postgres", "--tables", "orders,customers"], &[], &input);
+    let (output, _dir) = querybot(
+        &[
+            "guard",
+            "--dialect",
+            "postgres",
+            "--tables",
+            "orders,customers",
+        ],
+        &[],
+        &input,
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let verdicts = verdicts(&output);
     let allowed: Vec<bool> = verdicts.iter().map(|v| v["allowed"] == true).collect();
     assert_eq!(allowed, [true, false, false, false]);
-    assert!(verdicts[0]["sql"].as_str().is_some_and(|sql| sql.contains("GROUP BY status")));
+    assert!(
+        verdicts[0]["sql"]
+            .as_str()
+            .is_some_and(|sql| sql.contains("GROUP BY status"))
+    );
     assert!(verdicts[0]["reason"].is_null());
     for rejected in &verdicts[1..] {
         let reason = rejected["reason"].as_str().expect("a reason");
-        assert!(reason.ends_with('.') && reason.len() > 20, "a readable sentence: {reason}");
+        assert!(
+            reason.ends_with('.') && reason.len() > 20,
+            "a readable sentence: {reason}"
+        );
         assert!(rejected["sql"].is_null());
     }
 }
@@ -72,7 +96,10 @@ fn guard_reads_tables_from_a_live_connection() {
     let input = "\"SELECT Name FROM Artist LIMIT 5\"\n\"SELECT * FROM sqlite_master\"\n\"SELECT * FROM Nope\"\n";
     let (output, _dir) = querybot(&["guard", "--connection", &url], &[], input);
     assert!(output.status.success(), "{}", stderr(&output));
-    let allowed: Vec<bool> = verdicts(&output).iter().map(|v| v["allowed"] == true).collect();
+    let allowed: Vec<bool> = verdicts(&output)
+        .iter()
+        .map(|v| v["allowed"] == true)
+        .collect();
     assert_eq!(allowed, [true, false, false]);
 }
 
@@ -88,7 +115,11 @@ fn demo_data_then_catalog_refresh_and_show() {
 
     let (output, _dir) = querybot(&["catalog", "refresh"], &settings, "");
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).starts_with("default: "), "{}", stdout(&output));
+    assert!(
+        stdout(&output).starts_with("default: "),
+        "{}",
+        stdout(&output)
+    );
 
     let (output, _dir) = querybot(&["catalog", "show"], &settings, "");
     assert!(output.status.success(), "{}", stderr(&output));
@@ -103,12 +134,18 @@ fn a_bad_setting_stops_with_one_line_naming_it() {
     assert!(!output.status.success());
     let message = stderr(&output);
     assert_eq!(message.lines().count(), 1, "{message}");
-    assert!(message.contains("QUERYBOT_MAX_ROWS") && message.contains("lots"), "{message}");
+    assert!(
+        message.contains("QUERYBOT_MAX_ROWS") && message.contains("lots"),
+        "{message}"
+    );
 }
 
 #[test]
 fn an_unreachable_store_is_one_clear_line_without_the_password() {
-    let settings = [("DATABASE_URL", "postgres://bot:hunter2@127.0.0.1:1/querybot")];
+    let settings = [(
+        "DATABASE_URL",
+        "postgres://bot:hunter2@127.0.0.1:1/querybot",
+    )];
     let (output, _dir) = querybot(&["migrate"], &settings, "");
     assert!(!output.status.success());
     let message = stderr(&output);
@@ -123,12 +160,24 @@ fn doctor_reports_each_connection() {
     let data_dir = data.path().display().to_string();
     let settings = [
         ("QUERYBOT_DATA_DIR", data_dir.as_str()),
-        ("WAREHOUSE_URL", "postgres://bot:hunter2@127.0.0.1:1/warehouse"),
+        (
+            "WAREHOUSE_URL",
+            "postgres://bot:hunter2@127.0.0.1:1/warehouse",
+        ),
     ];
     let (output, _dir) = querybot(&["doctor"], &settings, "");
-    assert!(!output.status.success(), "an unreachable warehouse fails the check");
+    assert!(
+        !output.status.success(),
+        "an unreachable warehouse fails the check"
+    );
     let report = stdout(&output);
-    assert!(report.contains("warehouse `default` (postgres)"), "{report}");
-    assert!(report.contains("FAILED: cannot reach warehouse `default`"), "{report}");
+    assert!(
+        report.contains("warehouse `default` (postgres)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("FAILED: cannot reach warehouse `default`"),
+        "{report}"
+    );
     assert!(!report.contains("hunter2"), "{report}");
 }

@@ -24,13 +24,22 @@ async fn readyz_is_ready_with_the_generated_demo_warehouse() {
 
 #[tokio::test]
 async fn readyz_names_an_unreachable_warehouse_without_its_password() {
-    let app = spawn_app(&[("WAREHOUSE_URL", "postgres://bot:hunter2@127.0.0.1:1/warehouse")]).await;
+    let app = spawn_app(&[(
+        "WAREHOUSE_URL",
+        "postgres://bot:hunter2@127.0.0.1:1/warehouse",
+    )])
+    .await;
     let response = app.get("/readyz").await;
     assert_eq!(response.status(), 503);
     let body = response.text().await.expect("body");
     let json: Json = serde_json::from_str(&body).expect("json");
     assert_eq!(json["checks"]["store"], "ok");
-    assert!(json["checks"]["warehouse"].as_str().is_some_and(|s| s.contains("cannot reach")), "{body}");
+    assert!(
+        json["checks"]["warehouse"]
+            .as_str()
+            .is_some_and(|s| s.contains("cannot reach")),
+        "{body}"
+    );
     assert!(!body.contains("hunter2"));
 }
 
@@ -43,6 +52,9 @@ async fn metrics_count_requests_by_route() {
     assert_eq!(response.status(), 200);
     let text = response.text().await.expect("body");
     assert!(text.contains("querybot_build_info"), "{text}");
-    assert!(text.contains(r#"querybot_http_requests_total{route="/healthz",status="200"}"#), "{text}");
+    assert!(
+        text.contains(r#"querybot_http_requests_total{route="/healthz",status="200"}"#),
+        "{text}"
+    );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
 }

@@ -16,7 +16,10 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
 #[test]
 fn every_source_file_says_what_it_owns() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     let missing: Vec<String> = files
         .iter()
         .filter(|path| {
@@ -26,5 +29,8 @@ fn every_source_file_says_what_it_owns() {
         .map(|path| path.display().to_string())
         .collect();
     assert!(files.len() > 10);
-    assert!(missing.is_empty(), "files without a `//! ` first line: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "files without a `//! ` first line: {missing:?}"
+    );
 }

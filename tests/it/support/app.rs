@@ -6,15 +6,15 @@ use querybot::app::App;
 use querybot::config::Config;
 use tokio::sync::oneshot;
 
-pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) client: reqwest::Client,
     _data: tempfile::TempDir,
     _shutdown: oneshot::Sender<()>,
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
             .send()
@@ -24,15 +24,21 @@ impl TestApp {
 }
 
 /// Builds the app from settings as the binary would, with a temp data folder and store.
-pub async fn spawn_app(settings: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn_app(settings: &[(&str, &str)]) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    let mut env: HashMap<String, String> =
-        settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    env.entry("QUERYBOT_DATA_DIR".into()).or_insert_with(|| data.path().display().to_string());
-    env.entry("QUERYBOT_LOG".into()).or_insert_with(|| "warn".into());
+    let mut env: HashMap<String, String> = settings
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    env.entry("QUERYBOT_DATA_DIR".into())
+        .or_insert_with(|| data.path().display().to_string());
+    env.entry("QUERYBOT_LOG".into())
+        .or_insert_with(|| "warn".into());
     let config = Config::from_env(&env).expect("test settings are valid");
     let app = App::build(config).await.expect("app builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (shutdown, stop) = oneshot::channel::<()>();
     tokio::spawn(app.serve(listener, async move {

@@ -6,19 +6,19 @@ use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
 /// The server tests create their databases on (`TEST_DATABASE_URL`).
-pub fn server_url() -> String {
+pub(crate) fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A PostgreSQL database that exists for one test and is dropped after it.
-pub struct PgDatabase {
-    pub name: String,
-    pub url: String,
+pub(crate) struct PgDatabase {
+    pub(crate) name: String,
+    pub(crate) url: String,
 }
 
 impl PgDatabase {
-    pub async fn create() -> PgDatabase {
+    pub(crate) async fn create() -> PgDatabase {
         let name = format!("querybot_test_{}", Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&server_url())
             .await
@@ -38,7 +38,7 @@ impl PgDatabase {
     }
 
     /// Runs a script of several statements (fixtures, grants) as the administrator.
-    pub async fn run_script(&self, script: &str) {
+    pub(crate) async fn run_script(&self, script: &str) {
         let mut conn = PgConnection::connect(&self.url)
             .await
             .expect("test database is reachable");
@@ -72,19 +72,19 @@ impl Drop for PgDatabase {
 }
 
 /// An SQLite file in its own temporary folder, removed with it.
-pub struct SqliteFile {
+pub(crate) struct SqliteFile {
     _dir: tempfile::TempDir,
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl SqliteFile {
-    pub fn new(file_name: &str) -> SqliteFile {
+    pub(crate) fn new(file_name: &str) -> SqliteFile {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join(file_name);
         SqliteFile { _dir: dir, path }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("sqlite://{}", self.path.display())
     }
 }

@@ -1,12 +1,12 @@
 //! Shared test support: throwaway databases, paths to shared test data, app spawning.
 
-pub mod app;
-pub mod db;
+pub(crate) mod app;
+pub(crate) mod db;
 
 use std::path::PathBuf;
 
 /// A file under the shared test data folder that sits beside the repository.
-pub fn testdata(relative: &str) -> PathBuf {
+pub(crate) fn testdata(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/testdata")
         .join(relative)
