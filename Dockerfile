@@ -4,6 +4,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY src ./src
 COPY migrations ./migrations
+COPY assets ./assets
 RUN cargo build --release --locked && strip target/release/querybot
 
 FROM debian:bookworm-slim

@@ -26,7 +26,83 @@ pub struct Config {
     pub limits: QueryLimits,
     /// Named warehouse connections; always holds [`DEFAULT_CONNECTION`].
     pub connections: BTreeMap<String, ConnectionConfig>,
+    pub llm: LlmConfig,
+    pub pipeline: PipelineConfig,
     pub log: LogConfig,
+}
+
+/// Which LLM writes the SQL, and how to reach it.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub provider: LlmProvider,
+    /// The API base, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1`.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    /// How long one call may take.
+    pub timeout: Duration,
+    /// Retries after a rate limit, a server error or a timeout, before giving up.
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmProvider {
+    /// Any server speaking OpenAI's chat completions API (OpenAI, vLLM, llama.cpp, LM Studio).
+    OpenAi,
+    /// A local Ollama, through its OpenAI-compatible API; needs no key.
+    Ollama,
+    Gemini,
+    Anthropic,
+}
+
+impl LlmProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LlmProvider::OpenAi => "openai",
+            LlmProvider::Ollama => "ollama",
+            LlmProvider::Gemini => "gemini",
+            LlmProvider::Anthropic => "anthropic",
+        }
+    }
+
+    fn default_base_url(self) -> &'static str {
+        match self {
+            LlmProvider::OpenAi => "https://api.openai.com/v1",
+            LlmProvider::Ollama => "http://localhost:11434/v1",
+            LlmProvider::Gemini => "https://generativelanguage.googleapis.com/v1beta",
+            LlmProvider::Anthropic => "https://api.anthropic.com/v1",
+        }
+    }
+
+    fn default_model(self) -> &'static str {
+        match self {
+            LlmProvider::OpenAi => "gpt-4.1-mini",
+            LlmProvider::Ollama => "qwen2.5-coder:7b",
+            LlmProvider::Gemini => "gemini-2.5-flash",
+            LlmProvider::Anthropic => "claude-sonnet-4-5",
+        }
+    }
+
+    /// The provider's own key variable, read when `LLM_API_KEY` is not set.
+    fn key_variable(self) -> Option<&'static str> {
+        match self {
+            LlmProvider::OpenAi => Some("OPENAI_API_KEY"),
+            LlmProvider::Ollama => None,
+            LlmProvider::Gemini => Some("GEMINI_API_KEY"),
+            LlmProvider::Anthropic => Some("ANTHROPIC_API_KEY"),
+        }
+    }
+}
+
+/// How questions become drafts and answers.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Rounds in which the LLM may repair SQL that the guard or a dry run rejected.
+    pub repair_rounds: u32,
+    /// Whether the LLM may see result rows to write a one-paragraph summary (off by default).
+    pub summaries: bool,
+    /// Where `ask` and `chat` write charts and CSV files.
+    pub output_dir: PathBuf,
 }
 
 /// Bounds on every query the bot runs against a warehouse.
@@ -57,6 +133,8 @@ pub struct ConnectionConfig {
     pub name: String,
     pub url: SecretUrl,
     pub kind: WarehouseKind,
+    /// A YAML file of verified question and SQL pairs for this connection.
+    pub examples: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,14 +230,31 @@ struct FileConfig {
     max_result_bytes: Option<u64>,
     log_format: Option<String>,
     log: Option<String>,
+    examples: Option<PathBuf>,
+    summaries: Option<String>,
+    output_dir: Option<PathBuf>,
+    #[serde(default)]
+    llm: FileLlm,
     #[serde(default)]
     connections: BTreeMap<String, FileConnection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLlm {
+    provider: Option<String>,
+    base_url: Option<String>,
+    model: Option<String>,
+    timeout: Option<u64>,
+    max_retries: Option<u64>,
+    repair_rounds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConnection {
     url: String,
+    examples: Option<PathBuf>,
 }
 
 impl Config {
@@ -244,26 +339,64 @@ impl Config {
         let mut connections = BTreeMap::new();
         for (name, connection) in file.connections {
             let setting_name = format!("connections.{name}.url");
-            connections.insert(
-                name.clone(),
-                connection_config(&setting_name, name, connection.url)?,
-            );
+            let mut config = connection_config(&setting_name, name.clone(), connection.url)?;
+            config.examples = connection.examples;
+            connections.insert(name, config);
         }
         let default_url = setting("WAREHOUSE_URL").or(file.warehouse_url);
-        match default_url {
-            Some(url) => {
-                let connection =
-                    connection_config("WAREHOUSE_URL", DEFAULT_CONNECTION.to_owned(), url)?;
-                connections.insert(DEFAULT_CONNECTION.to_owned(), connection);
-            }
-            None if connections.contains_key(DEFAULT_CONNECTION) => {}
+        let default = match default_url {
+            Some(url) => Some(connection_config(
+                "WAREHOUSE_URL",
+                DEFAULT_CONNECTION.to_owned(),
+                url,
+            )?),
+            None if connections.contains_key(DEFAULT_CONNECTION) => None,
             None => {
                 let url = format!("sqlite://{}", demo_warehouse_path(&data_dir).display());
-                let connection =
-                    connection_config("WAREHOUSE_URL", DEFAULT_CONNECTION.to_owned(), url)?;
-                connections.insert(DEFAULT_CONNECTION.to_owned(), connection);
+                Some(connection_config(
+                    "WAREHOUSE_URL",
+                    DEFAULT_CONNECTION.to_owned(),
+                    url,
+                )?)
             }
+        };
+        if let Some(default) = default {
+            connections.insert(DEFAULT_CONNECTION.to_owned(), default);
         }
+        let default_examples = setting("QUERYBOT_EXAMPLES")
+            .map(PathBuf::from)
+            .or(file.examples);
+        if let (Some(examples), Some(default)) =
+            (default_examples, connections.get_mut(DEFAULT_CONNECTION))
+        {
+            default.examples = Some(examples);
+        }
+
+        let file_repair_rounds = file.llm.repair_rounds;
+        let llm = llm_config(env, file.llm)?;
+        let repair_rounds = match setting("LLM_REPAIR_ROUNDS") {
+            Some(text) => text.trim().parse::<u32>().map_err(|_| {
+                ConfigError::new(
+                    "LLM_REPAIR_ROUNDS",
+                    format!("expected a whole number, got `{text}`"),
+                )
+            })?,
+            None => file_u32(file_repair_rounds, "llm.repair_rounds")?.unwrap_or(2),
+        };
+        let summaries = match setting("QUERYBOT_SUMMARIES").or(file.summaries).as_deref() {
+            None | Some("off" | "false" | "0") => false,
+            Some("on" | "true" | "1") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "QUERYBOT_SUMMARIES",
+                    format!("expected on or off, got `{other}`"),
+                ));
+            }
+        };
+        let output_dir = setting("QUERYBOT_OUTPUT_DIR")
+            .map(PathBuf::from)
+            .or(file.output_dir)
+            .unwrap_or_else(|| data_dir.join("answers"));
 
         let format = match setting("QUERYBOT_LOG_FORMAT")
             .or(file.log_format)
@@ -294,6 +427,12 @@ impl Config {
                 max_bytes,
             },
             connections,
+            llm,
+            pipeline: PipelineConfig {
+                repair_rounds,
+                summaries,
+                output_dir,
+            },
             log: LogConfig { format, filter },
         })
     }
@@ -350,6 +489,76 @@ fn positive(
     }
 }
 
+fn file_u32(value: Option<u64>, setting: &str) -> Result<Option<u32>, ConfigError> {
+    value
+        .map(|v| {
+            u32::try_from(v).map_err(|_| ConfigError::new(setting, format!("{v} is too large")))
+        })
+        .transpose()
+}
+
+fn llm_config(env: &HashMap<String, String>, file: FileLlm) -> Result<LlmConfig, ConfigError> {
+    let setting = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+    let explicit = setting("LLM_PROVIDER").or(file.provider);
+    let provider = match explicit.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("ollama") => LlmProvider::Ollama,
+        Some("openai") => LlmProvider::OpenAi,
+        Some("gemini") => LlmProvider::Gemini,
+        Some("anthropic") => LlmProvider::Anthropic,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "LLM_PROVIDER",
+                format!("expected openai, ollama, gemini or anthropic, got `{other}`"),
+            ));
+        }
+    };
+    let base_url = setting("LLM_BASE_URL")
+        .or(file.base_url)
+        .unwrap_or_else(|| provider.default_base_url().to_owned());
+    match url::Url::parse(&base_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+        _ => {
+            return Err(ConfigError::new(
+                "LLM_BASE_URL",
+                format!("expected an http(s) URL, got `{base_url}`"),
+            ));
+        }
+    }
+    let api_key = setting("LLM_API_KEY")
+        .or_else(|| provider.key_variable().and_then(setting))
+        .map(SecretString::from);
+    if let (None, Some(_), Some(variable)) = (&api_key, &explicit, provider.key_variable()) {
+        return Err(ConfigError::new(
+            "LLM_API_KEY",
+            format!(
+                "{} needs an API key: set LLM_API_KEY or {variable}",
+                provider.as_str()
+            ),
+        ));
+    }
+    let model = setting("LLM_MODEL")
+        .or(file.model)
+        .unwrap_or_else(|| provider.default_model().to_owned());
+    let timeout = positive(env, "LLM_TIMEOUT", file.timeout)?.unwrap_or(60);
+    let max_retries = match setting("LLM_MAX_RETRIES") {
+        Some(text) => text.trim().parse::<u32>().map_err(|_| {
+            ConfigError::new(
+                "LLM_MAX_RETRIES",
+                format!("expected a whole number, got `{text}`"),
+            )
+        })?,
+        None => file_u32(file.max_retries, "llm.max_retries")?.unwrap_or(3),
+    };
+    Ok(LlmConfig {
+        provider,
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        api_key,
+        model,
+        timeout: Duration::from_secs(timeout),
+        max_retries,
+    })
+}
+
 fn connection_config(
     setting: &str,
     name: String,
@@ -382,7 +591,12 @@ fn connection_config(
             format!("connection name `{name}` may use only letters, digits, `_` and `-`"),
         ));
     }
-    Ok(ConnectionConfig { name, url, kind })
+    Ok(ConnectionConfig {
+        name,
+        url,
+        kind,
+        examples: None,
+    })
 }
 
 #[cfg(test)]
@@ -486,6 +700,91 @@ mod tests {
         assert_eq!(
             rejected_setting(&[], "[connections.\"bad name\"]\nurl = \"sqlite://x\""),
             "connections.bad name.url"
+        );
+    }
+
+    #[test]
+    fn the_llm_defaults_to_a_local_ollama_without_a_key() {
+        let config = load(&[], "").expect("defaults load");
+        assert_eq!(config.llm.provider, LlmProvider::Ollama);
+        assert_eq!(config.llm.base_url, "http://localhost:11434/v1");
+        assert!(config.llm.api_key.is_none());
+        assert_eq!(config.pipeline.repair_rounds, 2);
+        assert!(!config.pipeline.summaries);
+    }
+
+    #[test]
+    fn a_hosted_llm_needs_its_key() {
+        assert_eq!(
+            rejected_setting(&[("LLM_PROVIDER", "anthropic")], ""),
+            "LLM_API_KEY"
+        );
+        let config = load(
+            &[("LLM_PROVIDER", "gemini"), ("GEMINI_API_KEY", "g-key")],
+            "",
+        )
+        .expect("the provider's own key variable works");
+        assert_eq!(config.llm.provider, LlmProvider::Gemini);
+        assert!(config.llm.api_key.is_some());
+        assert!(!format!("{config:?}").contains("g-key"));
+        let config = load(
+            &[
+                ("LLM_BASE_URL", "http://127.0.0.1:9/v1/"),
+                ("LLM_MODEL", "m"),
+            ],
+            "[llm]\nprovider = \"openai\"\ntimeout = 5",
+        );
+        assert_eq!(
+            config.expect_err("openai without key").setting,
+            "LLM_API_KEY"
+        );
+    }
+
+    #[test]
+    fn llm_settings_are_validated() {
+        assert_eq!(
+            rejected_setting(&[("LLM_PROVIDER", "skynet")], ""),
+            "LLM_PROVIDER"
+        );
+        assert_eq!(
+            rejected_setting(&[("LLM_BASE_URL", "localhost:11434")], ""),
+            "LLM_BASE_URL"
+        );
+        assert_eq!(rejected_setting(&[("LLM_TIMEOUT", "0")], ""), "LLM_TIMEOUT");
+        assert_eq!(
+            rejected_setting(&[("LLM_REPAIR_ROUNDS", "-1")], ""),
+            "LLM_REPAIR_ROUNDS"
+        );
+        assert_eq!(
+            rejected_setting(&[("QUERYBOT_SUMMARIES", "maybe")], ""),
+            "QUERYBOT_SUMMARIES"
+        );
+        let config = load(
+            &[
+                ("LLM_PROVIDER", "openai"),
+                ("LLM_API_KEY", "k"),
+                ("LLM_BASE_URL", "http://127.0.0.1:9/v1/"),
+            ],
+            "",
+        )
+        .expect("loads");
+        assert_eq!(config.llm.base_url, "http://127.0.0.1:9/v1");
+    }
+
+    #[test]
+    fn examples_files_belong_to_connections() {
+        let config = load(
+            &[("QUERYBOT_EXAMPLES", "shop.yaml")],
+            "[connections.finance]\nurl = \"sqlite://f.db\"\nexamples = \"finance.yaml\"",
+        )
+        .expect("loads");
+        assert_eq!(
+            config.default_connection().examples,
+            Some(PathBuf::from("shop.yaml"))
+        );
+        assert_eq!(
+            config.connections["finance"].examples,
+            Some(PathBuf::from("finance.yaml"))
         );
     }
 

@@ -114,5 +114,6 @@ fn ad_hoc_connection(url: String) -> anyhow::Result<ConnectionConfig> {
         name: "command-line".to_owned(),
         url,
         kind,
+        examples: None,
     })
 }

@@ -28,6 +28,7 @@ fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {
         name: "test".into(),
         url: SecretUrl::new(url),
         kind,
+        examples: None,
     }
 }
 
