@@ -6,36 +6,17 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, DEFAULT_CONNECTION, demo_warehouse_path};
+use crate::config::{Config, demo_warehouse_path};
 use crate::demo;
 use crate::store::Store;
-use crate::warehouse::{self, Warehouse};
+use crate::warehouse::{self, Connections};
 
 /// Everything a running bot holds.
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
     pub store: Store,
-    pub warehouses: Warehouses,
-}
-
-/// The configured warehouse connections by name.
-#[derive(Clone)]
-pub struct Warehouses(BTreeMap<String, Arc<dyn Warehouse>>);
-
-impl Warehouses {
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn Warehouse>> {
-        self.0.get(name)
-    }
-
-    /// The connection `WAREHOUSE_URL` names; configuration guarantees it exists.
-    pub fn default_connection(&self) -> &Arc<dyn Warehouse> {
-        &self.0[DEFAULT_CONNECTION]
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Warehouse>> {
-        self.0.values()
-    }
+    pub warehouses: Connections,
 }
 
 impl App {
@@ -56,7 +37,7 @@ impl App {
         Ok(App {
             config: Arc::new(config),
             store,
-            warehouses: Warehouses(warehouses),
+            warehouses: Connections::new(warehouses),
         })
     }
 

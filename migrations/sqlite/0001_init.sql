@@ -22,6 +22,9 @@ CREATE TABLE drafts (
     explanation     TEXT,
     estimated_rows  INTEGER,
     repair_rounds   INTEGER NOT NULL DEFAULT 0,
+    -- LLM tokens spent writing (and repairing) the SQL.
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
     state           TEXT NOT NULL
         CHECK (state IN ('pending', 'running', 'done', 'failed', 'cancelled', 'expired')),
     claimed_by      TEXT,
@@ -66,6 +69,17 @@ CREATE TABLE processed_events (
     received_at TEXT NOT NULL
 );
 CREATE INDEX processed_events_by_time ON processed_events (received_at);
+
+-- Verified question and SQL pairs promoted from chat, used as examples in prompts.
+CREATE TABLE examples (
+    id          TEXT PRIMARY KEY,
+    connection  TEXT NOT NULL,
+    question    TEXT NOT NULL,
+    sql         TEXT NOT NULL,
+    promoted_by TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX examples_by_connection ON examples (connection);
 
 -- The last introspected catalog of each warehouse connection, as JSON.
 CREATE TABLE catalogs (

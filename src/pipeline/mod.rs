@@ -1,3 +1,4 @@
 //! The question-to-answer pipeline; knows nothing of chat platforms.
 
 pub mod catalog;
+pub mod examples;

@@ -57,7 +57,8 @@ pub struct Store {
 }
 
 const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, sql, explanation, \
-     estimated_rows, repair_rounds, state, claimed_by, created_at, updated_at";
+     estimated_rows, repair_rounds, prompt_tokens, completion_tokens, state, claimed_by, \
+     created_at, updated_at";
 
 impl Store {
     /// Connects to `sqlite://PATH` (creating the file and its folder) or `postgres://...`.
@@ -176,7 +177,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let insert = format!(
             "INSERT INTO drafts ({DRAFT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', NULL, $10, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', NULL, $12, $12) \
              RETURNING {DRAFT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(insert))
@@ -189,6 +190,8 @@ impl Store {
             .bind(new.explanation.as_deref())
             .bind(new.estimated_rows)
             .bind(new.repair_rounds)
+            .bind(new.prompt_tokens)
+            .bind(new.completion_tokens)
             .bind(&now)
             .fetch_one(&mut *tx)
             .await?;
@@ -422,6 +425,42 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Adds a verified question and SQL pair for a connection's prompts.
+    pub async fn promote_example(
+        &self,
+        connection: &str,
+        question: &str,
+        sql: &str,
+        by: &UserId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO examples (id, connection, question, sql, promoted_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(connection)
+        .bind(question)
+        .bind(sql)
+        .bind(by.as_str())
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The verified pairs promoted for a connection, oldest first.
+    pub async fn examples(&self, connection: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT question, sql FROM examples WHERE connection = $1 ORDER BY created_at, id",
+        )
+        .bind(connection)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("question")?, row.try_get("sql")?)))
+            .collect()
+    }
+
     /// Replaces the cached catalog of a connection.
     pub async fn save_catalog(
         &self,
@@ -511,6 +550,8 @@ fn draft_from_row(row: &AnyRow) -> Result<Draft, StoreError> {
         explanation: row.try_get("explanation")?,
         estimated_rows: row.try_get("estimated_rows")?,
         repair_rounds: row.try_get("repair_rounds")?,
+        prompt_tokens: row.try_get("prompt_tokens")?,
+        completion_tokens: row.try_get("completion_tokens")?,
         state: parse_column(row, "state")?,
         claimed_by: row
             .try_get::<Option<String>, _>("claimed_by")?

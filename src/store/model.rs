@@ -218,6 +218,8 @@ pub struct NewDraft {
     pub explanation: Option<String>,
     pub estimated_rows: Option<i64>,
     pub repair_rounds: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +233,8 @@ pub struct Draft {
     pub explanation: Option<String>,
     pub estimated_rows: Option<i64>,
     pub repair_rounds: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
     pub state: DraftState,
     pub claimed_by: Option<UserId>,
     pub created_at: DateTime<Utc>,

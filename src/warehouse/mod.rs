@@ -8,6 +8,7 @@ mod postgres;
 mod sqlite;
 mod value;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ pub use sqlite::Sqlite;
 pub use value::{Column, Value, ValueKind};
 
 use crate::catalog::Catalog;
-use crate::config::{ConnectionConfig, QueryLimits, WarehouseKind};
+use crate::config::{ConnectionConfig, DEFAULT_CONNECTION, QueryLimits, WarehouseKind};
 use crate::dialect::Dialect;
 use crate::guard::GuardedSql;
 
@@ -142,6 +143,34 @@ pub enum WarehouseError {
     Driver(#[source] sqlx::Error),
     #[error("the result could not be written: {0}")]
     Sink(#[from] SinkError),
+}
+
+/// The configured warehouse connections by name; always holds the default one.
+#[derive(Clone)]
+pub struct Connections(BTreeMap<String, Arc<dyn Warehouse>>);
+
+impl Connections {
+    /// Wraps connected warehouses; the configuration guarantees the default is among them.
+    pub fn new(warehouses: BTreeMap<String, Arc<dyn Warehouse>>) -> Self {
+        Connections(warehouses)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Warehouse>> {
+        self.0.get(name)
+    }
+
+    /// The connection `WAREHOUSE_URL` names.
+    pub fn default_connection(&self) -> &Arc<dyn Warehouse> {
+        &self.0[DEFAULT_CONNECTION]
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Warehouse>> {
+        self.0.values()
+    }
 }
 
 /// Connects to the warehouse a connection names. Pools connect lazily, so a warehouse that is

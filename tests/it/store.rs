@@ -78,6 +78,7 @@ on_both_stores!(
     a_draft_for_an_unknown_conversation_leaves_nothing_behind,
     catalogs_are_cached_per_connection,
     migrating_twice_changes_nothing,
+    promoted_examples_belong_to_their_connection,
 );
 
 fn thread(thread: &str) -> ConversationKey {
@@ -99,6 +100,8 @@ fn new_draft(conversation: ConversationId, question: &str, sql: &str) -> NewDraf
         explanation: Some("Counts orders.".into()),
         estimated_rows: Some(1),
         repair_rounds: 0,
+        prompt_tokens: 900,
+        completion_tokens: 40,
     }
 }
 
@@ -152,6 +155,7 @@ async fn a_draft_goes_from_pending_to_done(_: &Backing, store: Store) {
         .await
         .expect("draft stored");
     assert_eq!(draft.state, DraftState::Pending);
+    assert_eq!((draft.prompt_tokens, draft.completion_tokens), (900, 40));
     assert_eq!(
         store.draft(draft.id).await.expect("read").as_ref(),
         Some(&draft)
@@ -493,4 +497,28 @@ async fn migrating_twice_changes_nothing(backing: &Backing, store: Store) {
     store.migrate().await.expect("second migration is a no-op");
     let again = backing.open().await;
     again.check().await.expect("store answers");
+}
+
+async fn promoted_examples_belong_to_their_connection(_: &Backing, store: Store) {
+    let by = UserId::new("slack:T01:U01");
+    store
+        .promote_example("default", "orders per month", "SELECT 1", &by)
+        .await
+        .expect("promoted");
+    store
+        .promote_example("finance", "revenue", "SELECT 2", &by)
+        .await
+        .expect("promoted");
+    store
+        .promote_example("default", "top customers", "SELECT 3", &by)
+        .await
+        .expect("promoted");
+    let examples = store.examples("default").await.expect("read");
+    assert_eq!(
+        examples,
+        [
+            ("orders per month".to_owned(), "SELECT 1".to_owned()),
+            ("top customers".to_owned(), "SELECT 3".to_owned())
+        ]
+    );
 }
