@@ -6,8 +6,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::bot::{Bot, RunPermission};
 use crate::config::{Config, demo_warehouse_path};
 use crate::demo;
+use crate::llm;
+use crate::pipeline::{Pipeline, Settings, examples};
 use crate::store::Store;
 use crate::warehouse::{self, Connections};
 
@@ -17,6 +20,7 @@ pub struct App {
     pub config: Arc<Config>,
     pub store: Store,
     pub warehouses: Connections,
+    pub bot: Bot,
 }
 
 impl App {
@@ -30,14 +34,27 @@ impl App {
             .await
             .context("cannot prepare the store's tables")?;
         let mut warehouses = BTreeMap::new();
+        let mut verified = BTreeMap::new();
         for (name, connection) in &config.connections {
             let warehouse = warehouse::connect(connection)?;
             warehouses.insert(name.clone(), warehouse);
+            if let Some(path) = &connection.examples {
+                verified.insert(name.clone(), examples::load(path)?);
+            }
         }
+        let warehouses = Connections::new(warehouses);
+        let pipeline = Pipeline::new(
+            store.clone(),
+            warehouses.clone(),
+            llm::connect(&config.llm),
+            Settings::from_config(&config),
+            verified,
+        );
         Ok(App {
             config: Arc::new(config),
             store,
-            warehouses: Connections::new(warehouses),
+            warehouses,
+            bot: Bot::new(pipeline, RunPermission::Author),
         })
     }
 

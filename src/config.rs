@@ -28,6 +28,8 @@ pub struct Config {
     pub connections: BTreeMap<String, ConnectionConfig>,
     pub llm: LlmConfig,
     pub pipeline: PipelineConfig,
+    /// The editor `querybot chat` opens to edit SQL (`VISUAL`, else `EDITOR`).
+    pub editor: Option<String>,
     pub log: LogConfig,
 }
 
@@ -433,6 +435,7 @@ impl Config {
                 summaries,
                 output_dir,
             },
+            editor: setting("VISUAL").or_else(|| setting("EDITOR")),
             log: LogConfig { format, filter },
         })
     }

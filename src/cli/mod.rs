@@ -10,10 +10,13 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
+use crate::bot::error_chain;
 use crate::config::{Config, demo_warehouse_path};
 use crate::demo;
+use crate::eval;
 use crate::pipeline;
-use crate::store::Store;
+use crate::store::{ConversationId, Store};
+use crate::surface::console::{AskOptions, Console, Outcome};
 use crate::warehouse::Warehouse;
 
 #[derive(Debug, Parser)]
@@ -48,8 +51,44 @@ enum Command {
         #[arg(long, default_value_t = demo::DEFAULT_SEED)]
         seed: u64,
     },
-    /// Check the configuration, the store and every warehouse connection.
+    /// Check the configuration, the store, the LLM and every warehouse connection.
     Doctor,
+    /// Ask one question: print the SQL, or with --yes run it and print the answer.
+    Ask {
+        question: String,
+        /// Run the SQL without asking.
+        #[arg(long)]
+        yes: bool,
+        /// Print one JSON object instead of text (for scripts).
+        #[arg(long)]
+        json: bool,
+        /// Where to write chart.png and result.csv (default: a folder per draft).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue an earlier conversation (its id is in the JSON output).
+        #[arg(long)]
+        conversation: Option<ConversationId>,
+        #[arg(long, default_value = crate::config::DEFAULT_CONNECTION)]
+        connection: String,
+    },
+    /// Talk to querybot in the terminal: questions, follow-ups, confirmations.
+    Chat {
+        #[arg(long, default_value = crate::config::DEFAULT_CONNECTION)]
+        connection: String,
+    },
+    /// Measure execution accuracy on question and gold-SQL pairs (defog CSV or BIRD JSON).
+    Eval {
+        #[arg(long)]
+        questions: PathBuf,
+        #[arg(long, default_value = crate::config::DEFAULT_CONNECTION)]
+        connection: String,
+        /// Only the items for this database (the corpus's db_name / db_id).
+        #[arg(long)]
+        database: Option<String>,
+        /// At most this many items.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +130,55 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor => doctor(config).await,
+        Command::Ask {
+            question,
+            yes,
+            json,
+            out,
+            conversation,
+            connection,
+        } => {
+            let app = App::build(config).await?;
+            connection_named(&app, &connection)?;
+            let console = Console::new(app.bot.clone(), connection, app.config.editor.clone());
+            let options = AskOptions {
+                yes,
+                json,
+                out,
+                conversation,
+            };
+            Ok(exit_code(console.ask(&question, &options).await?))
+        }
+        Command::Chat { connection } => {
+            let app = App::build(config).await?;
+            connection_named(&app, &connection)?;
+            let console = Console::new(app.bot.clone(), connection, app.config.editor.clone());
+            Ok(exit_code(console.chat().await?))
+        }
+        Command::Eval {
+            questions,
+            connection,
+            database,
+            limit,
+        } => {
+            let app = App::build(config).await?;
+            connection_named(&app, &connection)?;
+            let mut items = eval::load(&questions)?;
+            if let Some(database) = &database {
+                items.retain(|item| item.database.as_deref() == Some(database.as_str()));
+            }
+            items.truncate(limit.unwrap_or(usize::MAX));
+            let report = eval::run(app.bot.pipeline(), &connection, &items).await?;
+            say(eval::render(&report).trim_end())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn exit_code(outcome: Outcome) -> ExitCode {
+    match outcome {
+        Outcome::Done => ExitCode::SUCCESS,
+        Outcome::Failed => ExitCode::FAILURE,
     }
 }
 
@@ -149,6 +237,20 @@ async fn doctor(config: Config) -> anyhow::Result<ExitCode> {
             say(&format!("  FAILED: {error}"))?;
         }
     }
+    let llm = app.bot.pipeline().llm();
+    say(&format!(
+        "llm: {} {} at {}",
+        llm.name(),
+        llm.model(),
+        app.config.llm.base_url
+    ))?;
+    match llm.check().await {
+        Ok(()) => say("  ok")?,
+        Err(error) => {
+            healthy = false;
+            say(&format!("  FAILED: {error}"))?;
+        }
+    }
     for warehouse in app.warehouses.iter() {
         let url = &app.config.connections[warehouse.name()].url;
         say(&format!(
@@ -179,18 +281,6 @@ fn connection_named<'a>(
         let known: Vec<&str> = app.config.connections.keys().map(String::as_str).collect();
         format!("no connection named `{name}` (known: {})", known.join(", "))
     })
-}
-
-/// An error and its causes on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Writes one line of command output to stdout.

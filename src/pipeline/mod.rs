@@ -1,4 +1,149 @@
-//! The question-to-answer pipeline; knows nothing of chat platforms.
+//! The question-to-answer pipeline: drafting SQL with repairs, running it, presenting the
+//! result. It knows nothing of chat platforms; surfaces reach it through `bot`.
 
 pub mod catalog;
+mod draft;
 pub mod examples;
+pub mod linking;
+pub mod prompt;
+mod run;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use run::{Answer, RunOptions, SavedChart};
+
+use crate::config::{Config, QueryLimits};
+use crate::llm::{LlmError, LlmProvider};
+use crate::present::PresentError;
+use crate::store::{ConversationKey, DraftState, Store, StoreError, UserId};
+use crate::warehouse::{Connections, WarehouseError};
+
+/// How long a cached catalog is trusted before it is read again.
+const CATALOG_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// A question to draft SQL for.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub conversation: ConversationKey,
+    pub author: UserId,
+    pub connection: String,
+    pub question: String,
+}
+
+/// The pipeline's settings, taken from the configuration once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub limits: QueryLimits,
+    pub repair_rounds: u32,
+    pub summaries: bool,
+    pub output_dir: PathBuf,
+    pub catalog_max_age: Duration,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        Settings {
+            limits: config.limits,
+            repair_rounds: config.pipeline.repair_rounds,
+            summaries: config.pipeline.summaries,
+            output_dir: config.pipeline.output_dir.clone(),
+            catalog_max_age: CATALOG_MAX_AGE,
+        }
+    }
+}
+
+/// Drafts and runs questions against the configured warehouses.
+#[derive(Clone)]
+pub struct Pipeline {
+    store: Store,
+    warehouses: Connections,
+    llm: Arc<dyn LlmProvider>,
+    settings: Settings,
+    /// Verified examples from each connection's examples file.
+    examples: BTreeMap<String, Vec<examples::Example>>,
+}
+
+impl Pipeline {
+    pub fn new(
+        store: Store,
+        warehouses: Connections,
+        llm: Arc<dyn LlmProvider>,
+        settings: Settings,
+        examples: BTreeMap<String, Vec<examples::Example>>,
+    ) -> Self {
+        Pipeline {
+            store,
+            warehouses,
+            llm,
+            settings,
+            examples,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn llm(&self) -> &dyn LlmProvider {
+        self.llm.as_ref()
+    }
+
+    pub fn warehouses(&self) -> &Connections {
+        &self.warehouses
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+/// Why a question could not be drafted or a draft could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("the question is empty")]
+    EmptyQuestion,
+    #[error("the question is longer than {limit} characters")]
+    QuestionTooLong { limit: usize },
+    #[error("no connection named `{0}`")]
+    UnknownConnection(String),
+    #[error("the model says the data cannot answer this: {0}")]
+    Unanswerable(String),
+    #[error("no usable SQL after {rounds} repair rounds: {last_problem}")]
+    NoUsableSql { rounds: u32, last_problem: String },
+    #[error("the guard rejected the SQL: {0}")]
+    Rejected(String),
+    #[error("no such draft")]
+    DraftNotFound,
+    #[error("the draft is {} and cannot be run or edited", state_name(*.0))]
+    NotPending(DraftState),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Catalog(#[from] catalog::CatalogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot present the result")]
+    Present(#[from] PresentError),
+    #[error("cannot write {path}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn state_name(state: DraftState) -> &'static str {
+    match state {
+        DraftState::Pending => "pending",
+        DraftState::Running => "already running",
+        DraftState::Done => "already done",
+        DraftState::Failed => "already run (it failed)",
+        DraftState::Cancelled => "cancelled",
+        DraftState::Expired => "expired",
+    }
+}

@@ -5,6 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value as Json;
 
+use crate::support::fake_llm::{FakeLlm, sql_reply};
 use crate::support::testdata;
 
 /// Runs `querybot` in an empty folder with only the given settings (no `.env`, no TOML).
@@ -180,4 +181,197 @@ fn doctor_reports_each_connection() {
         "{report}"
     );
     assert!(!report.contains("hunter2"), "{report}");
+}
+
+/// Settings for the binary pointing at a fake LLM, with its own data folder.
+fn llm_settings(llm: &FakeLlm, data: &tempfile::TempDir) -> Vec<(String, String)> {
+    let mut settings: Vec<(String, String)> = llm
+        .settings()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    settings.push((
+        "QUERYBOT_DATA_DIR".into(),
+        data.path().display().to_string(),
+    ));
+    settings
+}
+
+fn as_refs(settings: &[(String, String)]) -> Vec<(&str, &str)> {
+    settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_prints_the_sql_and_runs_only_with_yes() {
+    let llm = FakeLlm::start().await;
+    let sql = "SELECT c.name AS category, count(*) AS products FROM products p \
+               JOIN categories c ON c.category_id = p.category_id GROUP BY c.name ORDER BY 2 DESC";
+    llm.respond_with(move |_| sql_reply(sql, "Products per category."));
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = llm_settings(&llm, &data);
+
+    let (output, _dir) = querybot(&["ask", "products per category"], &as_refs(&settings), "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("GROUP BY"), "{}", stdout(&output));
+    assert!(stdout(&output).contains("--yes"));
+
+    let out = data.path().join("answer");
+    let out_arg = out.display().to_string();
+    let (output, _dir) = querybot(
+        &[
+            "ask",
+            "products per category",
+            "--yes",
+            "--json",
+            "--out",
+            &out_arg,
+        ],
+        &as_refs(&settings),
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let answer: Json = serde_json::from_str(stdout(&output).trim()).expect("one JSON object");
+    assert_eq!(
+        answer["columns"],
+        serde_json::json!(["category", "products"])
+    );
+    assert_eq!(answer["total_rows"], 8);
+    assert_eq!(answer["chart"]["kind"], "bar");
+    assert!(out.join("chart.png").exists() && out.join("result.csv").exists());
+    assert_eq!(answer["csv"], out.join("result.csv").display().to_string());
+    let conversation = answer["conversation"]
+        .as_str()
+        .expect("conversation id")
+        .to_owned();
+
+    let (output, _dir) = querybot(
+        &[
+            "ask",
+            "only the top three",
+            "--json",
+            "--conversation",
+            &conversation,
+        ],
+        &as_refs(&settings),
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let follow_up: Json = serde_json::from_str(stdout(&output).trim()).expect("JSON");
+    assert_eq!(follow_up["conversation"], conversation.as_str());
+    let last = llm.requests().pop().expect("a request");
+    assert!(
+        last.text().contains("products per category"),
+        "the thread is replayed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_reports_an_unreachable_llm_in_one_sentence() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let data_dir = data.path().display().to_string();
+    let settings = [
+        ("QUERYBOT_DATA_DIR", data_dir.as_str()),
+        ("LLM_BASE_URL", "http://127.0.0.1:1/v1"),
+        ("LLM_MAX_RETRIES", "0"),
+    ];
+    let (output, _dir) = querybot(&["ask", "how many orders?"], &settings, "");
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    let last = message.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("No language model answered at http://127.0.0.1:1/v1"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_asks_before_running_and_follows_up() {
+    let llm = FakeLlm::start().await;
+    llm.script([
+        sql_reply(
+            "SELECT count(*) AS customers FROM customers",
+            "Counts customers.",
+        ),
+        sql_reply(
+            "SELECT count(*) AS customers FROM customers WHERE segment = 'corporate'",
+            "Corporate only.",
+        ),
+        sql_reply("SELECT count(*) AS orders FROM orders", "Counts orders."),
+    ]);
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = llm_settings(&llm, &data);
+    let input =
+        "how many customers?\ny\nonly corporate ones\nn\n/new\nhow many orders?\ny\n/quit\n";
+    let (output, _dir) = querybot(&["chat"], &as_refs(&settings), input);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert_eq!(
+        text.matches("Run? [y]es / [e]dit / [n]o").count(),
+        3,
+        "{text}"
+    );
+    assert!(text.contains("1200"), "customers are counted: {text}");
+    assert!(text.contains("Cancelled; nothing was run."), "{text}");
+    let requests = llm.requests();
+    assert!(
+        requests[1].text().contains("how many customers?"),
+        "a follow-up replays the thread"
+    );
+    assert!(
+        !requests[2].text().contains("how many customers?"),
+        "/new starts over"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_reports_execution_accuracy() {
+    let llm = FakeLlm::start().await;
+    llm.respond_with(|request| {
+        let question = request["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let sql = if question.starts_with("How many customers") {
+            "SELECT count(*) AS customers FROM customers"
+        } else if question.starts_with("How many products") {
+            "SELECT c.name AS category, count(p.product_id) AS products FROM categories c \
+             JOIN products p ON p.category_id = c.category_id GROUP BY c.name ORDER BY 2 DESC"
+        } else if question.starts_with("How many orders were refunded") {
+            "SELECT count(*) FROM orders WHERE status = 'refunded'"
+        } else {
+            "SELECT code FROM regions"
+        };
+        sql_reply(sql, "Answers the question.")
+    });
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = llm_settings(&llm, &data);
+    let questions = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/it/data/demo_questions.csv"
+    );
+    let (output, _dir) = querybot(&["eval", "--questions", questions], &as_refs(&settings), "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(
+        report.contains("execution accuracy: 3/4 (75.0%)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("FAIL 4 List the regions. — different result"),
+        "{report}"
+    );
+    assert!(
+        report.contains("skip 5 What is nope? — gold SQL failed here"),
+        "{report}"
+    );
+    let refunded = llm
+        .requests()
+        .iter()
+        .any(|r| r.text().contains("status 'refunded'"));
+    assert!(refunded, "the corpus's instructions go with the question");
 }

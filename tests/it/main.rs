@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod http;
+mod pipeline;
 mod store;
 mod tidy;
 mod warehouse;

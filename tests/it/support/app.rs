@@ -51,3 +51,39 @@ pub(crate) async fn spawn_app(settings: &[(&str, &str)]) -> TestApp {
         _shutdown: shutdown,
     }
 }
+
+/// The app's Bot wired to a fake LLM, with a temp data folder (demo warehouse) and store.
+pub(crate) struct TestBot {
+    pub(crate) app: App,
+    pub(crate) bot: querybot::bot::Bot,
+    _data: tempfile::TempDir,
+}
+
+pub(crate) async fn test_bot(
+    llm: &crate::support::fake_llm::FakeLlm,
+    settings: &[(&str, &str)],
+) -> TestBot {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut env: HashMap<String, String> = llm
+        .settings()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    env.insert(
+        "QUERYBOT_DATA_DIR".into(),
+        data.path().display().to_string(),
+    );
+    env.insert("QUERYBOT_LOG".into(), "warn".into());
+    env.extend(
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let config = Config::from_env(&env).expect("test settings are valid");
+    let app = App::build(config).await.expect("app builds");
+    TestBot {
+        bot: app.bot.clone(),
+        app,
+        _data: data,
+    }
+}

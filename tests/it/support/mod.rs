@@ -2,6 +2,7 @@
 
 pub(crate) mod app;
 pub(crate) mod db;
+pub(crate) mod fake_llm;
 
 use std::path::PathBuf;
 

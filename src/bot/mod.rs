@@ -1,0 +1,244 @@
+//! The Bot: what every surface calls. It authorises, drives the pipeline, and turns every
+//! outcome into a platform-neutral [`Reply`]; failures become one sentence for the user and
+//! the full cause for the log, in exactly one place ([`failure`]).
+
+use crate::llm::LlmError;
+use crate::pipeline::{Answer, Ask, Pipeline, PipelineError, RunOptions};
+use crate::store::{Draft, DraftId, DraftState, UserId};
+use crate::warehouse::WarehouseError;
+
+/// What a surface shows after an inbound event.
+#[derive(Debug)]
+pub enum Reply {
+    /// SQL waiting for confirmation (Run / Edit / Cancel).
+    Draft(Draft),
+    Answer(Box<Answer>),
+    /// Something the user should know that is not an error (a cancelled draft).
+    Notice(String),
+    Failure(Failure),
+}
+
+/// A failure as the user sees it, and as the logs keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// One sentence: what happened and what to try.
+    pub user_message: String,
+    /// The full cause chain, for logs and records.
+    pub detail: String,
+    /// Quoted to the user so an operator can find the log line.
+    pub reference: String,
+}
+
+/// Who may act on a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunPermission {
+    /// Only the person who asked (the default).
+    Author,
+    /// Anyone who can see the draft.
+    Anyone,
+}
+
+#[derive(Clone)]
+pub struct Bot {
+    pipeline: Pipeline,
+    permission: RunPermission,
+}
+
+impl Bot {
+    pub fn new(pipeline: Pipeline, permission: RunPermission) -> Self {
+        Bot {
+            pipeline,
+            permission,
+        }
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Drafts SQL for a question: a `Draft` to confirm, or a `Failure`.
+    pub async fn ask(&self, ask: &Ask) -> Reply {
+        match self.pipeline.draft(ask).await {
+            Ok(draft) => Reply::Draft(draft),
+            Err(error) => Reply::Failure(failure(&error)),
+        }
+    }
+
+    /// Runs a draft for `by`, if they may.
+    pub async fn run(&self, id: DraftId, by: &UserId, options: &RunOptions) -> Reply {
+        if let Err(failure) = self.authorize(id, by).await {
+            return Reply::Failure(failure);
+        }
+        match self.pipeline.run(id, by, options).await {
+            Ok(answer) => Reply::Answer(Box::new(answer)),
+            Err(error) => Reply::Failure(failure(&error)),
+        }
+    }
+
+    /// Replaces a draft's SQL; the failure (a guard rejection, say) is for the editor to show.
+    pub async fn edit(&self, id: DraftId, by: &UserId, sql: &str) -> Result<Draft, Failure> {
+        self.authorize(id, by).await?;
+        self.pipeline.edit(id, sql).await.map_err(|e| failure(&e))
+    }
+
+    /// Cancels a pending draft.
+    pub async fn cancel(&self, id: DraftId, by: &UserId) -> Reply {
+        if let Err(failure) = self.authorize(id, by).await {
+            return Reply::Failure(failure);
+        }
+        match self.pipeline.store().cancel_draft(id).await {
+            Ok(true) => Reply::Notice("Cancelled; nothing was run.".to_owned()),
+            Ok(false) => match self.pipeline.store().draft(id).await {
+                Ok(Some(draft)) => Reply::Failure(failure(&PipelineError::NotPending(draft.state))),
+                Ok(None) => Reply::Failure(failure(&PipelineError::DraftNotFound)),
+                Err(error) => Reply::Failure(failure(&error.into())),
+            },
+            Err(error) => Reply::Failure(failure(&error.into())),
+        }
+    }
+
+    async fn authorize(&self, id: DraftId, by: &UserId) -> Result<(), Failure> {
+        let draft = match self.pipeline.store().draft(id).await {
+            Ok(Some(draft)) => draft,
+            Ok(None) => return Err(failure(&PipelineError::DraftNotFound)),
+            Err(error) => return Err(failure(&error.into())),
+        };
+        if self.permission == RunPermission::Author && &draft.author != by {
+            return Err(Failure {
+                user_message: "Only the person who asked can run, edit or cancel this query; \
+                               ask your own question to get a copy."
+                    .to_owned(),
+                detail: format!("{by} is not the author {} of draft {id}", draft.author),
+                reference: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The one place errors become words for users. Logs the full cause with the reference.
+pub fn failure(error: &PipelineError) -> Failure {
+    let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let detail = error_chain(error);
+    tracing::warn!(%reference, error = %detail, "question failed");
+    let user_message = match error {
+        PipelineError::EmptyQuestion => {
+            "Ask a question after the command, for example: how many orders per month in 2024?"
+                .to_owned()
+        }
+        PipelineError::QuestionTooLong { limit } => {
+            format!("That question is longer than {limit} characters; ask it more briefly.")
+        }
+        PipelineError::UnknownConnection(name) => format!(
+            "There is no warehouse connection named `{name}`; ask an admin which connections exist."
+        ),
+        PipelineError::Unanswerable(why) => format!(
+            "I can't answer that from the connected data ({}); try asking about the tables it has.",
+            why.trim_end_matches('.')
+        ),
+        PipelineError::NoUsableSql { last_problem, .. } => format!(
+            "I couldn't write a valid read-only query for that ({}); try rephrasing it or naming \
+             the table you mean.",
+            last_problem.trim_end_matches('.')
+        ),
+        PipelineError::Rejected(reason) => format!("{} Edit the SQL and try again.", reason.trim()),
+        PipelineError::DraftNotFound => {
+            "That query no longer exists; ask the question again.".to_owned()
+        }
+        PipelineError::NotPending(state) => match state {
+            DraftState::Running => "That query is already running.".to_owned(),
+            DraftState::Done | DraftState::Failed => {
+                "That query has already been run; ask again to run it once more.".to_owned()
+            }
+            DraftState::Cancelled => {
+                "That query was cancelled; ask again if you need it.".to_owned()
+            }
+            DraftState::Expired => "That query expired; ask the question again.".to_owned(),
+            DraftState::Pending => "That query is waiting for confirmation.".to_owned(),
+        },
+        PipelineError::Llm(error) => llm_message(error),
+        PipelineError::Warehouse(error)
+        | PipelineError::Catalog(crate::pipeline::catalog::CatalogError::Warehouse(error)) => {
+            warehouse_message(error)
+        }
+        PipelineError::Catalog(_)
+        | PipelineError::Store(_)
+        | PipelineError::Present(_)
+        | PipelineError::Output { .. } => {
+            format!(
+                "Something went wrong on querybot's side (reference {reference}); please try again."
+            )
+        }
+    };
+    Failure {
+        user_message,
+        detail,
+        reference,
+    }
+}
+
+fn llm_message(error: &LlmError) -> String {
+    match error {
+        LlmError::RateLimited { .. } => {
+            "The language model is rate-limiting querybot right now; try again in a minute."
+                .to_owned()
+        }
+        LlmError::Timeout => {
+            "The language model took too long to answer; try again, or ask a simpler question."
+                .to_owned()
+        }
+        LlmError::Auth { .. } => {
+            "The language model refused querybot's API key; ask an admin to check LLM_API_KEY."
+                .to_owned()
+        }
+        LlmError::Unreachable { base_url, .. } => format!(
+            "No language model answered at {base_url}; ask an admin to start it or to set \
+             LLM_PROVIDER and LLM_BASE_URL."
+        ),
+        _ => "The language model failed to answer; try again in a moment.".to_owned(),
+    }
+}
+
+fn warehouse_message(error: &WarehouseError) -> String {
+    match error {
+        WarehouseError::Timeout { limit } => format!(
+            "The query ran longer than {} and was stopped; try a narrower question, such as a \
+             shorter date range or a total instead of every row.",
+            seconds(limit.as_secs())
+        ),
+        WarehouseError::Rejected { message } => format!(
+            "The warehouse refused the query ({}); edit the SQL or rephrase the question.",
+            message.trim_end_matches('.')
+        ),
+        WarehouseError::Connect { connection, .. }
+        | WarehouseError::Unusable { connection, .. } => {
+            format!(
+                "The warehouse `{connection}` can't be reached right now; try again later or ask \
+                 an admin to check it."
+            )
+        }
+        WarehouseError::Driver(_) | WarehouseError::Sink(_) => {
+            "The query failed while reading its result; try again.".to_owned()
+        }
+    }
+}
+
+fn seconds(n: u64) -> String {
+    if n == 1 {
+        "1 second".to_owned()
+    } else {
+        format!("{n} seconds")
+    }
+}
+
+/// An error and its causes on one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

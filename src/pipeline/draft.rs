@@ -1,0 +1,217 @@
+//! Drafting: question -> prompt -> LLM -> SQL -> guard -> dry run, repairing what fails, then
+//! a pending draft in the store.
+
+use chrono::Utc;
+use tracing::Instrument;
+
+use super::{Ask, Pipeline, PipelineError, prompt};
+use crate::guard::{self, Policy, Verdict};
+use crate::llm::{self, Usage};
+use crate::pipeline::linking::{self, Budget};
+use crate::pipeline::{catalog, examples};
+use crate::store::{Draft, NewDraft};
+use crate::warehouse::{Caps, WarehouseError};
+
+/// Earlier turns of a thread replayed to the model.
+const HISTORY_TURNS: i64 = 6;
+/// Size of the schema text in a prompt.
+const SCHEMA_BUDGET: usize = 12_000;
+/// Verified examples in a prompt.
+const EXAMPLES_IN_PROMPT: usize = 3;
+/// Longest question accepted; anything longer is not a question.
+const MAX_QUESTION_CHARS: usize = 4_000;
+
+/// Why one attempt could not be used; sent back to the model in a repair round.
+enum Attempt {
+    Usable(guard::GuardedSql, Option<String>, Option<i64>),
+    Unusable(String),
+}
+
+impl Pipeline {
+    /// Writes SQL for a question and stores it as a pending draft. Every failure is recorded
+    /// as a turn of the conversation, so the thread's history stays whole.
+    #[tracing::instrument(skip_all, fields(connection = %ask.connection, draft_id = tracing::field::Empty), err(Display))]
+    pub async fn draft(&self, ask: &Ask) -> Result<Draft, PipelineError> {
+        let question = ask.question.trim();
+        if question.is_empty() {
+            return Err(PipelineError::EmptyQuestion);
+        }
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            return Err(PipelineError::QuestionTooLong {
+                limit: MAX_QUESTION_CHARS,
+            });
+        }
+        let conversation = self.store.conversation(&ask.conversation).await?;
+        let result = self.write_sql(ask, question, conversation).await;
+        match result {
+            Ok(draft) => {
+                tracing::Span::current().record("draft_id", tracing::field::display(draft.id));
+                Ok(draft)
+            }
+            Err(error) => {
+                self.store
+                    .record_failed_turn(conversation, question, &error.to_string())
+                    .await?;
+                Err(error)
+            }
+        }
+    }
+
+    async fn write_sql(
+        &self,
+        ask: &Ask,
+        question: &str,
+        conversation: crate::store::ConversationId,
+    ) -> Result<Draft, PipelineError> {
+        let warehouse = self
+            .warehouses
+            .get(&ask.connection)
+            .ok_or_else(|| PipelineError::UnknownConnection(ask.connection.clone()))?;
+        let catalog = catalog::current(
+            &self.store,
+            warehouse.as_ref(),
+            self.settings.catalog_max_age,
+        )
+        .await?;
+        let policy = Policy::from_catalog(&catalog);
+
+        let history: Vec<(String, String)> = self
+            .store
+            .turns(conversation, HISTORY_TURNS)
+            .await?
+            .into_iter()
+            .filter_map(|turn| Some((turn.question, turn.sql?)))
+            .collect();
+        let context: Vec<&str> = history
+            .iter()
+            .flat_map(|(q, sql)| [q.as_str(), sql.as_str()])
+            .collect();
+        let selection = linking::link(
+            &catalog,
+            question,
+            &context,
+            Budget {
+                max_chars: SCHEMA_BUDGET,
+            },
+        );
+        let schema = linking::render(&catalog, &selection);
+        let mut known_examples = self
+            .examples
+            .get(&ask.connection)
+            .cloned()
+            .unwrap_or_default();
+        known_examples.extend(
+            self.store
+                .examples(&ask.connection)
+                .await?
+                .into_iter()
+                .map(|(question, sql)| examples::Example { question, sql }),
+        );
+        let chosen = examples::most_similar(&known_examples, question, EXAMPLES_IN_PROMPT);
+
+        let mut completion = prompt::drafting(&prompt::Inputs {
+            dialect: catalog.dialect,
+            today: Utc::now().date_naive(),
+            schema: &schema,
+            examples: &chosen,
+            history: &history,
+            question,
+        });
+        let caps = Caps::from(&self.settings.limits);
+        let mut usage = Usage::default();
+        let mut last_problem = String::new();
+        for round in 0..=self.settings.repair_rounds {
+            let span = tracing::info_span!(
+                "llm",
+                provider = self.llm.name(),
+                model = self.llm.model(),
+                round
+            );
+            let reply = self.llm.complete(&completion).instrument(span).await?;
+            usage += reply.usage;
+            let attempt = match llm::extract_sql(&reply.text) {
+                None if reply.text.trim_start().starts_with(prompt::CANNOT) => {
+                    let why = reply.text.trim_start()[prompt::CANNOT.len()..].trim();
+                    return Err(PipelineError::Unanswerable(
+                        why.trim_start_matches([':', '.', ' ']).to_owned(),
+                    ));
+                }
+                None => Attempt::Unusable(
+                    "the answer contained no SQL query; reply with one query in a ```sql block"
+                        .to_owned(),
+                ),
+                Some(extracted) => {
+                    self.check(
+                        &extracted.sql,
+                        &policy,
+                        warehouse.as_ref(),
+                        &caps,
+                        extracted.explanation,
+                    )
+                    .await?
+                }
+            };
+            match attempt {
+                Attempt::Usable(sql, explanation, estimated_rows) => {
+                    let draft = self
+                        .store
+                        .create_draft(NewDraft {
+                            conversation,
+                            author: ask.author.clone(),
+                            connection: ask.connection.clone(),
+                            question: question.to_owned(),
+                            sql: sql.as_str().to_owned(),
+                            explanation,
+                            estimated_rows,
+                            repair_rounds: i64::from(round),
+                            prompt_tokens: saturating_i64(usage.prompt_tokens),
+                            completion_tokens: saturating_i64(usage.completion_tokens),
+                        })
+                        .await?;
+                    return Ok(draft);
+                }
+                Attempt::Unusable(problem) => {
+                    tracing::info!(round, %problem, "model's SQL rejected");
+                    prompt::add_repair(&mut completion, &reply.text, &problem);
+                    last_problem = problem;
+                }
+            }
+        }
+        Err(PipelineError::NoUsableSql {
+            rounds: self.settings.repair_rounds,
+            last_problem,
+        })
+    }
+
+    /// Guard, then a dry run: an attempt is usable only if both pass.
+    async fn check(
+        &self,
+        sql: &str,
+        policy: &Policy,
+        warehouse: &dyn crate::warehouse::Warehouse,
+        caps: &Caps,
+        explanation: Option<String>,
+    ) -> Result<Attempt, PipelineError> {
+        let guarded = match guard::check(sql, policy) {
+            Verdict::Allowed(guarded) => guarded,
+            Verdict::Rejected(rejection) => {
+                ::metrics::counter!("querybot_guard_rejections_total", "kind" => rejection.kind.as_str())
+                    .increment(1);
+                return Ok(Attempt::Unusable(rejection.reason()));
+            }
+        };
+        match warehouse.explain(&guarded, caps).await {
+            Ok(plan) => Ok(Attempt::Usable(guarded, explanation, plan.estimated_rows)),
+            Err(WarehouseError::Rejected { message }) => Ok(Attempt::Unusable(format!(
+                "the database could not plan it: {message}"
+            ))),
+            // A slow planner is no reason to reject good SQL; the run has its own timeout.
+            Err(WarehouseError::Timeout { .. }) => Ok(Attempt::Usable(guarded, explanation, None)),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

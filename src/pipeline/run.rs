@@ -1,0 +1,255 @@
+//! Running a confirmed draft: claim it once, guard it again, execute read-only into the
+//! presenter (table, chart, CSV), and record the run.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use super::{Pipeline, PipelineError, prompt};
+use crate::guard::{self, Policy, Verdict};
+use crate::llm::Usage;
+use crate::pipeline::catalog;
+use crate::present::{self, ChartKind, PresentOptions, Presenter, Preview, Totals};
+use crate::store::{Draft, DraftId, DraftState, NewRun, RunId, UserId};
+use crate::warehouse::{Caps, Execution, Truncation};
+
+/// Where a run writes its files; `None` means `<output dir>/<draft id>/`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub out_dir: Option<PathBuf>,
+}
+
+/// A finished run, ready for a surface to show.
+#[derive(Debug)]
+pub struct Answer {
+    pub draft: Draft,
+    pub run: RunId,
+    pub preview: Preview,
+    pub columns: Vec<crate::warehouse::Column>,
+    pub row_count: u64,
+    pub truncated: Option<Truncation>,
+    pub chart: Option<SavedChart>,
+    pub csv: PathBuf,
+    pub elapsed: Duration,
+    /// A one-paragraph summary, only when summaries are enabled.
+    pub summary: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct SavedChart {
+    pub kind: ChartKind,
+    pub path: PathBuf,
+    pub png: Vec<u8>,
+}
+
+impl Pipeline {
+    /// Runs a pending draft for `by`. Of any number of concurrent calls for one draft, exactly
+    /// one runs it; the others get [`PipelineError::NotPending`].
+    #[tracing::instrument(skip_all, fields(draft_id = %id, run_id = tracing::field::Empty), err(Display))]
+    pub async fn run(
+        &self,
+        id: DraftId,
+        by: &UserId,
+        options: &RunOptions,
+    ) -> Result<Answer, PipelineError> {
+        let Some(draft) = self.store.claim_draft(id, by).await? else {
+            return Err(match self.store.draft(id).await? {
+                Some(draft) => PipelineError::NotPending(draft.state),
+                None => PipelineError::DraftNotFound,
+            });
+        };
+        let started = Instant::now();
+        let outcome = self.execute(&draft, options).await;
+        let elapsed = started.elapsed();
+        let record = |execution: Option<&Execution>, error: Option<String>, extra: Usage| NewRun {
+            draft: Some(draft.id),
+            requested_by: by.clone(),
+            connection: draft.connection.clone(),
+            sql: draft.sql.clone(),
+            row_count: execution.map(|e| i64::try_from(e.row_count).unwrap_or(i64::MAX)),
+            truncated: execution.is_some_and(|e| e.truncated.is_some()),
+            duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
+            error,
+            prompt_tokens: Some(
+                draft
+                    .prompt_tokens
+                    .saturating_add(tokens(extra.prompt_tokens)),
+            ),
+            completion_tokens: Some(
+                draft
+                    .completion_tokens
+                    .saturating_add(tokens(extra.completion_tokens)),
+            ),
+        };
+        match outcome {
+            Ok((execution, presentation, summary, summary_usage)) => {
+                let run = self
+                    .store
+                    .record_run(&record(Some(&execution), None, summary_usage))
+                    .await?;
+                tracing::Span::current().record("run_id", tracing::field::display(run));
+                ::metrics::counter!("querybot_queries_total", "outcome" => "ok").increment(1);
+                ::metrics::histogram!("querybot_query_duration_seconds")
+                    .record(elapsed.as_secs_f64());
+                Ok(Answer {
+                    draft,
+                    run,
+                    preview: presentation.preview,
+                    columns: execution.columns,
+                    row_count: execution.row_count,
+                    truncated: execution.truncated,
+                    chart: presentation.chart,
+                    csv: presentation.csv_path,
+                    elapsed,
+                    summary,
+                })
+            }
+            Err(error) => {
+                self.store
+                    .record_run(&record(None, Some(error.to_string()), Usage::default()))
+                    .await?;
+                ::metrics::counter!("querybot_queries_total", "outcome" => "error").increment(1);
+                Err(error)
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        draft: &Draft,
+        options: &RunOptions,
+    ) -> Result<(Execution, Presented, Option<String>, Usage), PipelineError> {
+        let warehouse = self
+            .warehouses
+            .get(&draft.connection)
+            .ok_or_else(|| PipelineError::UnknownConnection(draft.connection.clone()))?;
+        // The catalog may have changed since drafting, and an edit may have changed the SQL:
+        // the guard decides again, on what will actually run.
+        let catalog = catalog::current(
+            &self.store,
+            warehouse.as_ref(),
+            self.settings.catalog_max_age,
+        )
+        .await?;
+        let sql = match guard::check(&draft.sql, &Policy::from_catalog(&catalog)) {
+            Verdict::Allowed(sql) => sql,
+            Verdict::Rejected(rejection) => {
+                return Err(PipelineError::Rejected(rejection.reason()));
+            }
+        };
+        let out_dir = options
+            .out_dir
+            .clone()
+            .unwrap_or_else(|| self.settings.output_dir.join(draft.id.to_string()));
+        std::fs::create_dir_all(&out_dir).map_err(|source| PipelineError::Output {
+            path: out_dir.clone(),
+            source,
+        })?;
+        let mut presenter = Presenter::new(PresentOptions {
+            preview_rows: usize::try_from(self.settings.limits.preview_rows).unwrap_or(usize::MAX),
+            csv_path: out_dir.join("result.csv"),
+            title: draft.question.clone(),
+        })?;
+        let caps = Caps::from(&self.settings.limits);
+        let span = tracing::info_span!("warehouse", connection = %draft.connection);
+        let execution = warehouse
+            .execute(&sql, &caps, &mut presenter)
+            .instrument(span)
+            .await?;
+        let totals = Totals {
+            row_count: execution.row_count,
+            truncated: execution.truncated.is_some(),
+        };
+        // Drawing the chart is CPU work; keep it off the async workers.
+        let presentation = tokio::task::spawn_blocking(move || presenter.finish(totals))
+            .await
+            .map_err(|e| PipelineError::Output {
+                path: out_dir.clone(),
+                source: std::io::Error::other(e),
+            })??;
+        let chart = match presentation.chart {
+            Some(chart) => {
+                let path = out_dir.join("chart.png");
+                std::fs::write(&path, &chart.png).map_err(|source| PipelineError::Output {
+                    path: path.clone(),
+                    source,
+                })?;
+                Some(SavedChart {
+                    kind: chart.kind,
+                    path,
+                    png: chart.png,
+                })
+            }
+            None => None,
+        };
+        let (summary, summary_usage) = if self.settings.summaries && execution.row_count > 0 {
+            let table = present::table::render_text(&presentation.preview, 120);
+            let reply = self
+                .llm
+                .complete(&prompt::summary(&draft.question, &table))
+                .await?;
+            (Some(reply.text.trim().to_owned()), reply.usage)
+        } else {
+            (None, Usage::default())
+        };
+        let presented = Presented {
+            preview: presentation.preview,
+            csv_path: presentation.csv_path,
+            chart,
+        };
+        Ok((execution, presented, summary, summary_usage))
+    }
+
+    /// Replaces a pending draft's SQL after the guard accepts it; a rejection is returned as
+    /// [`PipelineError::Rejected`] with its reason, so the editor can show it.
+    pub async fn edit(&self, id: DraftId, sql: &str) -> Result<Draft, PipelineError> {
+        let draft = self
+            .store
+            .draft(id)
+            .await?
+            .ok_or(PipelineError::DraftNotFound)?;
+        if draft.state != DraftState::Pending {
+            return Err(PipelineError::NotPending(draft.state));
+        }
+        let warehouse = self
+            .warehouses
+            .get(&draft.connection)
+            .ok_or_else(|| PipelineError::UnknownConnection(draft.connection.clone()))?;
+        let catalog = catalog::current(
+            &self.store,
+            warehouse.as_ref(),
+            self.settings.catalog_max_age,
+        )
+        .await?;
+        let guarded = match guard::check(sql, &Policy::from_catalog(&catalog)) {
+            Verdict::Allowed(sql) => sql,
+            Verdict::Rejected(rejection) => {
+                return Err(PipelineError::Rejected(rejection.reason()));
+            }
+        };
+        match self
+            .store
+            .edit_draft(id, guarded.as_str(), Some("Edited by hand."))
+            .await?
+        {
+            Some(draft) => Ok(draft),
+            // Someone ran or cancelled it since it was read.
+            None => Err(match self.store.draft(id).await? {
+                Some(draft) => PipelineError::NotPending(draft.state),
+                None => PipelineError::DraftNotFound,
+            }),
+        }
+    }
+}
+
+fn tokens(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// What the presenter produced, with the chart saved to disk.
+struct Presented {
+    preview: Preview,
+    csv_path: PathBuf,
+    chart: Option<SavedChart>,
+}
