@@ -2,7 +2,7 @@
 //! outcome into a platform-neutral [`Reply`]; failures become one sentence for the user and
 //! the full cause for the log, in exactly one place ([`failure`]).
 
-use crate::llm::LlmError;
+use crate::llm::LlmProvider;
 use crate::pipeline::{Answer, Ask, Pipeline, PipelineError, RunOptions};
 use crate::store::{Draft, DraftId, DraftState, UserId};
 use crate::warehouse::WarehouseError;
@@ -60,7 +60,7 @@ impl Bot {
     pub async fn ask(&self, ask: &Ask) -> Reply {
         match self.pipeline.draft(ask).await {
             Ok(draft) => Reply::Draft(draft),
-            Err(error) => Reply::Failure(failure(&error)),
+            Err(error) => Reply::Failure(self.failure(&error)),
         }
     }
 
@@ -71,14 +71,17 @@ impl Bot {
         }
         match self.pipeline.run(id, by, options).await {
             Ok(answer) => Reply::Answer(Box::new(answer)),
-            Err(error) => Reply::Failure(failure(&error)),
+            Err(error) => Reply::Failure(self.failure(&error)),
         }
     }
 
     /// Replaces a draft's SQL; the failure (a guard rejection, say) is for the editor to show.
     pub async fn edit(&self, id: DraftId, by: &UserId, sql: &str) -> Result<Draft, Failure> {
         self.authorize(id, by).await?;
-        self.pipeline.edit(id, sql).await.map_err(|e| failure(&e))
+        self.pipeline
+            .edit(id, sql)
+            .await
+            .map_err(|e| self.failure(&e))
     }
 
     /// Cancels a pending draft.
@@ -89,19 +92,25 @@ impl Bot {
         match self.pipeline.store().cancel_draft(id).await {
             Ok(true) => Reply::Notice("Cancelled; nothing was run.".to_owned()),
             Ok(false) => match self.pipeline.store().draft(id).await {
-                Ok(Some(draft)) => Reply::Failure(failure(&PipelineError::NotPending(draft.state))),
-                Ok(None) => Reply::Failure(failure(&PipelineError::DraftNotFound)),
-                Err(error) => Reply::Failure(failure(&error.into())),
+                Ok(Some(draft)) => {
+                    Reply::Failure(self.failure(&PipelineError::NotPending(draft.state)))
+                }
+                Ok(None) => Reply::Failure(self.failure(&PipelineError::DraftNotFound)),
+                Err(error) => Reply::Failure(self.failure(&error.into())),
             },
-            Err(error) => Reply::Failure(failure(&error.into())),
+            Err(error) => Reply::Failure(self.failure(&error.into())),
         }
+    }
+
+    fn failure(&self, error: &PipelineError) -> Failure {
+        failure(error, self.pipeline.llm())
     }
 
     async fn authorize(&self, id: DraftId, by: &UserId) -> Result<(), Failure> {
         let draft = match self.pipeline.store().draft(id).await {
             Ok(Some(draft)) => draft,
-            Ok(None) => return Err(failure(&PipelineError::DraftNotFound)),
-            Err(error) => return Err(failure(&error.into())),
+            Ok(None) => return Err(self.failure(&PipelineError::DraftNotFound)),
+            Err(error) => return Err(self.failure(&error.into())),
         };
         if self.permission == RunPermission::Author && &draft.author != by {
             return Err(Failure {
@@ -117,7 +126,7 @@ impl Bot {
 }
 
 /// The one place errors become words for users. Logs the full cause with the reference.
-pub fn failure(error: &PipelineError) -> Failure {
+pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
     let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let detail = error_chain(error);
     tracing::warn!(%reference, error = %detail, "question failed");
@@ -156,7 +165,7 @@ pub fn failure(error: &PipelineError) -> Failure {
             DraftState::Expired => "That query expired; ask the question again.".to_owned(),
             DraftState::Pending => "That query is waiting for confirmation.".to_owned(),
         },
-        PipelineError::Llm(error) => llm_message(error),
+        PipelineError::Llm(error) => error.user_message(llm.name(), llm.base_url()),
         PipelineError::Warehouse(error)
         | PipelineError::Catalog(crate::pipeline::catalog::CatalogError::Warehouse(error)) => {
             warehouse_message(error)
@@ -174,28 +183,6 @@ pub fn failure(error: &PipelineError) -> Failure {
         user_message,
         detail,
         reference,
-    }
-}
-
-fn llm_message(error: &LlmError) -> String {
-    match error {
-        LlmError::RateLimited { .. } => {
-            "The language model is rate-limiting querybot right now; try again in a minute."
-                .to_owned()
-        }
-        LlmError::Timeout => {
-            "The language model took too long to answer; try again, or ask a simpler question."
-                .to_owned()
-        }
-        LlmError::Auth { .. } => {
-            "The language model refused querybot's API key; ask an admin to check LLM_API_KEY."
-                .to_owned()
-        }
-        LlmError::Unreachable { base_url, .. } => format!(
-            "No language model answered at {base_url}; ask an admin to start it or to set \
-             LLM_PROVIDER and LLM_BASE_URL."
-        ),
-        _ => "The language model failed to answer; try again in a moment.".to_owned(),
     }
 }
 

@@ -38,6 +38,10 @@ impl LlmProvider for Anthropic {
         self.transport.model()
     }
 
+    fn base_url(&self) -> &str {
+        self.transport.base_url()
+    }
+
     async fn complete(&self, request: &Completion) -> Result<Reply, LlmError> {
         let body = MessagesRequest::new(self.model(), request);
         self.transport

@@ -34,6 +34,10 @@ impl LlmProvider for Gemini {
         self.transport.model()
     }
 
+    fn base_url(&self) -> &str {
+        self.transport.base_url()
+    }
+
     async fn complete(&self, request: &Completion) -> Result<Reply, LlmError> {
         let path = format!("{}:generateContent", self.model_path);
         self.transport

@@ -39,6 +39,9 @@ pub trait LlmProvider: Send + Sync {
 
     fn model(&self) -> &str;
 
+    /// The API base the provider sends to, for messages that tell the user where to look.
+    fn base_url(&self) -> &str;
+
     /// Sends one conversation and returns the model's answer, retrying transient failures a
     /// bounded number of times.
     async fn complete(&self, request: &Completion) -> Result<Reply, LlmError>;

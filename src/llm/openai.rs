@@ -30,6 +30,10 @@ impl LlmProvider for OpenAi {
         self.transport.model()
     }
 
+    fn base_url(&self) -> &str {
+        self.transport.base_url()
+    }
+
     async fn complete(&self, request: &Completion) -> Result<Reply, LlmError> {
         let body = ChatRequest::new(self.model(), request);
         self.transport

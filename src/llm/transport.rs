@@ -44,6 +44,10 @@ pub(super) struct Transport {
 }
 
 impl Transport {
+    pub(super) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     pub(super) fn new(
         config: &LlmConfig,
         key_header: KeyHeader,

@@ -30,7 +30,7 @@ enum Attempt {
 impl Pipeline {
     /// Writes SQL for a question and stores it as a pending draft. Every failure is recorded
     /// as a turn of the conversation, so the thread's history stays whole.
-    #[tracing::instrument(skip_all, fields(connection = %ask.connection, draft_id = tracing::field::Empty), err(Display))]
+    #[tracing::instrument(skip_all, fields(connection = %ask.connection, draft_id = tracing::field::Empty))]
     pub async fn draft(&self, ask: &Ask) -> Result<Draft, PipelineError> {
         let question = ask.question.trim();
         if question.is_empty() {

@@ -46,7 +46,7 @@ pub struct SavedChart {
 impl Pipeline {
     /// Runs a pending draft for `by`. Of any number of concurrent calls for one draft, exactly
     /// one runs it; the others get [`PipelineError::NotPending`].
-    #[tracing::instrument(skip_all, fields(draft_id = %id, run_id = tracing::field::Empty), err(Display))]
+    #[tracing::instrument(skip_all, fields(draft_id = %id, run_id = tracing::field::Empty))]
     pub async fn run(
         &self,
         id: DraftId,

@@ -282,7 +282,7 @@ async fn ask_reports_an_unreachable_llm_in_one_sentence() {
     let message = stderr(&output);
     let last = message.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("No language model answered at http://127.0.0.1:1/v1"),
+        last.starts_with("No LLM answered at http://127.0.0.1:1/v1: start Ollama there"),
         "{message}"
     );
 }

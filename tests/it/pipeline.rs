@@ -284,7 +284,11 @@ async fn an_llm_that_keeps_failing_is_retried_then_reported() {
     ]);
     let bot = test_bot(&llm, &[]).await;
     let message = failure_message(bot.bot.ask(&ask("orders per month", "t1")).await);
-    assert!(message.contains("language model"), "{message}");
+    assert!(
+        message.contains("failed with a server error (500)"),
+        "{message}"
+    );
+    assert!(message.contains(&llm.base_url), "says which LLM: {message}");
     assert_eq!(llm.requests().len(), 3, "the first try and two retries");
 }
 
@@ -311,7 +315,7 @@ async fn an_llm_that_hangs_times_out_with_a_clear_message() {
     llm.respond_with(|_| Step::Hang(Duration::from_secs(5)));
     let bot = test_bot(&llm, &[("LLM_TIMEOUT", "1"), ("LLM_MAX_RETRIES", "1")]).await;
     let message = failure_message(bot.bot.ask(&ask("orders per month", "t1")).await);
-    assert!(message.contains("took too long"), "{message}");
+    assert!(message.contains("did not answer in time"), "{message}");
 }
 
 #[tokio::test]

@@ -276,17 +276,19 @@ fn truncate(text: &str, max_chars: usize) -> String {
 }
 
 /// `850`, `~1.5k`, `~32k`, `~4.2M`: planner estimates are rough, so two digits are plenty.
-fn approximate_rows(n: i64) -> String {
-    let (scale, unit) = match n {
-        ..1_000 => return n.to_string(),
-        1_000..1_000_000 => (1e3, "k"),
-        1_000_000..1_000_000_000 => (1e6, "M"),
-        _ => (1e9, "B"),
+pub(super) fn approximate_rows(n: i64) -> String {
+    if n < 1_000 {
+        return n.to_string();
+    }
+    let factor = 10i64.pow(n.ilog10() - 1);
+    let rounded = n.saturating_add(factor / 2) / factor * factor;
+    let (scale, unit) = match rounded {
+        1_000..1_000_000 => (1_000, "k"),
+        1_000_000..1_000_000_000 => (1_000_000, "M"),
+        _ => (1_000_000_000, "B"),
     };
-    let value = n as f64 / scale;
-    if value < 9.95 && value.fract() >= 0.05 {
-        format!("~{value:.1}{unit}")
-    } else {
-        format!("~{value:.0}{unit}")
+    match rounded % scale {
+        0 => format!("~{}{unit}", rounded / scale),
+        rest => format!("~{}.{}{unit}", rounded / scale, rest * 10 / scale),
     }
 }

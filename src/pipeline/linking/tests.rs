@@ -638,3 +638,24 @@ fn word_lists_are_sorted_for_binary_search() {
         assert!(list.windows(2).all(|pair| pair[0] < pair[1]), "{list:?}");
     }
 }
+
+#[test]
+fn row_counts_are_rounded_to_two_digits() {
+    let cases = [
+        (0, "0"),
+        (850, "850"),
+        (999, "999"),
+        (1_000, "~1k"),
+        (1_049, "~1k"),
+        (1_500, "~1.5k"),
+        (9_960, "~10k"),
+        (32_461, "~32k"),
+        (999_999, "~1M"),
+        (4_200_000, "~4.2M"),
+        (123_456_789, "~120M"),
+        (7_300_000_000, "~7.3B"),
+    ];
+    for (n, expected) in cases {
+        assert_eq!(render::approximate_rows(n), expected, "{n}");
+    }
+}
