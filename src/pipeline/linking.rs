@@ -11,7 +11,6 @@
 //! `context` (earlier turns), `select` (budget), `render` (text).
 
 mod context;
-mod fast_hash;
 mod graph;
 mod index;
 mod render;
@@ -34,7 +33,8 @@ pub struct Budget {
     pub max_chars: usize,
 }
 
-/// The tables (and their columns) to show, in rendering order.
+/// The tables (and their columns) to show, in rendering order: catalog order when the
+/// whole catalog fits, otherwise tables kept from earlier SQL first, then best match first.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Selection {
     pub tables: Vec<SelectedTable>,

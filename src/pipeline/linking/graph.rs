@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::fast_hash::FastMap;
 use crate::catalog::{Catalog, Table};
+use rustc_hash::FxHashMap as FastMap;
 
 /// A table linked to one strong match gets this share of that match's score ...
 const NEIGHBOUR: f32 = 0.5;

@@ -7,9 +7,9 @@
 
 use std::ops::Range;
 
-use super::fast_hash::FastMap;
 use super::tokens;
 use crate::catalog::Catalog;
+use rustc_hash::FxHashMap as FastMap;
 
 /// Where in a table a word was found; the weights in `score` say how much each place counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

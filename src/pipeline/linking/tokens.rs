@@ -1,7 +1,7 @@
 //! Turns names, comments, sample values and questions into the words linking compares.
 //!
 //! Both sides go through the same steps, so `customerOrders`, `customer_orders` and "orders
-//! of a customer" meet on `custom`/`order`: split at non-alphanumerics, case changes and
+//! of a customer" meet on `customer`/`order`: split at non-alphanumerics, case changes and
 //! letter/digit boundaries, lower-case, drop stop words, bare numbers and single letters,
 //! then fold plurals and `-ed`/`-ing` endings. The stemmer is deliberately crude: it only
 //! has to map related forms to the same key, not produce real words.
