@@ -7,8 +7,8 @@ use tracing::Instrument;
 use super::{Ask, Pipeline, PipelineError, prompt};
 use crate::guard::{self, Policy, Verdict};
 use crate::llm::{self, Usage};
+use crate::pipeline::examples;
 use crate::pipeline::linking::{self, Budget};
-use crate::pipeline::{catalog, examples};
 use crate::store::{Draft, NewDraft};
 use crate::warehouse::{Caps, WarehouseError};
 
@@ -63,17 +63,7 @@ impl Pipeline {
         question: &str,
         conversation: crate::store::ConversationId,
     ) -> Result<Draft, PipelineError> {
-        let warehouse = self
-            .warehouses
-            .get(&ask.connection)
-            .ok_or_else(|| PipelineError::UnknownConnection(ask.connection.clone()))?;
-        let catalog = catalog::current(
-            &self.store,
-            warehouse.as_ref(),
-            self.settings.catalog_max_age,
-        )
-        .await?;
-        let policy = Policy::from_catalog(&catalog);
+        let (warehouse, policy, catalog) = self.policy(&ask.connection).await?;
 
         let history: Vec<(String, String)> = self
             .store

@@ -15,11 +15,13 @@ use std::time::Duration;
 
 pub use run::{Answer, RunOptions, SavedChart};
 
+use crate::catalog::Catalog;
 use crate::config::{Config, QueryLimits};
+use crate::guard::{self, GuardedSql, Policy, Verdict};
 use crate::llm::{LlmError, LlmProvider};
 use crate::present::PresentError;
 use crate::store::{ConversationKey, DraftState, Store, StoreError, UserId};
-use crate::warehouse::{Connections, WarehouseError};
+use crate::warehouse::{Connections, Warehouse, WarehouseError};
 
 /// How long a cached catalog is trusted before it is read again.
 const CATALOG_MAX_AGE: Duration = Duration::from_secs(60 * 60);
@@ -97,6 +99,38 @@ impl Pipeline {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// A connection's warehouse and the guard policy from its current catalog.
+    async fn policy(
+        &self,
+        connection: &str,
+    ) -> Result<(Arc<dyn Warehouse>, Policy, Catalog), PipelineError> {
+        let warehouse = self
+            .warehouses
+            .get(connection)
+            .ok_or_else(|| PipelineError::UnknownConnection(connection.to_owned()))?
+            .clone();
+        let catalog = catalog::current(
+            &self.store,
+            warehouse.as_ref(),
+            self.settings.catalog_max_age,
+        )
+        .await?;
+        Ok((warehouse, Policy::from_catalog(&catalog), catalog))
+    }
+
+    /// The warehouse to run `sql` on, and `sql` as the guard allows it.
+    async fn guarded(
+        &self,
+        connection: &str,
+        sql: &str,
+    ) -> Result<(Arc<dyn Warehouse>, GuardedSql), PipelineError> {
+        let (warehouse, policy, _) = self.policy(connection).await?;
+        match guard::check(sql, &policy) {
+            Verdict::Allowed(sql) => Ok((warehouse, sql)),
+            Verdict::Rejected(rejection) => Err(PipelineError::Rejected(rejection.reason())),
+        }
     }
 }
 

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::{Pipeline, PipelineError, prompt};
-use crate::guard::{self, Policy, Verdict};
 use crate::llm::Usage;
-use crate::pipeline::catalog;
 use crate::present::{self, ChartKind, PresentOptions, Presenter, Preview, Totals};
 use crate::store::{Draft, DraftId, DraftState, NewRun, RunId, UserId};
 use crate::warehouse::{Caps, Execution, Truncation};
@@ -120,24 +118,9 @@ impl Pipeline {
         draft: &Draft,
         options: &RunOptions,
     ) -> Result<(Execution, Presented, Option<String>, Usage), PipelineError> {
-        let warehouse = self
-            .warehouses
-            .get(&draft.connection)
-            .ok_or_else(|| PipelineError::UnknownConnection(draft.connection.clone()))?;
         // The catalog may have changed since drafting, and an edit may have changed the SQL:
         // the guard decides again, on what will actually run.
-        let catalog = catalog::current(
-            &self.store,
-            warehouse.as_ref(),
-            self.settings.catalog_max_age,
-        )
-        .await?;
-        let sql = match guard::check(&draft.sql, &Policy::from_catalog(&catalog)) {
-            Verdict::Allowed(sql) => sql,
-            Verdict::Rejected(rejection) => {
-                return Err(PipelineError::Rejected(rejection.reason()));
-            }
-        };
+        let (warehouse, sql) = self.guarded(&draft.connection, &draft.sql).await?;
         let out_dir = options
             .out_dir
             .clone()
@@ -212,22 +195,7 @@ impl Pipeline {
         if draft.state != DraftState::Pending {
             return Err(PipelineError::NotPending(draft.state));
         }
-        let warehouse = self
-            .warehouses
-            .get(&draft.connection)
-            .ok_or_else(|| PipelineError::UnknownConnection(draft.connection.clone()))?;
-        let catalog = catalog::current(
-            &self.store,
-            warehouse.as_ref(),
-            self.settings.catalog_max_age,
-        )
-        .await?;
-        let guarded = match guard::check(sql, &Policy::from_catalog(&catalog)) {
-            Verdict::Allowed(sql) => sql,
-            Verdict::Rejected(rejection) => {
-                return Err(PipelineError::Rejected(rejection.reason()));
-            }
-        };
+        let (_, guarded) = self.guarded(&draft.connection, sql).await?;
         match self
             .store
             .edit_draft(id, guarded.as_str(), Some("Edited by hand."))
