@@ -12,6 +12,7 @@ use crate::demo;
 use crate::llm;
 use crate::pipeline::{Pipeline, Settings, examples};
 use crate::store::Store;
+use crate::surface::slack::{self, Slack};
 use crate::warehouse::{self, Connections};
 
 /// Everything a running bot holds.
@@ -21,6 +22,8 @@ pub struct App {
     pub store: Store,
     pub warehouses: Connections,
     pub bot: Bot,
+    /// The Slack surface, when Slack is configured.
+    pub slack: Option<Slack>,
 }
 
 impl App {
@@ -43,6 +46,11 @@ impl App {
             }
         }
         let warehouses = Connections::new(warehouses);
+        let permission = if config.anyone_may_run {
+            RunPermission::Anyone
+        } else {
+            RunPermission::Author
+        };
         let pipeline = Pipeline::new(
             store.clone(),
             warehouses.clone(),
@@ -50,11 +58,25 @@ impl App {
             Settings::from_config(&config),
             verified,
         );
+        let bot = Bot::new(pipeline, permission);
+        let slack = if config.slack.enabled() {
+            let slack = Slack::new(
+                bot.clone(),
+                store.clone(),
+                config.slack.clone(),
+                config.channels.clone(),
+            )
+            .context("cannot set up Slack")?;
+            Some(slack)
+        } else {
+            None
+        };
         Ok(App {
             config: Arc::new(config),
             store,
             warehouses,
-            bot: Bot::new(pipeline, RunPermission::Author),
+            bot,
+            slack,
         })
     }
 
@@ -65,11 +87,19 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let address = listener.local_addr().context("listener has no address")?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
+            tracing::info!("Slack Socket Mode on");
+            tokio::spawn(slack::socket_mode(slack.clone(), token.clone(), stopped));
+        }
         tracing::info!(%address, "serving HTTP");
-        axum::serve(listener, crate::http::router(self))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")
+        let served = axum::serve(listener, crate::http::router(self))
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            })
+            .await;
+        served.context("HTTP server failed")
     }
 }
 

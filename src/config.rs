@@ -30,7 +30,42 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// The editor `querybot chat` opens to edit SQL (`VISUAL`, else `EDITOR`).
     pub editor: Option<String>,
+    /// Chat channel id to the connection its questions go to (`[channels]` in the TOML).
+    pub channels: BTreeMap<String, String>,
+    /// Whether anyone who sees a draft may run, edit or cancel it, not only its author.
+    pub anyone_may_run: bool,
+    pub slack: SlackConfig,
     pub log: LogConfig,
+}
+
+/// The Slack surface; off unless a signing secret (HTTP) or an app token (Socket Mode) is set.
+#[derive(Debug, Clone)]
+pub struct SlackConfig {
+    /// The Web API base, `https://slack.com/api` unless a proxy or a test says otherwise.
+    pub api_url: String,
+    /// A single workspace's bot token (`xoxb-`); OAuth installs add per-team tokens.
+    pub bot_token: Option<SecretString>,
+    pub signing_secret: Option<SecretString>,
+    /// Socket Mode's app-level token (`xapp-`).
+    pub app_token: Option<SecretString>,
+    pub oauth: Option<SlackOAuth>,
+}
+
+/// What multi-workspace installs need.
+#[derive(Debug, Clone)]
+pub struct SlackOAuth {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// 32 bytes that encrypt stored bot tokens.
+    pub token_key: SecretString,
+    /// Where Slack sends installers back: `{public_url}/slack/oauth/callback`.
+    pub public_url: String,
+}
+
+impl SlackConfig {
+    pub fn enabled(&self) -> bool {
+        self.signing_secret.is_some() || self.app_token.is_some()
+    }
 }
 
 /// Which LLM writes the SQL, and how to reach it.
@@ -239,6 +274,10 @@ struct FileConfig {
     llm: FileLlm,
     #[serde(default)]
     connections: BTreeMap<String, FileConnection>,
+    #[serde(default)]
+    channels: BTreeMap<String, String>,
+    anyone_may_run: Option<bool>,
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -395,6 +434,27 @@ impl Config {
                 ));
             }
         };
+        for (channel, connection) in &file.channels {
+            if !connections.contains_key(connection) {
+                return Err(ConfigError::new(
+                    &format!("channels.{channel}"),
+                    format!("no connection named `{connection}`"),
+                ));
+            }
+        }
+        let channels = file.channels;
+        let anyone_may_run = match setting("QUERYBOT_ANYONE_MAY_RUN").as_deref() {
+            None => file.anyone_may_run.unwrap_or(false),
+            Some("on" | "true" | "1") => true,
+            Some("off" | "false" | "0") => false,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "QUERYBOT_ANYONE_MAY_RUN",
+                    format!("expected on or off, got `{other}`"),
+                ));
+            }
+        };
+        let slack = slack_config(env, setting("QUERYBOT_PUBLIC_URL").or(file.public_url))?;
         let output_dir = setting("QUERYBOT_OUTPUT_DIR")
             .map(PathBuf::from)
             .or(file.output_dir)
@@ -436,6 +496,9 @@ impl Config {
                 output_dir,
             },
             editor: setting("VISUAL").or_else(|| setting("EDITOR")),
+            channels,
+            anyone_may_run,
+            slack,
             log: LogConfig { format, filter },
         })
     }
@@ -560,6 +623,91 @@ fn llm_config(env: &HashMap<String, String>, file: FileLlm) -> Result<LlmConfig,
         timeout: Duration::from_secs(timeout),
         max_retries,
     })
+}
+
+fn slack_config(
+    env: &HashMap<String, String>,
+    public_url: Option<String>,
+) -> Result<SlackConfig, ConfigError> {
+    let setting = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+    let secret = |name: &str| setting(name).map(SecretString::from);
+    let api_url = setting("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api".to_owned());
+    match url::Url::parse(&api_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+        _ => {
+            return Err(ConfigError::new(
+                "SLACK_API_URL",
+                format!("expected an http(s) URL, got `{api_url}`"),
+            ));
+        }
+    }
+    // slack-morphism joins `{base}/{method}`: a trailing slash would double.
+    let api_url = api_url.trim_end_matches('/').to_owned();
+    let app_token = secret("SLACK_APP_TOKEN");
+    if app_token
+        .as_ref()
+        .is_some_and(|t| !t.expose_secret().starts_with("xapp-"))
+    {
+        return Err(ConfigError::new(
+            "SLACK_APP_TOKEN",
+            "Socket Mode needs the app-level token, which starts with xapp-",
+        ));
+    }
+    let oauth = match setting("SLACK_CLIENT_ID") {
+        None => None,
+        Some(client_id) => {
+            let client_secret = secret("SLACK_CLIENT_SECRET").ok_or_else(|| {
+                ConfigError::new(
+                    "SLACK_CLIENT_SECRET",
+                    "OAuth installs need the app's client secret",
+                )
+            })?;
+            let token_key = secret("SLACK_TOKEN_KEY").ok_or_else(|| {
+                ConfigError::new(
+                    "SLACK_TOKEN_KEY",
+                    "OAuth installs need a key to encrypt stored tokens: 32 random bytes in \
+                     base64 (openssl rand -base64 32)",
+                )
+            })?;
+            let key_bytes = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                token_key.expose_secret().trim(),
+            );
+            if key_bytes.map(|bytes| bytes.len()) != Ok(32) {
+                return Err(ConfigError::new(
+                    "SLACK_TOKEN_KEY",
+                    "expected 32 bytes in base64 (openssl rand -base64 32)",
+                ));
+            }
+            let public_url = public_url.ok_or_else(|| {
+                ConfigError::new(
+                    "QUERYBOT_PUBLIC_URL",
+                    "OAuth installs need the bot's public https URL for Slack's redirect",
+                )
+            })?;
+            Some(SlackOAuth {
+                client_id,
+                client_secret,
+                token_key,
+                public_url: public_url.trim_end_matches('/').to_owned(),
+            })
+        }
+    };
+    let config = SlackConfig {
+        api_url,
+        bot_token: secret("SLACK_BOT_TOKEN"),
+        signing_secret: secret("SLACK_SIGNING_SECRET"),
+        app_token,
+        oauth,
+    };
+    if config.enabled() && config.bot_token.is_none() && config.oauth.is_none() {
+        return Err(ConfigError::new(
+            "SLACK_BOT_TOKEN",
+            "Slack is on but has no token: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID, \
+             SLACK_CLIENT_SECRET and SLACK_TOKEN_KEY (installs through OAuth)",
+        ));
+    }
+    Ok(config)
 }
 
 fn connection_config(
@@ -789,6 +937,85 @@ mod tests {
             config.connections["finance"].examples,
             Some(PathBuf::from("finance.yaml"))
         );
+    }
+
+    #[test]
+    fn slack_is_off_until_configured_and_then_needs_a_token() {
+        let config = load(&[], "").expect("loads");
+        assert!(!config.slack.enabled());
+        assert_eq!(config.slack.api_url, "https://slack.com/api");
+        assert_eq!(
+            rejected_setting(&[("SLACK_SIGNING_SECRET", "s")], ""),
+            "SLACK_BOT_TOKEN"
+        );
+        assert_eq!(
+            rejected_setting(
+                &[
+                    ("SLACK_APP_TOKEN", "xoxb-wrong"),
+                    ("SLACK_BOT_TOKEN", "xoxb-1")
+                ],
+                ""
+            ),
+            "SLACK_APP_TOKEN"
+        );
+        let config = load(
+            &[
+                ("SLACK_SIGNING_SECRET", "s"),
+                ("SLACK_BOT_TOKEN", "xoxb-1"),
+                ("SLACK_API_URL", "http://127.0.0.1:9/api"),
+            ],
+            "",
+        )
+        .expect("loads");
+        assert!(config.slack.enabled());
+        assert_eq!(config.slack.api_url, "http://127.0.0.1:9/api");
+        assert!(!format!("{config:?}").contains("xoxb-1"));
+    }
+
+    #[test]
+    fn oauth_installs_need_secret_key_and_public_url() {
+        let base = [
+            ("SLACK_SIGNING_SECRET", "s"),
+            ("SLACK_CLIENT_ID", "123.456"),
+        ];
+        assert_eq!(rejected_setting(&base, ""), "SLACK_CLIENT_SECRET");
+        let with_secret = [base[0], base[1], ("SLACK_CLIENT_SECRET", "c")];
+        assert_eq!(rejected_setting(&with_secret, ""), "SLACK_TOKEN_KEY");
+        let short_key = [
+            with_secret[0],
+            with_secret[1],
+            with_secret[2],
+            ("SLACK_TOKEN_KEY", "a2V5"),
+        ];
+        assert_eq!(rejected_setting(&short_key, ""), "SLACK_TOKEN_KEY");
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let with_key = [
+            with_secret[0],
+            with_secret[1],
+            with_secret[2],
+            ("SLACK_TOKEN_KEY", key),
+        ];
+        assert_eq!(rejected_setting(&with_key, ""), "QUERYBOT_PUBLIC_URL");
+        let config = load(&with_key, "public_url = \"https://bot.example.com/\"").expect("loads");
+        let oauth = config.slack.oauth.expect("oauth on");
+        assert_eq!(oauth.public_url, "https://bot.example.com");
+    }
+
+    #[test]
+    fn channels_bind_to_known_connections() {
+        let config = load(
+            &[],
+            "[connections.finance]\nurl = \"sqlite://f.db\"\n[channels]\nC0FINANCE = \"finance\"",
+        )
+        .expect("loads");
+        assert_eq!(config.channels["C0FINANCE"], "finance");
+        assert_eq!(
+            rejected_setting(&[], "[channels]\nC1 = \"nope\""),
+            "channels.C1"
+        );
+        assert!(!config.anyone_may_run);
+        let config = load(&[("QUERYBOT_ANYONE_MAY_RUN", "on")], "").expect("loads");
+        assert!(config.anyone_may_run);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Failure {
     pub user_message: String,
     /// The full cause chain, for logs and records.
     pub detail: String,
+    /// Only for the person who acted (not allowed; already run), not for everyone in the
+    /// thread.
+    pub private: bool,
     /// Quoted to the user so an operator can find the log line.
     pub reference: String,
 }
@@ -66,13 +69,33 @@ impl Bot {
 
     /// Runs a draft for `by`, if they may.
     pub async fn run(&self, id: DraftId, by: &UserId, options: &RunOptions) -> Reply {
-        if let Err(failure) = self.authorize(id, by).await {
-            return Reply::Failure(failure);
+        match self.start(id, by).await {
+            Ok(draft) => self.finish(draft, by, options).await,
+            Err(failure) => Reply::Failure(failure),
         }
-        match self.pipeline.run(id, by, options).await {
+    }
+
+    /// The first half of a run: checks `by` may run the draft and claims it (once, however
+    /// many clicks), so a surface can show that it is running.
+    pub async fn start(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
+        self.authorize(id, by).await?;
+        self.pipeline
+            .claim(id, by)
+            .await
+            .map_err(|e| self.failure(&e))
+    }
+
+    /// The second half of a run: executes a draft [`Bot::start`] claimed.
+    pub async fn finish(&self, draft: Draft, by: &UserId, options: &RunOptions) -> Reply {
+        match self.pipeline.run_claimed(draft, by, options).await {
             Ok(answer) => Reply::Answer(Box::new(answer)),
             Err(error) => Reply::Failure(self.failure(&error)),
         }
+    }
+
+    /// The draft, if `by` may act on it (run, edit, cancel).
+    pub async fn draft_for(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
+        self.authorize(id, by).await
     }
 
     /// Replaces a draft's SQL; the failure (a guard rejection, say) is for the editor to show.
@@ -106,7 +129,7 @@ impl Bot {
         failure(error, self.pipeline.llm())
     }
 
-    async fn authorize(&self, id: DraftId, by: &UserId) -> Result<(), Failure> {
+    async fn authorize(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
         let draft = match self.pipeline.store().draft(id).await {
             Ok(Some(draft)) => draft,
             Ok(None) => return Err(self.failure(&PipelineError::DraftNotFound)),
@@ -119,9 +142,10 @@ impl Bot {
                     .to_owned(),
                 detail: format!("{by} is not the author {} of draft {id}", draft.author),
                 reference: id.to_string(),
+                private: true,
             });
         }
-        Ok(())
+        Ok(draft)
     }
 }
 
@@ -183,6 +207,10 @@ pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
         user_message,
         detail,
         reference,
+        private: matches!(
+            error,
+            PipelineError::NotPending(_) | PipelineError::DraftNotFound
+        ),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The HTTP surface: health, readiness and Prometheus metrics (chat endpoints join here).
+//! The HTTP server: health, readiness, Prometheus metrics, and the Slack endpoints when on.
 
 mod health;
 pub mod metrics;
@@ -16,12 +16,16 @@ use crate::app::App;
 
 pub fn router(app: App) -> Router {
     metrics::install();
-    Router::new()
+    let slack = app.slack.clone();
+    let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
-        .layer(middleware::from_fn(observe))
-        .with_state(app)
+        .with_state(app);
+    if let Some(slack) = slack {
+        router = router.merge(crate::surface::slack::router(slack));
+    }
+    router.layer(middleware::from_fn(observe))
 }
 
 /// One span and one set of metrics per request, labelled by route template, not raw path.

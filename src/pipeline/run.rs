@@ -44,19 +44,35 @@ pub struct SavedChart {
 impl Pipeline {
     /// Runs a pending draft for `by`. Of any number of concurrent calls for one draft, exactly
     /// one runs it; the others get [`PipelineError::NotPending`].
-    #[tracing::instrument(skip_all, fields(draft_id = %id, run_id = tracing::field::Empty))]
     pub async fn run(
         &self,
         id: DraftId,
         by: &UserId,
         options: &RunOptions,
     ) -> Result<Answer, PipelineError> {
-        let Some(draft) = self.store.claim_draft(id, by).await? else {
-            return Err(match self.store.draft(id).await? {
+        let draft = self.claim(id, by).await?;
+        self.run_claimed(draft, by, options).await
+    }
+
+    /// Claims a pending draft for `by`: exactly one claim wins.
+    pub async fn claim(&self, id: DraftId, by: &UserId) -> Result<Draft, PipelineError> {
+        match self.store.claim_draft(id, by).await? {
+            Some(draft) => Ok(draft),
+            None => Err(match self.store.draft(id).await? {
                 Some(draft) => PipelineError::NotPending(draft.state),
                 None => PipelineError::DraftNotFound,
-            });
-        };
+            }),
+        }
+    }
+
+    /// Executes a draft this caller claimed, presents the result and records the run.
+    #[tracing::instrument(skip_all, fields(draft_id = %draft.id, run_id = tracing::field::Empty))]
+    pub async fn run_claimed(
+        &self,
+        draft: Draft,
+        by: &UserId,
+        options: &RunOptions,
+    ) -> Result<Answer, PipelineError> {
         let started = Instant::now();
         let outcome = self.execute(&draft, options).await;
         let elapsed = started.elapsed();

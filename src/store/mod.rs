@@ -135,6 +135,16 @@ impl Store {
         .bind(timestamp(Utc::now()))
         .execute(&self.pool)
         .await?;
+        self.find_conversation(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a conversation vanished after insert".to_owned()))
+    }
+
+    /// The conversation of a thread, without creating one: is querybot part of this thread?
+    pub async fn find_conversation(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<Option<ConversationId>, StoreError> {
         let row = sqlx::query(
             "SELECT id FROM conversations \
              WHERE platform = $1 AND workspace = $2 AND channel = $3 AND thread = $4",
@@ -143,9 +153,9 @@ impl Store {
         .bind(&key.workspace)
         .bind(&key.channel)
         .bind(&key.thread)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        parse_column(&row, "id")
+        row.map(|row| parse_column(&row, "id")).transpose()
     }
 
     /// The key of a known conversation, if it exists.
@@ -498,19 +508,147 @@ impl Store {
     }
 }
 
+/// A Slack workspace's installation; `bot_token` is as stored (encrypted by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackInstallation {
+    pub team_id: String,
+    pub enterprise_id: Option<String>,
+    pub team_name: Option<String>,
+    pub bot_user_id: String,
+    pub bot_token: String,
+    pub scope: String,
+    pub app_id: Option<String>,
+    pub installed_by: Option<String>,
+}
+
+impl Store {
+    /// Stores (or replaces, on reinstall) a workspace's installation.
+    pub async fn save_slack_installation(
+        &self,
+        install: &SlackInstallation,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO slack_installations (team_id, enterprise_id, team_name, bot_user_id, \
+             bot_token, scope, app_id, installed_by, installed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (team_id) DO UPDATE SET enterprise_id = $2, team_name = $3, \
+             bot_user_id = $4, bot_token = $5, scope = $6, app_id = $7, installed_by = $8, \
+             installed_at = $9",
+        )
+        .bind(&install.team_id)
+        .bind(install.enterprise_id.as_deref())
+        .bind(install.team_name.as_deref())
+        .bind(&install.bot_user_id)
+        .bind(&install.bot_token)
+        .bind(&install.scope)
+        .bind(install.app_id.as_deref())
+        .bind(install.installed_by.as_deref())
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn slack_installation(
+        &self,
+        team_id: &str,
+    ) -> Result<Option<SlackInstallation>, StoreError> {
+        let row = sqlx::query(
+            "SELECT team_id, enterprise_id, team_name, bot_user_id, bot_token, scope, app_id, \
+             installed_by FROM slack_installations WHERE team_id = $1",
+        )
+        .bind(team_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(SlackInstallation {
+                team_id: row.try_get("team_id")?,
+                enterprise_id: row.try_get("enterprise_id")?,
+                team_name: row.try_get("team_name")?,
+                bot_user_id: row.try_get("bot_user_id")?,
+                bot_token: row.try_get("bot_token")?,
+                scope: row.try_get("scope")?,
+                app_id: row.try_get("app_id")?,
+                installed_by: row.try_get("installed_by")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Forgets a workspace (uninstalled, or its tokens revoked); `true` if it was known.
+    pub async fn delete_slack_installation(&self, team_id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM slack_installations WHERE team_id = $1")
+            .bind(team_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Remembers an OAuth `state` handed to an installer.
+    pub async fn create_oauth_state(&self, state: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO oauth_states (state, created_at) VALUES ($1, $2)")
+            .bind(state)
+            .bind(timestamp(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Uses up an OAuth `state`: `true` only once, and only if it was issued after `since`.
+    pub async fn take_oauth_state(
+        &self,
+        state: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM oauth_states WHERE state = $1 AND created_at >= $2")
+            .bind(state)
+            .bind(timestamp(since))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let init = match backend {
-        Backend::Postgres => include_str!("../../migrations/postgres/0001_init.sql"),
-        Backend::Sqlite => include_str!("../../migrations/sqlite/0001_init.sql"),
+    let scripts: [(i64, &str, &'static str); 2] = match backend {
+        Backend::Postgres => [
+            (
+                1,
+                "init",
+                include_str!("../../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                2,
+                "slack installations",
+                include_str!("../../migrations/postgres/0002_slack_installations.sql"),
+            ),
+        ],
+        Backend::Sqlite => [
+            (
+                1,
+                "init",
+                include_str!("../../migrations/sqlite/0001_init.sql"),
+            ),
+            (
+                2,
+                "slack installations",
+                include_str!("../../migrations/sqlite/0002_slack_installations.sql"),
+            ),
+        ],
     };
-    let migrations = vec![Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        init.into_sql_str(),
-        false,
-    )];
+    let migrations = scripts
+        .into_iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
     Migrator {
         migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT

@@ -5,6 +5,8 @@ mod support;
 mod cli;
 mod http;
 mod pipeline;
+mod slack;
+mod slack_fake;
 mod store;
 mod tidy;
 mod warehouse;

@@ -7,7 +7,8 @@ use querybot::catalog::{Catalog, Column, Table, TableKind};
 use querybot::config::SecretUrl;
 use querybot::dialect::Dialect;
 use querybot::store::{
-    ConversationId, ConversationKey, DraftState, EventId, NewDraft, NewRun, Platform, Store, UserId,
+    ConversationId, ConversationKey, DraftState, EventId, NewDraft, NewRun, Platform,
+    SlackInstallation, Store, UserId,
 };
 
 use crate::support::db::{PgDatabase, SqliteFile};
@@ -79,6 +80,8 @@ on_both_stores!(
     catalogs_are_cached_per_connection,
     migrating_twice_changes_nothing,
     promoted_examples_belong_to_their_connection,
+    slack_installations_are_kept_per_team,
+    an_oauth_state_works_once_and_not_when_stale,
 );
 
 fn thread(thread: &str) -> ConversationKey {
@@ -520,5 +523,78 @@ async fn promoted_examples_belong_to_their_connection(_: &Backing, store: Store)
             ("orders per month".to_owned(), "SELECT 1".to_owned()),
             ("top customers".to_owned(), "SELECT 3".to_owned())
         ]
+    );
+}
+
+async fn slack_installations_are_kept_per_team(_: &Backing, store: Store) {
+    let install = SlackInstallation {
+        team_id: "T0001".into(),
+        enterprise_id: None,
+        team_name: Some("Acme".into()),
+        bot_user_id: "UBOT".into(),
+        bot_token: "encrypted-token".into(),
+        scope: "commands,chat:write".into(),
+        app_id: Some("A1".into()),
+        installed_by: Some("U1".into()),
+    };
+    store
+        .save_slack_installation(&install)
+        .await
+        .expect("saved");
+    let reinstalled = SlackInstallation {
+        bot_token: "rotated".into(),
+        ..install.clone()
+    };
+    store
+        .save_slack_installation(&reinstalled)
+        .await
+        .expect("replaced");
+    assert_eq!(
+        store.slack_installation("T0001").await.expect("read"),
+        Some(reinstalled)
+    );
+    assert_eq!(store.slack_installation("T0002").await.expect("read"), None);
+    assert!(
+        store
+            .delete_slack_installation("T0001")
+            .await
+            .expect("deleted")
+    );
+    assert!(
+        !store
+            .delete_slack_installation("T0001")
+            .await
+            .expect("gone")
+    );
+    assert_eq!(store.slack_installation("T0001").await.expect("read"), None);
+}
+
+async fn an_oauth_state_works_once_and_not_when_stale(_: &Backing, store: Store) {
+    store.create_oauth_state("s1").await.expect("created");
+    let ten_minutes_ago = Utc::now() - Duration::minutes(10);
+    assert!(
+        store
+            .take_oauth_state("s1", ten_minutes_ago)
+            .await
+            .expect("taken")
+    );
+    assert!(
+        !store
+            .take_oauth_state("s1", ten_minutes_ago)
+            .await
+            .expect("used up")
+    );
+    assert!(
+        !store
+            .take_oauth_state("never-issued", ten_minutes_ago)
+            .await
+            .expect("unknown")
+    );
+    store.create_oauth_state("s2").await.expect("created");
+    assert!(
+        !store
+            .take_oauth_state("s2", Utc::now() + Duration::seconds(1))
+            .await
+            .expect("stale")
     );
 }

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 pub(crate) struct TestApp {
     pub(crate) address: String,
     pub(crate) client: reqwest::Client,
+    pub(crate) store: querybot::store::Store,
     _data: tempfile::TempDir,
     _shutdown: oneshot::Sender<()>,
 }
@@ -36,6 +37,7 @@ pub(crate) async fn spawn_app(settings: &[(&str, &str)]) -> TestApp {
         .or_insert_with(|| "warn".into());
     let config = Config::from_env(&env).expect("test settings are valid");
     let app = App::build(config).await.expect("app builds");
+    let store = app.store.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -47,6 +49,7 @@ pub(crate) async fn spawn_app(settings: &[(&str, &str)]) -> TestApp {
     TestApp {
         address,
         client: reqwest::Client::new(),
+        store,
         _data: data,
         _shutdown: shutdown,
     }

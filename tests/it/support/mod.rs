@@ -3,6 +3,7 @@
 pub(crate) mod app;
 pub(crate) mod db;
 pub(crate) mod fake_llm;
+pub(crate) mod fake_slack;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,414 @@
+//! Block Kit for everything querybot posts in Slack: progress, drafts with Run / Edit / Cancel,
+//! answers with a native table, failures, notices, and the Edit SQL modal.
+//!
+//! Every message goes through [`limits::fit`], so none is rejected by Slack for its size. Text
+//! querybot did not write (questions, SQL, LLM prose, error messages) is escaped, so it cannot
+//! mention anyone; button values carry the draft id, never SQL.
+
+mod limits;
+mod mrkdwn;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use slack_morphism::prelude::*;
+
+use crate::bot::Failure;
+use crate::pipeline::Answer;
+use crate::present::{Preview, table};
+use crate::store::Draft;
+use crate::warehouse::ValueKind;
+
+pub const ACTION_RUN: &str = "querybot_run";
+pub const ACTION_EDIT: &str = "querybot_edit";
+pub const ACTION_CANCEL: &str = "querybot_cancel";
+pub const EDIT_CALLBACK: &str = "querybot_edit_sql";
+/// The Edit SQL modal's input block; the submission's value is at `[EDIT_BLOCK][EDIT_ACTION]`.
+pub const EDIT_BLOCK: &str = "sql";
+pub const EDIT_ACTION: &str = "sql";
+
+/// Longest question shown, in characters: enough to recognise it, short enough not to bury
+/// the SQL under it.
+const QUESTION_CHARS: usize = 500;
+/// Longest question in a notification.
+const QUESTION_TEXT_CHARS: usize = 150;
+/// Each SQL section stays a little under Slack's 3,000 so a section never sits at the edge.
+const SQL_SECTION_CHARS: usize = 2_900;
+/// SQL past this many sections (about 23,000 characters) is cut: nobody reviews more in chat.
+const SQL_SECTIONS: usize = 8;
+const EXPLANATION_CHARS: usize = 1_500;
+const SUMMARY_CHARS: usize = 2_500;
+/// Width of the monospace table when the native table cannot hold the columns; about what a
+/// Slack code block shows on a laptop before wrapping.
+const TABLE_TEXT_WIDTH: usize = 100;
+
+/// Why [`edit_modal`] cannot open: Slack's text input holds at most 3,000 characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the sql is longer than the 3000 characters a slack text input holds")]
+pub struct SqlTooLong;
+
+/// The placeholder shown while SQL is being written; later replaced by [`draft`]. `status` is
+/// plain text, like the question.
+pub fn progress(question: &str, status: &str) -> SlackMessageContent {
+    let status = mrkdwn::escape(status);
+    let text = format!("{status} {}", question_text(question));
+    limits::fit(
+        &text,
+        vec![
+            section(mrkdwn::quote(question, QUESTION_CHARS)),
+            context(vec![status]),
+        ],
+    )
+}
+
+/// A draft waiting for confirmation: the question, the SQL, what it does, and the buttons.
+pub fn draft(draft: &Draft) -> SlackMessageContent {
+    let mut blocks = draft_body(draft);
+    blocks.push(buttons(draft));
+    limits::fit(
+        &format!("SQL to run for {}", question_text(&draft.question)),
+        blocks,
+    )
+}
+
+/// The draft without its buttons, and `line` under it ("Ran by <@U123> in 1.4 s · 120 rows").
+/// `line` is mrkdwn written by the surface, so it may mention users; it must escape any text
+/// it did not write.
+pub fn draft_status(draft: &Draft, line: &str) -> SlackMessageContent {
+    let mut blocks = draft_body(draft);
+    blocks.push(context(vec![line.to_owned()]));
+    limits::fit(
+        &format!("{line}: {}", question_text(&draft.question)),
+        blocks,
+    )
+}
+
+/// A run's result: the summary if any, the preview as a native table (or monospace when it has
+/// more columns than a table holds), how many rows it shows, the time taken, and that the chart
+/// and CSV follow in the thread.
+pub fn answer(answer: &Answer) -> SlackMessageContent {
+    let mut blocks = Vec::new();
+    let summary = answer
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|summary| !summary.is_empty());
+    if let Some(summary) = summary {
+        blocks.push(section(mrkdwn::escape(&mrkdwn::cut(
+            summary,
+            SUMMARY_CHARS,
+        ))));
+    }
+    let n_shown = match preview_block(&answer.preview) {
+        Some((block, n_shown)) => {
+            blocks.push(block);
+            n_shown
+        }
+        None => 0,
+    };
+    let rows = rows_note(n_shown, answer.row_count, answer.truncated.is_some());
+    let files = if answer.chart.is_some() {
+        "The chart and the full CSV follow in this thread."
+    } else {
+        "The full CSV follows in this thread."
+    };
+    blocks.push(context(vec![
+        format!("{rows} · {}", duration(answer.elapsed)),
+        files.to_owned(),
+    ]));
+    let text = match summary {
+        Some(summary) => format!(
+            "{} ({rows})",
+            mrkdwn::escape(&mrkdwn::cut(summary, QUESTION_TEXT_CHARS))
+        ),
+        None => format!(
+            "Result for {}: {rows}",
+            question_text(&answer.draft.question)
+        ),
+    };
+    limits::fit(&text, blocks)
+}
+
+/// What went wrong, in one sentence, and the reference that finds it in the logs.
+pub fn failure(failure: &Failure) -> SlackMessageContent {
+    let message = mrkdwn::escape(failure.user_message.trim());
+    let reference = format!("(ref {})", mrkdwn::escape(&failure.reference));
+    limits::fit(
+        &format!("{message} {reference}"),
+        vec![section(message.clone()), context(vec![reference])],
+    )
+}
+
+/// Something the user should know that is not an error; plain text.
+pub fn notice(text: &str) -> SlackMessageContent {
+    let text = mrkdwn::escape(text.trim());
+    limits::fit(&text, vec![section(text.clone())])
+}
+
+/// The Edit SQL modal for a draft; its id rides in `private_metadata`. SQL longer than a text
+/// input holds cannot be edited here: the caller explains instead.
+pub fn edit_modal(draft: &Draft) -> Result<SlackView, SqlTooLong> {
+    if mrkdwn::n_chars(&draft.sql) > limits::INPUT_CHARS {
+        return Err(SqlTooLong);
+    }
+    let mut input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId::new(EDIT_ACTION.to_owned()))
+        .with_multiline(true)
+        .with_max_length(limits::INPUT_CHARS as u64);
+    // Slack rejects an empty initial value.
+    if !draft.sql.is_empty() {
+        input = input.with_initial_value(draft.sql.clone());
+    }
+    let blocks = vec![
+        context(vec![mrkdwn::quote(&draft.question, QUESTION_CHARS)]),
+        SlackInputBlock::new(pt!("SQL"), input.into())
+            .with_block_id(SlackBlockId::new(EDIT_BLOCK.to_owned()))
+            .with_hint(pt!("Read-only SQL; it is checked again before it can run."))
+            .into(),
+    ];
+    let label = |text: &str| limits::fit_label(pt!(text), limits::MODAL_LABEL_CHARS);
+    Ok(SlackView::Modal(
+        SlackModalView::new(
+            label("Edit SQL"),
+            limits::fit_blocks(blocks, limits::MODAL_BLOCKS),
+        )
+        .with_submit(label("Save"))
+        .with_close(label("Cancel"))
+        .with_callback_id(SlackCallbackId::new(EDIT_CALLBACK.to_owned()))
+        .with_private_metadata(draft.id.to_string()),
+    ))
+}
+
+/// A draft's question, SQL, explanation and estimate: what [`draft`] and [`draft_status`] share.
+fn draft_body(draft: &Draft) -> Vec<SlackBlock> {
+    let mut blocks = vec![section(mrkdwn::quote(&draft.question, QUESTION_CHARS))];
+    let (sql, cut) = mrkdwn::code_blocks(&draft.sql, SQL_SECTION_CHARS, SQL_SECTIONS);
+    blocks.extend(sql.into_iter().map(section));
+    let mut notes = Vec::new();
+    if cut {
+        notes.push(format!(
+            "The SQL is too long to show in full ({} characters); this is its start.",
+            grouped(mrkdwn::n_chars(&draft.sql) as u64)
+        ));
+    }
+    if let Some(explanation) = draft
+        .explanation
+        .as_deref()
+        .map(str::trim)
+        .filter(|explanation| !explanation.is_empty())
+    {
+        blocks.push(section(mrkdwn::escape(&mrkdwn::cut(
+            explanation,
+            EXPLANATION_CHARS,
+        ))));
+    }
+    if let Some(estimate) = draft.estimated_rows.and_then(|n| u64::try_from(n).ok()) {
+        notes.push(format!(
+            "Estimated result: about {} {}",
+            grouped(estimate),
+            plural(estimate, "row", "rows")
+        ));
+    }
+    if !notes.is_empty() {
+        blocks.push(context(notes));
+    }
+    blocks
+}
+
+fn buttons(draft: &Draft) -> SlackBlock {
+    // The draft id is all a click needs: the SQL is read back from the store, so nobody can
+    // run SQL of their own by forging a payload.
+    let button = |action_id: &str, label: &str| {
+        SlackBlockButtonElement::new(pt!(label))
+            .with_action_id(SlackActionId::new(action_id.to_owned()))
+            .with_value(draft.id.to_string())
+    };
+    SlackActionsBlock::new(vec![
+        button(ACTION_RUN, "Run")
+            .with_style(SlackBlockButtonStyle::Primary)
+            .into(),
+        button(ACTION_EDIT, "Edit").into(),
+        button(ACTION_CANCEL, "Cancel").into(),
+    ])
+    .into()
+}
+
+/// The preview as a block, and how many of its rows that block shows; `None` without rows.
+fn preview_block(preview: &Preview) -> Option<(SlackBlock, usize)> {
+    if preview.columns.is_empty() || preview.rows.is_empty() {
+        return None;
+    }
+    Some(if preview.columns.len() <= limits::TABLE_CELLS {
+        native_table(preview)
+    } else {
+        monospace_table(preview)
+    })
+}
+
+/// Slack's table block: the header row, then as many rows as it holds, cells as raw text (not
+/// mrkdwn, so nothing in a cell is read as a mention).
+fn native_table(preview: &Preview) -> (SlackBlock, usize) {
+    let rows: Vec<Vec<SlackTableCell>> = table::cells(preview)
+        .into_iter()
+        .take(limits::TABLE_ROWS)
+        .map(|row| row.into_iter().map(SlackTableCell::from).collect())
+        .collect();
+    let n_shown = rows.len().saturating_sub(1);
+    let settings = (0..preview.columns.len())
+        .map(|index| {
+            SlackTableColumnSetting::new().with_align(if is_numeric(preview, index) {
+                SlackTableColumnAlign::Right
+            } else {
+                SlackTableColumnAlign::Left
+            })
+        })
+        .collect();
+    let block = SlackTableBlock::new(rows).with_column_settings(settings);
+    (block.into(), n_shown)
+}
+
+/// The aligned text table in a code block: as many rows as fit one section, then `…` when
+/// there are more.
+fn monospace_table(preview: &Preview) -> (SlackBlock, usize) {
+    // The table's own note only says which columns are left out: the count of rows is said
+    // under the table, the same way for both kinds of table.
+    let whole = Preview {
+        columns: preview.columns.clone(),
+        rows: preview.rows.clone(),
+        total_rows: preview.rows.len() as u64,
+        truncated: false,
+    };
+    let text = table::render_text(&whole, TABLE_TEXT_WIDTH);
+    // One line per row (cells are one line each), under a header and a rule, above the note.
+    let lines: Vec<&str> = text.lines().collect();
+    let (head, rest) = lines.split_at(2.min(lines.len()));
+    let (rows, note) = rest.split_at(preview.rows.len().min(rest.len()));
+
+    let line_chars = |line: &str| mrkdwn::escaped_len(line) + 1;
+    let budget = limits::SECTION_CHARS - mrkdwn::CODE_BLOCK_CHARS;
+    // Room for the `…` line is kept whether or not it is needed.
+    let mut used: usize = head
+        .iter()
+        .chain(note)
+        .map(|line| line_chars(line))
+        .sum::<usize>()
+        + 2;
+    let n_shown = rows
+        .iter()
+        .take_while(|row| {
+            used += line_chars(row);
+            used <= budget
+        })
+        .count();
+    let more =
+        n_shown < preview.rows.len() || (n_shown as u64) < preview.total_rows || preview.truncated;
+    let mut shown: Vec<&str> = head.iter().chain(&rows[..n_shown]).copied().collect();
+    if more {
+        shown.push("…");
+    }
+    shown.extend(note);
+    (section(mrkdwn::code_block(&shown.join("\n"))), n_shown)
+}
+
+/// Whether a column holds numbers, judged by its values (declared kinds can mislead, as with
+/// SQLite expressions), or by its declared kind when every value is NULL.
+fn is_numeric(preview: &Preview, index: usize) -> bool {
+    let numeric =
+        |kind: ValueKind| matches!(kind, ValueKind::Int | ValueKind::Float | ValueKind::Decimal);
+    let mut kinds = preview
+        .rows
+        .iter()
+        .filter_map(|row| row.get(index)?.kind())
+        .peekable();
+    match kinds.peek() {
+        Some(_) => kinds.all(numeric),
+        None => preview
+            .columns
+            .get(index)
+            .is_some_and(|column| numeric(column.kind)),
+    }
+}
+
+/// "3 rows", "showing 20 of 1,234 rows", "showing 20 of 5,000+ rows" or "no rows".
+fn rows_note(n_shown: usize, row_count: u64, truncated: bool) -> String {
+    let n_shown = n_shown as u64;
+    if truncated {
+        format!(
+            "showing {} of {}+ rows",
+            grouped(n_shown),
+            grouped(row_count)
+        )
+    } else if row_count == 0 {
+        "no rows".to_owned()
+    } else if n_shown < row_count {
+        format!(
+            "showing {} of {} rows",
+            grouped(n_shown),
+            grouped(row_count)
+        )
+    } else {
+        format!(
+            "{} {}",
+            grouped(row_count),
+            plural(row_count, "row", "rows")
+        )
+    }
+}
+
+/// "320 ms", "1.4 s", "2 min 5 s".
+fn duration(elapsed: Duration) -> String {
+    let millis = elapsed.as_millis();
+    if millis < 1_000 {
+        format!("{millis} ms")
+    } else if millis < 60_000 {
+        format!("{:.1} s", elapsed.as_secs_f64())
+    } else {
+        let secs = elapsed.as_secs();
+        format!("{} min {} s", secs / 60, secs % 60)
+    }
+}
+
+/// Digits in groups of three: 1234567 is "1,234,567".
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// The question as a notification shows it: quoted, escaped, short.
+fn question_text(question: &str) -> String {
+    format!(
+        "“{}”",
+        mrkdwn::escape(&mrkdwn::cut(question.trim(), QUESTION_TEXT_CHARS))
+    )
+}
+
+/// A section of escaped mrkdwn. `verbatim` stops Slack from turning bare names and URLs into
+/// links and mentions by itself.
+fn section(text: String) -> SlackBlock {
+    SlackSectionBlock::new()
+        .with_text(SlackBlockMarkDownText::new(text).with_verbatim(true).into())
+        .into()
+}
+
+/// A context block of escaped mrkdwn elements, shown small under what they describe.
+fn context(texts: Vec<String>) -> SlackBlock {
+    SlackContextBlock::new(
+        texts
+            .into_iter()
+            .map(|text| SlackBlockMarkDownText::new(text).with_verbatim(true).into())
+            .collect(),
+    )
+    .into()
+}

@@ -1,0 +1,541 @@
+//! What querybot does for each Slack interaction, after it has been acknowledged: questions
+//! become draft messages, button clicks run, edit or cancel drafts, answers go to the
+//! draft's thread with the chart and CSV as files.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use slack_morphism::prelude::SlackView;
+use tokio::sync::OnceCell;
+use tracing::Instrument;
+
+use super::api::{Api, ApiError, Upload};
+use super::blocks;
+use super::crypto::TokenCipher;
+use super::payload::{Action, ActionKind, Command, EditSubmission, EditTarget, Event, Message};
+use crate::bot::{Bot, Failure, Reply};
+use crate::config::{DEFAULT_CONNECTION, SlackConfig};
+use crate::pipeline::{Answer, Ask, RunOptions};
+use crate::store::{ConversationKey, Draft, Platform, Store, UserId};
+
+/// The Slack surface: shared by the HTTP endpoints and Socket Mode connections.
+#[derive(Clone)]
+pub struct Slack(Arc<Inner>);
+
+struct Inner {
+    bot: Bot,
+    store: Store,
+    api: Api,
+    config: SlackConfig,
+    cipher: Option<TokenCipher>,
+    /// Channel id to connection name.
+    channels: BTreeMap<String, String>,
+    /// The bot user of `SLACK_BOT_TOKEN`, asked of Slack once.
+    single_bot_user: OnceCell<String>,
+}
+
+/// A workspace querybot can talk to: its token and its own user id.
+struct Workspace {
+    token: SecretString,
+    bot_user: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    #[error("workspace {0} has not installed querybot")]
+    NotInstalled(String),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Cipher(#[from] super::crypto::CipherError),
+}
+
+const HELP: &str = "Ask a question about your data, for example `/ask how many orders per month \
+                    in 2024?` — I'll show the SQL first and run it only when you click Run.";
+
+impl Slack {
+    pub fn new(
+        bot: Bot,
+        store: Store,
+        config: SlackConfig,
+        channels: BTreeMap<String, String>,
+    ) -> Result<Slack, SlackError> {
+        let cipher = match &config.oauth {
+            Some(oauth) => Some(TokenCipher::new(&oauth.token_key)?),
+            None => None,
+        };
+        Ok(Slack(Arc::new(Inner {
+            api: Api::new(&config.api_url)?,
+            bot,
+            store,
+            config,
+            cipher,
+            channels,
+            single_bot_user: OnceCell::new(),
+        })))
+    }
+
+    pub(super) fn config(&self) -> &SlackConfig {
+        &self.0.config
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    pub(super) fn api(&self) -> &Api {
+        &self.0.api
+    }
+
+    pub(super) fn cipher(&self) -> Option<&TokenCipher> {
+        self.0.cipher.as_ref()
+    }
+
+    /// The help text a bare `/ask` gets back at once.
+    pub(super) fn help() -> &'static str {
+        HELP
+    }
+
+    /// The token and bot user for a team: its OAuth installation, else `SLACK_BOT_TOKEN`.
+    async fn workspace(&self, team: &str) -> Result<Workspace, SlackError> {
+        if let Some(install) = self.0.store.slack_installation(team).await? {
+            let cipher = self
+                .0
+                .cipher
+                .as_ref()
+                .ok_or_else(|| SlackError::NotInstalled(team.into()))?;
+            return Ok(Workspace {
+                token: cipher.decrypt(&install.bot_token)?,
+                bot_user: install.bot_user_id,
+            });
+        }
+        let token = self
+            .0
+            .config
+            .bot_token
+            .clone()
+            .ok_or_else(|| SlackError::NotInstalled(team.into()))?;
+        let bot_user = self
+            .0
+            .single_bot_user
+            .get_or_try_init(|| self.0.api.bot_user(&token))
+            .await?
+            .clone();
+        Ok(Workspace { token, bot_user })
+    }
+
+    fn connection_for(&self, channel: &str) -> String {
+        self.0
+            .channels
+            .get(channel)
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_CONNECTION.to_owned())
+    }
+
+    fn user(team: &str, user: &str) -> UserId {
+        UserId::new(format!("slack:{team}:{user}"))
+    }
+
+    /// `/ask ...`: a progress message in the channel becomes the draft; its thread is the
+    /// conversation.
+    pub async fn command(&self, command: Command) {
+        let span = tracing::info_span!("question", platform = "slack", workspace = %command.team, channel = %command.channel, user = %command.user);
+        async {
+            if let Err(error) = self.ask_in_channel(&command).await {
+                tracing::warn!(error = %crate::bot::error_chain(&error), "slash command failed");
+                let text = match error.code() {
+                    Some("not_in_channel" | "channel_not_found") => {
+                        "I'm not in this channel yet: invite me with `/invite @querybot`, then ask again."
+                    }
+                    _ => "Something went wrong talking to Slack; please try again.",
+                };
+                self.respond(&command.response_url, text).await;
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn ask_in_channel(&self, command: &Command) -> Result<(), SlackError> {
+        let workspace = self.workspace(&command.team).await?;
+        let question = command.text.trim();
+        let api = &self.0.api;
+        let progress = blocks::progress(question, "writing SQL…");
+        let ts = api
+            .post(&workspace.token, &command.channel, None, progress)
+            .await?;
+        let ask = Ask {
+            conversation: ConversationKey {
+                platform: Platform::Slack,
+                workspace: command.team.clone(),
+                channel: command.channel.clone(),
+                thread: ts.clone(),
+            },
+            author: Self::user(&command.team, &command.user),
+            connection: self.connection_for(&command.channel),
+            question: question.to_owned(),
+        };
+        let content = match self.0.bot.ask(&ask).await {
+            Reply::Draft(draft) => blocks::draft(&draft),
+            Reply::Failure(failure) => blocks::failure(&failure),
+            other => blocks::notice(&format!("{other:?}")),
+        };
+        api.update(&workspace.token, &command.channel, &ts, content)
+            .await?;
+        Ok(())
+    }
+
+    /// An Events API event, already deduplicated.
+    pub async fn event(&self, team: &str, event: Event) {
+        let result = match event {
+            Event::Uninstalled => self
+                .0
+                .store
+                .delete_slack_installation(team)
+                .await
+                .map(|known| tracing::info!(team, known, "workspace uninstalled querybot"))
+                .map_err(SlackError::from),
+            Event::Mention(message) => self.message(team, message, true).await,
+            Event::Message(message) => self.message(team, message, false).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(team, error = %crate::bot::error_chain(&error), "event failed");
+        }
+    }
+
+    /// A mention, a DM, or a reply in a thread querybot is part of: a (follow-up) question.
+    async fn message(
+        &self,
+        team: &str,
+        message: Message,
+        mentioned: bool,
+    ) -> Result<(), SlackError> {
+        let workspace = self.workspace(team).await?;
+        if message.user == workspace.bot_user {
+            return Ok(());
+        }
+        let mention = format!("<@{}>", workspace.bot_user);
+        // A mention also arrives as a plain message event; the app_mention copy handles it.
+        if !mentioned && message.text.contains(&mention) {
+            return Ok(());
+        }
+        let conversation = ConversationKey {
+            platform: Platform::Slack,
+            workspace: team.to_owned(),
+            channel: message.channel.clone(),
+            thread: message.thread().to_owned(),
+        };
+        let follow_up = self
+            .0
+            .store
+            .find_conversation(&conversation)
+            .await?
+            .is_some();
+        let in_our_thread = message.thread_ts.is_some() && follow_up;
+        if !(mentioned || message.is_direct() || in_our_thread) {
+            return Ok(());
+        }
+        let question = message.text.replace(&mention, " ").trim().to_owned();
+        let api = &self.0.api;
+        let thread = Some(message.thread());
+        if question.is_empty() {
+            api.post(
+                &workspace.token,
+                &message.channel,
+                thread,
+                blocks::notice(HELP),
+            )
+            .await?;
+            return Ok(());
+        }
+        let span = tracing::info_span!("question", platform = "slack", workspace = %team, channel = %message.channel, user = %message.user);
+        async {
+            let progress = blocks::progress(&question, "writing SQL…");
+            let ts = api
+                .post(&workspace.token, &message.channel, thread, progress)
+                .await?;
+            let ask = Ask {
+                conversation,
+                author: Self::user(team, &message.user),
+                connection: self.connection_for(&message.channel),
+                question,
+            };
+            let content = match self.0.bot.ask(&ask).await {
+                Reply::Draft(draft) => blocks::draft(&draft),
+                Reply::Failure(failure) => blocks::failure(&failure),
+                other => blocks::notice(&format!("{other:?}")),
+            };
+            api.update(&workspace.token, &message.channel, &ts, content)
+                .await?;
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A click on Run, Edit or Cancel, already deduplicated.
+    pub async fn action(&self, action: Action) {
+        let span = tracing::info_span!("click", platform = "slack", workspace = %action.team, channel = %action.channel, user = %action.user, draft_id = %action.draft);
+        async {
+            let result = match action.kind {
+                ActionKind::Run => self.run(&action).await,
+                ActionKind::Edit => self.open_editor(&action).await,
+                ActionKind::Cancel => self.cancel(&action).await,
+            };
+            if let Err(error) = result {
+                tracing::warn!(error = %crate::bot::error_chain(&error), "click failed");
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn run(&self, action: &Action) -> Result<(), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = Self::user(&action.team, &action.user);
+        let draft = match self.0.bot.start(action.draft, &by).await {
+            Ok(draft) => draft,
+            Err(failure) => return self.tell(&workspace, action, &failure).await,
+        };
+        let api = &self.0.api;
+        let running = format!("Running… (started by <@{}>)", action.user);
+        api.update(
+            &workspace.token,
+            &action.channel,
+            &action.message_ts,
+            blocks::draft_status(&draft, &running),
+        )
+        .await?;
+        // Files go to Slack, not to disk for good: a temporary folder per run.
+        let out_dir = tempfile::tempdir().map_err(|e| ApiError::Setup(e.to_string()))?;
+        let options = RunOptions {
+            out_dir: Some(out_dir.path().to_path_buf()),
+        };
+        let status = match self.0.bot.finish(draft.clone(), &by, &options).await {
+            Reply::Answer(answer) => {
+                self.post_answer(&workspace, action, &answer).await?;
+                format!(
+                    "Ran by <@{}> in {:.1} s · {} rows",
+                    action.user,
+                    answer.elapsed.as_secs_f64(),
+                    answer.row_count
+                )
+            }
+            Reply::Failure(failure) => {
+                api.post(
+                    &workspace.token,
+                    &action.channel,
+                    Some(&action.thread_ts),
+                    blocks::failure(&failure),
+                )
+                .await?;
+                format!("Run by <@{}> failed; see the thread.", action.user)
+            }
+            other => format!("{other:?}"),
+        };
+        api.update(
+            &workspace.token,
+            &action.channel,
+            &action.message_ts,
+            blocks::draft_status(&draft, &status),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn post_answer(
+        &self,
+        workspace: &Workspace,
+        action: &Action,
+        answer: &Answer,
+    ) -> Result<(), SlackError> {
+        let api = &self.0.api;
+        api.post(
+            &workspace.token,
+            &action.channel,
+            Some(&action.thread_ts),
+            blocks::answer(answer),
+        )
+        .await?;
+        if let Some(chart) = &answer.chart {
+            let upload = Upload {
+                filename: "chart.png",
+                title: &answer.draft.question,
+                bytes: chart.png.clone(),
+            };
+            api.upload(&workspace.token, &action.channel, &action.thread_ts, upload)
+                .await?;
+        }
+        let csv = tokio::fs::read(&answer.csv)
+            .await
+            .map_err(|e| ApiError::Setup(format!("cannot read {}: {e}", answer.csv.display())))?;
+        let upload = Upload {
+            filename: "result.csv",
+            title: "result.csv",
+            bytes: csv,
+        };
+        api.upload(&workspace.token, &action.channel, &action.thread_ts, upload)
+            .await?;
+        Ok(())
+    }
+
+    async fn open_editor(&self, action: &Action) -> Result<(), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = Self::user(&action.team, &action.user);
+        let draft = match self.0.bot.draft_for(action.draft, &by).await {
+            Ok(draft) => draft,
+            Err(failure) => return self.tell(&workspace, action, &failure).await,
+        };
+        let Ok(mut view) = blocks::edit_modal(&draft) else {
+            let text = "This SQL is longer than Slack's 3,000-character editor; ask a narrower \
+                        question or run it as it is.";
+            self.0
+                .api
+                .ephemeral(
+                    &workspace.token,
+                    &action.channel,
+                    &action.user,
+                    Some(&action.thread_ts),
+                    blocks::notice(text),
+                )
+                .await?;
+            return Ok(());
+        };
+        // The submission must find the draft's message again to update it.
+        let target = EditTarget {
+            draft: draft.id,
+            channel: action.channel.clone(),
+            message_ts: action.message_ts.clone(),
+        };
+        if let SlackView::Modal(modal) = &mut view {
+            modal.private_metadata = serde_json::to_string(&target).ok();
+        }
+        self.0
+            .api
+            .open_modal(&workspace.token, &action.trigger_id, view)
+            .await?;
+        Ok(())
+    }
+
+    /// A submitted edit: `Err` carries the message to show inside the modal.
+    pub async fn submit_edit(&self, edit: &EditSubmission) -> Result<(), String> {
+        let by = Self::user(&edit.team, &edit.user);
+        let draft = self
+            .0
+            .bot
+            .edit(edit.target.draft, &by, &edit.sql)
+            .await
+            .map_err(|f| f.user_message)?;
+        let slack = self.clone();
+        let target = edit.target.clone();
+        let team = edit.team.clone();
+        // The modal must close within three seconds; the message update can follow.
+        tokio::spawn(async move {
+            if let Err(error) = slack.show_edited(&team, &target, &draft).await {
+                tracing::warn!(error = %crate::bot::error_chain(&error), "edited draft not shown");
+            }
+        });
+        Ok(())
+    }
+
+    async fn show_edited(
+        &self,
+        team: &str,
+        target: &EditTarget,
+        draft: &Draft,
+    ) -> Result<(), SlackError> {
+        let workspace = self.workspace(team).await?;
+        self.0
+            .api
+            .update(
+                &workspace.token,
+                &target.channel,
+                &target.message_ts,
+                blocks::draft(draft),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn cancel(&self, action: &Action) -> Result<(), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = Self::user(&action.team, &action.user);
+        match self.0.bot.cancel(action.draft, &by).await {
+            Reply::Notice(_) => {
+                let Ok(draft) = self.0.bot.draft_for(action.draft, &by).await else {
+                    return Ok(());
+                };
+                let line = format!("Cancelled by <@{}>", action.user);
+                self.0
+                    .api
+                    .update(
+                        &workspace.token,
+                        &action.channel,
+                        &action.message_ts,
+                        blocks::draft_status(&draft, &line),
+                    )
+                    .await?;
+                Ok(())
+            }
+            Reply::Failure(failure) => self.tell(&workspace, action, &failure).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// A failure after a click: privately to the clicker, or to the thread.
+    async fn tell(
+        &self,
+        workspace: &Workspace,
+        action: &Action,
+        failure: &Failure,
+    ) -> Result<(), SlackError> {
+        let api = &self.0.api;
+        if failure.private {
+            api.ephemeral(
+                &workspace.token,
+                &action.channel,
+                &action.user,
+                Some(&action.thread_ts),
+                blocks::failure(failure),
+            )
+            .await?;
+        } else {
+            api.post(
+                &workspace.token,
+                &action.channel,
+                Some(&action.thread_ts),
+                blocks::failure(failure),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Answers through a slash command's `response_url` (works even where the bot cannot post).
+    async fn respond(&self, response_url: &str, text: &str) {
+        if response_url.is_empty() {
+            return;
+        }
+        let body = serde_json::json!({ "response_type": "ephemeral", "text": text });
+        if let Err(error) = reqwest::Client::new()
+            .post(response_url)
+            .json(&body)
+            .send()
+            .await
+        {
+            tracing::warn!(%error, "response_url unreachable");
+        }
+    }
+}
+
+impl SlackError {
+    fn code(&self) -> Option<&str> {
+        match self {
+            SlackError::Api(error) => error.code(),
+            _ => None,
+        }
+    }
+}

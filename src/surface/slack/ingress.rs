@@ -1,0 +1,172 @@
+//! Slack's HTTP endpoints: `/slack/events`, `/slack/commands`, `/slack/interactions`.
+//!
+//! Each request is verified (signature, freshness), parsed, deduplicated in the store and
+//! acknowledged at once; the work runs afterwards in its own task, because Slack gives
+//! three seconds and an LLM takes longer.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::Slack;
+use super::payload::{self, Event, Inbound};
+use super::verify;
+use crate::store::EventId;
+
+pub(super) async fn events(
+    State(slack): State<Slack>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(status) = verified(&slack, &headers, &body) {
+        return status.into_response();
+    }
+    match payload::event_body(&body) {
+        Ok(Inbound::UrlVerification { challenge }) => {
+            Json(json!({ "challenge": challenge })).into_response()
+        }
+        Ok(inbound) => {
+            dispatch(slack, inbound).await;
+            StatusCode::OK.into_response()
+        }
+        Err(error) => malformed(&error),
+    }
+}
+
+pub(super) async fn commands(
+    State(slack): State<Slack>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(status) = verified(&slack, &headers, &body) {
+        return status.into_response();
+    }
+    match payload::command_form(&body) {
+        Ok(command) if command.text.trim().is_empty() => {
+            Json(json!({ "response_type": "ephemeral", "text": Slack::help() })).into_response()
+        }
+        Ok(command) => {
+            dispatch(slack, Inbound::Command(command)).await;
+            StatusCode::OK.into_response()
+        }
+        Err(error) => malformed(&error),
+    }
+}
+
+pub(super) async fn interactions(
+    State(slack): State<Slack>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(status) = verified(&slack, &headers, &body) {
+        return status.into_response();
+    }
+    match payload::interaction_form(&body) {
+        Ok(Inbound::EditSubmitted(edit)) => match edit_answer(&slack, &edit).await {
+            Some(errors) => Json(errors).into_response(),
+            None => StatusCode::OK.into_response(),
+        },
+        Ok(inbound) => {
+            dispatch(slack, inbound).await;
+            StatusCode::OK.into_response()
+        }
+        Err(error) => malformed(&error),
+    }
+}
+
+/// The synchronous answer to an edit: `None` closes the modal, `Some` shows the error in it.
+pub(super) async fn edit_answer(
+    slack: &Slack,
+    edit: &payload::EditSubmission,
+) -> Option<serde_json::Value> {
+    match slack.submit_edit(edit).await {
+        Ok(()) => None,
+        Err(message) => Some(json!({
+            "response_action": "errors",
+            "errors": { super::blocks::EDIT_BLOCK: message },
+        })),
+    }
+}
+
+/// Starts the work for an inbound payload, once per delivery id, and returns at once.
+pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
+    let key = match &inbound {
+        Inbound::Event { event_id, .. } => event_id.clone(),
+        // Commands and clicks have no event id; each carries a single-use trigger id.
+        Inbound::Command(command) => format!("trigger:{}", command.trigger_id),
+        Inbound::Action(action) => format!("trigger:{}", action.trigger_id),
+        Inbound::Ignored(reason) => {
+            tracing::debug!(%reason, "ignored Slack payload");
+            return;
+        }
+        Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) => return,
+    };
+    match first_sighting(&slack, &key).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(%key, "duplicate Slack delivery dropped");
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(%key, %error, "dedupe failed; dropping the delivery to be safe");
+            return;
+        }
+    }
+    // Forgetting a workspace is one quick delete: done before the acknowledgement.
+    if let Inbound::Event {
+        team,
+        event: Event::Uninstalled,
+        ..
+    } = inbound
+    {
+        slack.event(&team, Event::Uninstalled).await;
+        return;
+    }
+    tokio::spawn(async move {
+        match inbound {
+            Inbound::Event { team, event, .. } => slack.event(&team, event).await,
+            Inbound::Command(command) => slack.command(command).await,
+            Inbound::Action(action) => slack.action(action).await,
+            Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) | Inbound::Ignored(_) => {}
+        }
+    });
+}
+
+async fn first_sighting(slack: &Slack, key: &str) -> Result<bool, String> {
+    let event: EventId = format!("slack:{key}")
+        .parse()
+        .map_err(|e: crate::store::InvalidId| e.to_string())?;
+    slack
+        .store()
+        .first_sighting(&event)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn verified(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
+    let Some(secret) = &slack.config().signing_secret else {
+        return Err(StatusCode::NOT_FOUND);
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    verify::check(
+        secret,
+        header("x-slack-request-timestamp"),
+        header("x-slack-signature"),
+        body,
+        now,
+    )
+    .map_err(|refused| {
+        tracing::warn!(%refused, "Slack request refused");
+        ::metrics::counter!("querybot_slack_refused_total").increment(1);
+        StatusCode::UNAUTHORIZED
+    })
+}
+
+fn malformed(error: &payload::PayloadError) -> Response {
+    tracing::warn!(%error, "malformed Slack payload");
+    StatusCode::BAD_REQUEST.into_response()
+}

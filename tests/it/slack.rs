@@ -1,0 +1,807 @@
+//! The Slack surface end to end: signed requests to the real HTTP endpoints (and Socket Mode
+//! over a real WebSocket), a fake Slack Web API recording every call, a fake LLM, and the
+//! demo warehouse.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::app::{TestApp, spawn_app};
+use crate::support::fake_llm::{FakeLlm, Step, sql_reply};
+use crate::support::fake_slack::{self, BOT_USER_ID, Call, FakeSlack, SIGNING_SECRET, TEAM_ID};
+
+const MONTHLY_2024: &str = "SELECT strftime('%Y-%m', order_date) AS month, count(*) AS orders \
+     FROM orders WHERE order_date >= '2024-01-01' AND order_date < '2025-01-01' \
+     GROUP BY 1 ORDER BY 1";
+
+struct SlackTest {
+    app: TestApp,
+    slack: FakeSlack,
+    llm: FakeLlm,
+}
+
+async fn start(socket_mode: bool, extra: &[(&str, &str)]) -> SlackTest {
+    let llm = FakeLlm::start().await;
+    let slack = FakeSlack::start().await;
+    let mut settings: Vec<(String, String)> = llm
+        .settings()
+        .into_iter()
+        .chain(if socket_mode {
+            slack.socket_mode_settings()
+        } else {
+            slack.settings()
+        })
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    settings.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let refs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let app = spawn_app(&refs).await;
+    SlackTest { app, slack, llm }
+}
+
+impl SlackTest {
+    async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        signature: Option<String>,
+    ) -> reqwest::Response {
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature =
+            signature.unwrap_or_else(|| fake_slack::sign(SIGNING_SECRET, timestamp, body));
+        self.app
+            .client
+            .post(format!("{}{path}", self.app.address))
+            .header("content-type", content_type)
+            .header("x-slack-request-timestamp", timestamp.to_string())
+            .header("x-slack-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("the bot answers")
+    }
+
+    async fn command(&self, user: &str, text: &str, trigger: &str) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([
+            ("team_id", TEAM_ID),
+            ("channel_id", "C0SALES"),
+            ("user_id", user),
+            ("command", "/ask"),
+            ("text", text),
+            (
+                "response_url",
+                &format!("http://{}/response/1", self.slack.address),
+            ),
+            ("trigger_id", trigger),
+        ])
+        .expect("form");
+        self.post(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            &body,
+            None,
+        )
+        .await
+    }
+
+    async fn event(&self, event_id: &str, event: Value) -> reqwest::Response {
+        let body = event_callback(event_id, event).to_string();
+        self.post("/slack/events", "application/json", &body, None)
+            .await
+    }
+
+    async fn click(
+        &self,
+        user: &str,
+        action_id: &str,
+        draft: &str,
+        message_ts: &str,
+        trigger: &str,
+    ) -> reqwest::Response {
+        let payload = click_payload(user, action_id, draft, message_ts, trigger);
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
+        self.post(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            &body,
+            None,
+        )
+        .await
+    }
+
+    /// `/ask` until the draft is shown: the draft message's ts and the draft id on its buttons.
+    async fn drafted(&self, question: &str) -> (String, String) {
+        assert_eq!(
+            self.command("U1", question, "trigger-ask").await.status(),
+            200
+        );
+        let update = self.slack.wait_for("chat.update", 1).await.remove(0);
+        (
+            update.param("ts").expect("updated message ts"),
+            draft_id(&update),
+        )
+    }
+}
+
+fn event_callback(event_id: &str, event: Value) -> Value {
+    json!({
+        "token": "unused", "team_id": TEAM_ID, "api_app_id": "A0BOT", "type": "event_callback",
+        "event_id": event_id, "event_time": 1_700_000_000, "event": event
+    })
+}
+
+fn click_payload(
+    user: &str,
+    action_id: &str,
+    draft: &str,
+    message_ts: &str,
+    trigger: &str,
+) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "A0BOT",
+        "trigger_id": trigger,
+        "channel": {"id": "C0SALES", "name": "sales"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0SALES"},
+        "message": {"type": "message", "ts": message_ts, "text": "draft"},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "actions", "value": draft, "action_ts": "1700000100.000000"}]
+    })
+}
+
+/// The draft id on a draft message's Run button.
+fn draft_id(call: &Call) -> String {
+    find_buttons(&call.params["blocks"])
+        .into_iter()
+        .find(|b| b["action_id"] == "querybot_run")
+        .and_then(|b| b["value"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no Run button in {}", call.params))
+}
+
+fn find_buttons(blocks: &Value) -> Vec<Value> {
+    blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn text_of(call: &Call) -> String {
+    call.params.to_string()
+}
+
+#[tokio::test]
+async fn ask_draft_run_answers_in_the_thread_with_table_chart_and_csv() {
+    let t = start(false, &[]).await;
+    t.llm
+        .script([sql_reply(MONTHLY_2024, "Counts orders per month in 2024.")]);
+    let (message_ts, draft) = t.drafted("how many orders per month in 2024?").await;
+
+    let progress = &t.slack.calls_to("chat.postMessage")[0];
+    assert_eq!(progress.param("channel").as_deref(), Some("C0SALES"));
+    assert_eq!(
+        progress.param("thread_ts"),
+        None,
+        "the draft is posted in the channel"
+    );
+    let shown = &t.slack.calls_to("chat.update")[0];
+    assert!(
+        text_of(shown).contains("strftime"),
+        "the SQL is shown: {}",
+        shown.params
+    );
+    let buttons = find_buttons(&shown.params["blocks"]);
+    let ids: Vec<&str> = buttons
+        .iter()
+        .filter_map(|b| b["action_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["querybot_run", "querybot_edit", "querybot_cancel"]);
+    assert!(
+        buttons.iter().all(|b| b["value"] == draft.as_str()),
+        "buttons carry only the draft id"
+    );
+
+    assert_eq!(
+        t.click("U1", "querybot_run", &draft, &message_ts, "trigger-run")
+            .await
+            .status(),
+        200
+    );
+    let shared = t.slack.wait_for("files.completeUploadExternal", 2).await;
+    for call in &shared {
+        assert_eq!(call.param("channel_id").as_deref(), Some("C0SALES"));
+        assert_eq!(
+            call.param("thread_ts").as_deref(),
+            Some(message_ts.as_str()),
+            "files go to the draft's thread"
+        );
+    }
+    let uploads = t.slack.uploads();
+    let png = uploads
+        .iter()
+        .find(|u| u.filename == "chart.png")
+        .expect("chart uploaded");
+    assert!(png.bytes.starts_with(b"\x89PNG"));
+    let csv = uploads
+        .iter()
+        .find(|u| u.filename == "result.csv")
+        .expect("CSV uploaded");
+    assert!(String::from_utf8_lossy(&csv.bytes).starts_with("month,orders"));
+    assert_eq!(String::from_utf8_lossy(&csv.bytes).lines().count(), 13);
+
+    let answer = t
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .find(|c| c.param("thread_ts").as_deref() == Some(message_ts.as_str()))
+        .expect("an answer in the thread");
+    assert!(
+        text_of(&answer).contains("2024-01"),
+        "the table is in the answer: {}",
+        answer.params
+    );
+    let updates = t.slack.wait_for("chat.update", 3).await;
+    assert!(
+        text_of(&updates[1]).contains("Running"),
+        "{}",
+        updates[1].params
+    );
+    assert!(
+        text_of(&updates[2]).contains("Ran by <@U1>"),
+        "{}",
+        updates[2].params
+    );
+    assert!(
+        find_buttons(&updates[2].params["blocks"]).is_empty(),
+        "a run draft has no buttons"
+    );
+    assert!(
+        t.slack.calls_to("files.upload").is_empty(),
+        "the retired upload method is never used"
+    );
+    assert!(
+        t.slack.calls().iter().all(|c| c.ok()),
+        "Slack accepted every call"
+    );
+}
+
+#[tokio::test]
+async fn the_ack_comes_before_the_slow_work() {
+    let t = start(false, &[]).await;
+    t.llm.script([Step::Hang(Duration::from_millis(1500))]);
+    let response = t.command("U1", "orders per month", "trigger-slow").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        t.slack.calls_to("chat.update").is_empty(),
+        "acknowledged before the LLM answered"
+    );
+    t.slack.wait_for("chat.update", 1).await;
+}
+
+#[tokio::test]
+async fn four_deliveries_of_one_event_make_one_draft() {
+    let t = start(false, &[]).await;
+    t.llm.respond_with(|_| {
+        sql_reply(
+            "SELECT count(*) AS customers FROM customers",
+            "Counts customers.",
+        )
+    });
+    let mention = json!({
+        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> how many customers?"),
+        "ts": "1700000000.000100", "channel": "C0SALES", "event_ts": "1700000000.000100"
+    });
+    for _ in 0..4 {
+        assert_eq!(t.event("Ev0001", mention.clone()).await.status(), 200);
+    }
+    t.slack.wait_for("chat.update", 1).await;
+    // A fifth, different event proves the first four were handled before this one finished.
+    let other = json!({
+        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> and orders?"),
+        "ts": "1700000000.000200", "channel": "C0SALES", "event_ts": "1700000000.000200"
+    });
+    t.event("Ev0002", other).await;
+    t.slack.wait_for("chat.update", 2).await;
+    assert_eq!(t.llm.requests().len(), 2, "one LLM call per distinct event");
+    let progress = t.slack.calls_to("chat.postMessage");
+    assert_eq!(progress.len(), 2);
+    assert_eq!(
+        progress[0].param("thread_ts").as_deref(),
+        Some("1700000000.000100"),
+        "answered in a thread on the mention"
+    );
+}
+
+#[tokio::test]
+async fn two_clicks_on_run_execute_once() {
+    let t = start(false, &[]).await;
+    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
+    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
+    let (a, b) = tokio::join!(
+        t.click("U1", "querybot_run", &draft, &message_ts, "trigger-a"),
+        t.click("U1", "querybot_run", &draft, &message_ts, "trigger-b"),
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    t.slack.wait_for("files.completeUploadExternal", 2).await;
+    t.slack.wait_for("chat.postEphemeral", 1).await;
+    assert_eq!(
+        t.app.store.recent_runs(10).await.expect("runs").len(),
+        1,
+        "one execution"
+    );
+    assert_eq!(t.slack.uploads().len(), 2, "one chart and one CSV");
+}
+
+#[tokio::test]
+async fn someone_else_cannot_run_the_draft() {
+    let t = start(false, &[]).await;
+    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
+    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
+    t.click("U2", "querybot_run", &draft, &message_ts, "trigger-other")
+        .await;
+    let told = t.slack.wait_for("chat.postEphemeral", 1).await.remove(0);
+    assert_eq!(told.param("user").as_deref(), Some("U2"));
+    assert!(
+        text_of(&told).contains("Only the person who asked"),
+        "{}",
+        told.params
+    );
+    assert!(t.app.store.recent_runs(10).await.expect("runs").is_empty());
+}
+
+#[tokio::test]
+async fn bad_or_stale_signatures_change_nothing() {
+    let t = start(false, &[]).await;
+    let body =
+        "team_id=T0001&channel_id=C1&user_id=U1&command=%2Fask&text=drop+everything&trigger_id=x";
+    let forged = t
+        .post(
+            "/slack/commands",
+            "application/x-www-form-urlencoded",
+            body,
+            Some("v0=deadbeef".into()),
+        )
+        .await;
+    assert_eq!(forged.status(), 401);
+    let stale_ts = chrono::Utc::now().timestamp() - 301;
+    let stale = t
+        .app
+        .client
+        .post(format!("{}/slack/commands", t.app.address))
+        .header("x-slack-request-timestamp", stale_ts.to_string())
+        .header(
+            "x-slack-signature",
+            fake_slack::sign(SIGNING_SECRET, stale_ts, body),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(stale.status(), 401);
+    let unsigned = t
+        .app
+        .client
+        .post(format!("{}/slack/events", t.app.address))
+        .body("{}")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(unsigned.status(), 401);
+    assert!(t.slack.calls().is_empty() && t.llm.requests().is_empty());
+}
+
+#[tokio::test]
+async fn url_verification_echoes_the_challenge() {
+    let t = start(false, &[]).await;
+    let body = json!({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"});
+    let response = t
+        .post("/slack/events", "application/json", &body.to_string(), None)
+        .await;
+    assert_eq!(response.status(), 200);
+    let json: Value = response.json().await.expect("json");
+    assert_eq!(
+        json["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+}
+
+#[tokio::test]
+async fn a_bare_ask_gets_help_at_once() {
+    let t = start(false, &[]).await;
+    let response = t.command("U1", "  ", "trigger-help").await;
+    let json: Value = response.json().await.expect("json");
+    assert_eq!(json["response_type"], "ephemeral");
+    assert!(json["text"].as_str().is_some_and(|s| s.contains("/ask")));
+    assert!(t.llm.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_reply_in_the_thread_is_a_follow_up() {
+    let t = start(false, &[]).await;
+    t.llm.script([
+        sql_reply(MONTHLY_2024, "Orders per month."),
+        sql_reply(
+            "SELECT count(*) AS orders FROM orders WHERE status = 'refunded'",
+            "Refunded orders.",
+        ),
+    ]);
+    let (message_ts, _) = t.drafted("orders per month in 2024").await;
+    let reply = json!({
+        "type": "message", "channel": "C0SALES", "channel_type": "channel", "user": "U1",
+        "text": "now only the refunded ones", "ts": "1700000050.000100", "thread_ts": message_ts
+    });
+    t.event("Ev0100", reply).await;
+    t.slack.wait_for("chat.update", 2).await;
+    let follow_up = t.slack.calls_to("chat.postMessage").pop().expect("a post");
+    assert_eq!(
+        follow_up.param("thread_ts").as_deref(),
+        Some(message_ts.as_str())
+    );
+    assert!(
+        t.llm.requests()[1].text().contains("strftime"),
+        "the earlier SQL is in the prompt"
+    );
+
+    // Loops and strangers' threads are left alone.
+    let own = json!({"type": "message", "channel": "C0SALES", "user": BOT_USER_ID, "text": "x", "ts": "1.2", "thread_ts": message_ts});
+    let bot = json!({"type": "message", "subtype": "bot_message", "bot_id": "B9", "channel": "C0SALES", "text": "x", "ts": "1.3", "thread_ts": message_ts});
+    let edited =
+        json!({"type": "message", "subtype": "message_changed", "channel": "C0SALES", "ts": "1.4"});
+    let elsewhere = json!({"type": "message", "channel": "C0SALES", "user": "U1", "text": "lunch?", "ts": "1.5", "thread_ts": "1.0"});
+    for (i, event) in [own, bot, edited, elsewhere].into_iter().enumerate() {
+        t.event(&format!("Ev02{i}"), event).await;
+    }
+    let marker = json!({"type": "message", "channel": "D0DM", "channel_type": "im", "user": "U1", "text": "how many customers?", "ts": "1.6"});
+    t.llm.script([sql_reply(
+        "SELECT count(*) AS customers FROM customers",
+        "Counts customers.",
+    )]);
+    t.event("Ev0300", marker).await;
+    t.slack.wait_for("chat.update", 3).await;
+    assert_eq!(
+        t.llm.requests().len(),
+        3,
+        "only the follow-up and the DM reached the LLM"
+    );
+}
+
+#[tokio::test]
+async fn edit_opens_a_modal_and_validates_the_sql() {
+    let t = start(false, &[]).await;
+    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
+    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
+    t.click("U1", "querybot_edit", &draft, &message_ts, "trigger-edit")
+        .await;
+    let opened = t.slack.wait_for("views.open", 1).await.remove(0);
+    assert_eq!(opened.param("trigger_id").as_deref(), Some("trigger-edit"));
+    let view = &opened.params["view"];
+    assert!(
+        view.to_string().contains("strftime"),
+        "the SQL is in the editor"
+    );
+    let metadata = view["private_metadata"]
+        .as_str()
+        .expect("metadata")
+        .to_owned();
+
+    let submit = |sql: &str| {
+        json!({
+            "type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": "U1"},
+            "view": {"id": "V1", "callback_id": "querybot_edit_sql", "private_metadata": metadata,
+                     "state": {"values": {"sql": {"sql": {"type": "plain_text_input", "value": sql}}}}}
+        })
+    };
+    let body = serde_urlencoded::to_string([("payload", submit("DELETE FROM orders").to_string())])
+        .expect("form");
+    let rejected = t
+        .post(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            &body,
+            None,
+        )
+        .await;
+    let errors: Value = rejected.json().await.expect("errors json");
+    assert_eq!(errors["response_action"], "errors");
+    assert!(
+        errors["errors"]["sql"]
+            .as_str()
+            .is_some_and(|m| m.contains("only reads") || m.contains("change")),
+        "{errors}"
+    );
+
+    let body = serde_urlencoded::to_string([(
+        "payload",
+        submit("SELECT count(*) AS n FROM orders").to_string(),
+    )])
+    .expect("form");
+    let accepted = t
+        .post(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            &body,
+            None,
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+    assert!(
+        accepted.text().await.expect("body").is_empty(),
+        "an empty answer closes the modal"
+    );
+    let updates = t.slack.wait_for("chat.update", 2).await;
+    assert_eq!(updates[1].param("ts").as_deref(), Some(message_ts.as_str()));
+    assert!(
+        text_of(&updates[1]).contains("count(*)"),
+        "{}",
+        updates[1].params
+    );
+}
+
+#[tokio::test]
+async fn cancel_marks_the_draft_and_removes_the_buttons() {
+    let t = start(false, &[]).await;
+    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
+    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
+    t.click(
+        "U1",
+        "querybot_cancel",
+        &draft,
+        &message_ts,
+        "trigger-cancel",
+    )
+    .await;
+    let updated = t.slack.wait_for("chat.update", 2).await.remove(1);
+    assert!(
+        text_of(&updated).contains("Cancelled by <@U1>"),
+        "{}",
+        updated.params
+    );
+    assert!(find_buttons(&updated.params["blocks"]).is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_waits_and_succeeds() {
+    let t = start(false, &[]).await;
+    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
+    t.slack.rate_limit_next("chat.postMessage", 1);
+    t.command("U1", "orders per month in 2024", "trigger-429")
+        .await;
+    t.slack.wait_for("chat.update", 1).await;
+    let posts = t.slack.calls_to("chat.postMessage");
+    assert_eq!(posts.len(), 2, "one refused, one retried");
+    assert_eq!(posts[0].status, 429);
+    assert!(
+        posts[1].at - posts[0].at >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
+}
+
+#[tokio::test]
+async fn socket_mode_acks_handles_and_survives_a_reconnect() {
+    let t = start(true, &[]).await;
+    t.llm.respond_with(|_| {
+        sql_reply(
+            "SELECT count(*) AS customers FROM customers",
+            "Counts customers.",
+        )
+    });
+    t.slack.wait_for_socket(1).await;
+    let mention = |event_id: &str, ts: &str| {
+        fake_slack::envelope(
+            "events_api",
+            event_callback(
+                event_id,
+                json!({
+                    "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> customers?"),
+                    "ts": ts, "channel": "C0SALES", "event_ts": ts
+                }),
+            ),
+        )
+    };
+    let first = mention("Ev1000", "1700000000.000100");
+    t.slack.send_envelope(first.clone()).await;
+    let ack = t
+        .slack
+        .wait_for_ack(first["envelope_id"].as_str().expect("id"))
+        .await;
+    assert_eq!(ack["envelope_id"], first["envelope_id"]);
+    t.slack.wait_for("chat.update", 1).await;
+
+    t.slack.send_disconnect("refresh_requested").await;
+    t.slack.wait_for_socket(2).await;
+    // Slack may redeliver on the new socket; the second delivery must not be handled again.
+    let redelivered = mention("Ev1000", "1700000000.000100");
+    t.slack.send_envelope(redelivered.clone()).await;
+    t.slack
+        .wait_for_ack(redelivered["envelope_id"].as_str().expect("id"))
+        .await;
+    let second = mention("Ev1001", "1700000000.000200");
+    t.slack.send_envelope(second.clone()).await;
+    t.slack
+        .wait_for_ack(second["envelope_id"].as_str().expect("id"))
+        .await;
+    t.slack.wait_for("chat.update", 2).await;
+    assert_eq!(
+        t.llm.requests().len(),
+        2,
+        "nothing lost, nothing handled twice"
+    );
+    assert_eq!(t.slack.calls_to("apps.connections.open").len(), 2);
+}
+
+#[tokio::test]
+async fn socket_mode_slash_commands_and_buttons_work_too() {
+    let t = start(true, &[]).await;
+    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
+    t.slack.wait_for_socket(1).await;
+    let command = fake_slack::envelope(
+        "slash_commands",
+        json!({
+            "team_id": TEAM_ID, "channel_id": "C0SALES", "user_id": "U1", "command": "/ask",
+            "text": "orders per month in 2024", "response_url": "http://127.0.0.1:9/x", "trigger_id": "sm-1"
+        }),
+    );
+    t.slack.send_envelope(command.clone()).await;
+    t.slack
+        .wait_for_ack(command["envelope_id"].as_str().expect("id"))
+        .await;
+    let update = t.slack.wait_for("chat.update", 1).await.remove(0);
+    let (ts, draft) = (update.param("ts").expect("ts"), draft_id(&update));
+    let click = fake_slack::envelope(
+        "interactive",
+        click_payload("U1", "querybot_run", &draft, &ts, "sm-2"),
+    );
+    t.slack.send_envelope(click).await;
+    t.slack.wait_for("files.completeUploadExternal", 2).await;
+}
+
+#[tokio::test]
+async fn a_channel_the_bot_is_not_in_gets_a_private_hint() {
+    let t = start(false, &[]).await;
+    t.slack.fail_next("chat.postMessage", "not_in_channel");
+    let body = serde_urlencoded::to_string([
+        ("team_id", TEAM_ID),
+        ("channel_id", "C0SECRET"),
+        ("user_id", "U1"),
+        ("command", "/ask"),
+        ("text", "orders per month"),
+        ("response_url", &format!("{}response_url", t.slack.api_url)),
+        ("trigger_id", "trigger-hidden"),
+    ])
+    .expect("form");
+    t.post(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        &body,
+        None,
+    )
+    .await;
+    let hint = t.slack.wait_for("response_url", 1).await.remove(0);
+    assert_eq!(hint.param("response_type").as_deref(), Some("ephemeral"));
+    assert!(
+        hint.param("text").is_some_and(|t| t.contains("/invite")),
+        "{}",
+        hint.params
+    );
+    assert!(
+        t.llm.requests().is_empty(),
+        "no SQL is written for a channel we cannot post in"
+    );
+}
+
+const TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+#[tokio::test]
+async fn oauth_installs_a_workspace_and_uninstall_forgets_it() {
+    let t = start(
+        false,
+        &[
+            ("SLACK_CLIENT_ID", "1111.2222"),
+            ("SLACK_CLIENT_SECRET", "client-secret"),
+            ("SLACK_TOKEN_KEY", TOKEN_KEY),
+            ("QUERYBOT_PUBLIC_URL", "https://bot.example.com"),
+        ],
+    )
+    .await;
+    t.slack.expect_oauth_client("1111.2222", "client-secret");
+    t.slack.oauth_team_for_code("code-ok", "T0NEW", "New Team");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let get = |path: String| browser.get(format!("{}{path}", t.app.address)).send();
+
+    let install = get("/slack/install".into()).await.expect("answers");
+    assert_eq!(install.status(), 302);
+    let location = install.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let authorize = url::Url::parse(&location).expect("a URL");
+    assert_eq!(authorize.path(), "/oauth/v2/authorize");
+    let query: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], "1111.2222");
+    assert_eq!(
+        query["redirect_uri"],
+        "https://bot.example.com/slack/oauth/callback"
+    );
+    assert!(query["scope"].contains("chat:write") && query["scope"].contains("files:write"));
+    let state = query["state"].clone();
+
+    let forged = get("/slack/oauth/callback?code=code-ok&state=forged".into())
+        .await
+        .expect("answers");
+    assert_eq!(forged.status(), 400);
+    let done = get(format!("/slack/oauth/callback?code=code-ok&state={state}"))
+        .await
+        .expect("answers");
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.expect("page").contains("New Team"));
+    let again = get(format!("/slack/oauth/callback?code=code-ok&state={state}"))
+        .await
+        .expect("answers");
+    assert_eq!(again.status(), 400, "a state works once");
+
+    let stored = t
+        .app
+        .store
+        .slack_installation("T0NEW")
+        .await
+        .expect("read")
+        .expect("installed");
+    assert!(
+        !stored.bot_token.contains("xoxb"),
+        "the token is encrypted at rest"
+    );
+    let exchange = &t.slack.calls_to("oauth.v2.access")[0];
+    let issued = exchange.response["access_token"]
+        .as_str()
+        .expect("issued token")
+        .to_owned();
+
+    t.llm.script([sql_reply(
+        "SELECT count(*) AS customers FROM customers",
+        "Counts customers.",
+    )]);
+    let mention = json!({
+        "type": "app_mention", "user": "U7", "text": format!("<@{}> customers?", stored.bot_user_id),
+        "ts": "1700000000.000900", "channel": "C0NEW", "event_ts": "1700000000.000900"
+    });
+    let body = json!({"type": "event_callback", "team_id": "T0NEW", "event_id": "Ev9000", "event": mention});
+    t.post("/slack/events", "application/json", &body.to_string(), None)
+        .await;
+    let post = t.slack.wait_for("chat.update", 1).await.remove(0);
+    assert_eq!(
+        post.token.as_deref(),
+        Some(issued.as_str()),
+        "the workspace's own token is used"
+    );
+
+    let uninstalled = json!({"type": "event_callback", "team_id": "T0NEW", "event_id": "Ev9001", "event": {"type": "app_uninstalled"}});
+    t.post(
+        "/slack/events",
+        "application/json",
+        &uninstalled.to_string(),
+        None,
+    )
+    .await;
+    assert!(
+        t.app
+            .store
+            .slack_installation("T0NEW")
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
