@@ -805,3 +805,116 @@ async fn oauth_installs_a_workspace_and_uninstall_forgets_it() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn two_replicas_sharing_a_store_answer_an_event_once() {
+    let store = crate::support::db::PgDatabase::create().await;
+    let first = start(false, &[("DATABASE_URL", store.url.as_str())]).await;
+    // The second replica talks to the same fake Slack and LLM as the first.
+    let mut settings: Vec<(String, String)> = first
+        .llm
+        .settings()
+        .into_iter()
+        .chain(first.slack.settings())
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    settings.push(("DATABASE_URL".into(), store.url.clone()));
+    let refs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let second = SlackTest {
+        app: spawn_app(&refs).await,
+        slack: first.slack.clone(),
+        llm: first.llm.clone(),
+    };
+    first.llm.respond_with(|_| {
+        sql_reply(
+            "SELECT count(*) AS customers FROM customers",
+            "Counts customers.",
+        )
+    });
+    let mention = json!({
+        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> how many customers?"),
+        "ts": "1700000000.000100", "channel": "C0SALES", "event_ts": "1700000000.000100"
+    });
+    let (a, b, c, d) = tokio::join!(
+        first.event("Ev5000", mention.clone()),
+        second.event("Ev5000", mention.clone()),
+        first.event("Ev5000", mention.clone()),
+        second.event("Ev5000", mention.clone()),
+    );
+    assert!([a, b, c, d].iter().all(|r| r.status() == 200));
+    first.slack.wait_for("chat.update", 1).await;
+    let marker = json!({
+        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> and now?"),
+        "ts": "1700000000.000200", "channel": "C0SALES", "event_ts": "1700000000.000200"
+    });
+    second.event("Ev5001", marker).await;
+    first.slack.wait_for("chat.update", 2).await;
+    assert_eq!(
+        first.llm.requests().len(),
+        2,
+        "four deliveries to two replicas, one answer"
+    );
+}
+
+#[tokio::test]
+async fn a_channel_bound_to_another_connection_asks_that_warehouse() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chinook = dir.path().join("chinook.sqlite");
+    std::fs::copy(
+        crate::support::testdata("sample_dbs/Chinook_Sqlite.sqlite"),
+        &chinook,
+    )
+    .expect("copy");
+    let toml = dir.path().join("querybot.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[connections.music]\nurl = \"sqlite://{}\"\n\n[channels]\nC0MUSIC = \"music\"\n",
+            chinook.display()
+        ),
+    )
+    .expect("config file");
+    let config = toml.display().to_string();
+    let t = start(false, &[("QUERYBOT_CONFIG", config.as_str())]).await;
+    t.llm
+        .respond_with(|_| sql_reply("SELECT count(*) AS albums FROM Album", "Counts albums."));
+    let in_channel = |channel: &'static str, trigger: &'static str| {
+        serde_urlencoded::to_string([
+            ("team_id", TEAM_ID),
+            ("channel_id", channel),
+            ("user_id", "U1"),
+            ("command", "/ask"),
+            ("text", "how many albums?"),
+            ("trigger_id", trigger),
+        ])
+        .expect("form")
+    };
+    t.post(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        &in_channel("C0MUSIC", "t-music"),
+        None,
+    )
+    .await;
+    t.slack.wait_for("chat.update", 1).await;
+    assert!(
+        t.llm.requests()[0].text().contains("Album"),
+        "the music channel sees the Chinook catalog"
+    );
+    t.post(
+        "/slack/commands",
+        "application/x-www-form-urlencoded",
+        &in_channel("C0SALES", "t-sales"),
+        None,
+    )
+    .await;
+    t.slack.wait_for("chat.update", 2).await;
+    let sales_prompt = t.llm.requests()[1].text();
+    assert!(
+        sales_prompt.contains("orders") && !sales_prompt.contains("Album"),
+        "other channels use the default"
+    );
+}
