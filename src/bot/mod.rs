@@ -1,22 +1,11 @@
-//! The Bot: what every surface calls. It authorises, drives the pipeline, and turns every
-//! outcome into a platform-neutral [`Reply`]; failures become one sentence for the user and
-//! the full cause for the log, in exactly one place ([`failure`]).
+//! The Bot: what every surface calls. It authorises, drives the pipeline, and returns
+//! platform-neutral outcomes (a `Draft`, an `Answer`) or a [`Failure`]: one sentence for the
+//! user and the full cause for the log, made in exactly one place ([`failure`]).
 
 use crate::llm::LlmProvider;
 use crate::pipeline::{Answer, Ask, Pipeline, PipelineError, RunOptions};
 use crate::store::{Draft, DraftId, DraftState, UserId};
 use crate::warehouse::WarehouseError;
-
-/// What a surface shows after an inbound event.
-#[derive(Debug)]
-pub enum Reply {
-    /// SQL waiting for confirmation (Run / Edit / Cancel).
-    Draft(Draft),
-    Answer(Box<Answer>),
-    /// Something the user should know that is not an error (a cancelled draft).
-    Notice(String),
-    Failure(Failure),
-}
 
 /// A failure as the user sees it, and as the logs keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,20 +48,20 @@ impl Bot {
         &self.pipeline
     }
 
-    /// Drafts SQL for a question: a `Draft` to confirm, or a `Failure`.
-    pub async fn ask(&self, ask: &Ask) -> Reply {
-        match self.pipeline.draft(ask).await {
-            Ok(draft) => Reply::Draft(draft),
-            Err(error) => Reply::Failure(self.failure(&error)),
-        }
+    /// Drafts SQL for a question: a pending draft to confirm (Run / Edit / Cancel).
+    pub async fn ask(&self, ask: &Ask) -> Result<Draft, Failure> {
+        self.pipeline.draft(ask).await.map_err(|e| self.failure(&e))
     }
 
     /// Runs a draft for `by`, if they may.
-    pub async fn run(&self, id: DraftId, by: &UserId, options: &RunOptions) -> Reply {
-        match self.start(id, by).await {
-            Ok(draft) => self.finish(draft, by, options).await,
-            Err(failure) => Reply::Failure(failure),
-        }
+    pub async fn run(
+        &self,
+        id: DraftId,
+        by: &UserId,
+        options: &RunOptions,
+    ) -> Result<Answer, Failure> {
+        let draft = self.start(id, by).await?;
+        self.finish(draft, by, options).await
     }
 
     /// The first half of a run: checks `by` may run the draft and claims it (once, however
@@ -86,11 +75,16 @@ impl Bot {
     }
 
     /// The second half of a run: executes a draft [`Bot::start`] claimed.
-    pub async fn finish(&self, draft: Draft, by: &UserId, options: &RunOptions) -> Reply {
-        match self.pipeline.run_claimed(draft, by, options).await {
-            Ok(answer) => Reply::Answer(Box::new(answer)),
-            Err(error) => Reply::Failure(self.failure(&error)),
-        }
+    pub async fn finish(
+        &self,
+        draft: Draft,
+        by: &UserId,
+        options: &RunOptions,
+    ) -> Result<Answer, Failure> {
+        self.pipeline
+            .run_claimed(draft, by, options)
+            .await
+            .map_err(|e| self.failure(&e))
     }
 
     /// The draft, if `by` may act on it (run, edit, cancel).
@@ -107,21 +101,23 @@ impl Bot {
             .map_err(|e| self.failure(&e))
     }
 
-    /// Cancels a pending draft.
-    pub async fn cancel(&self, id: DraftId, by: &UserId) -> Reply {
-        if let Err(failure) = self.authorize(id, by).await {
-            return Reply::Failure(failure);
-        }
-        match self.pipeline.store().cancel_draft(id).await {
-            Ok(true) => Reply::Notice("Cancelled; nothing was run.".to_owned()),
-            Ok(false) => match self.pipeline.store().draft(id).await {
-                Ok(Some(draft)) => {
-                    Reply::Failure(self.failure(&PipelineError::NotPending(draft.state)))
-                }
-                Ok(None) => Reply::Failure(self.failure(&PipelineError::DraftNotFound)),
-                Err(error) => Reply::Failure(self.failure(&error.into())),
-            },
-            Err(error) => Reply::Failure(self.failure(&error.into())),
+    /// Cancels a pending draft; returns it as cancelled.
+    pub async fn cancel(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
+        self.authorize(id, by).await?;
+        let store = self.pipeline.store();
+        let cancelled = store
+            .cancel_draft(id)
+            .await
+            .map_err(|e| self.failure(&e.into()))?;
+        let draft = store
+            .draft(id)
+            .await
+            .map_err(|e| self.failure(&e.into()))?
+            .ok_or_else(|| self.failure(&PipelineError::DraftNotFound))?;
+        if cancelled {
+            Ok(draft)
+        } else {
+            Err(self.failure(&PipelineError::NotPending(draft.state)))
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
-use crate::bot::{Bot, Failure, Reply};
+use crate::bot::{Bot, Failure};
 use crate::pipeline::{Answer, Ask, RunOptions};
 use crate::present::{self, ChartKind};
 use crate::store::{ConversationId, ConversationKey, Draft, Platform, UserId};
@@ -82,9 +82,8 @@ impl Console {
         };
         progress(options.json, "writing SQL…");
         let draft = match self.bot.ask(&ask).await {
-            Reply::Draft(draft) => draft,
-            Reply::Failure(failure) => return report_failure(&failure, options.json),
-            other => anyhow::bail!("unexpected reply {other:?}"),
+            Ok(draft) => draft,
+            Err(failure) => return report_failure(&failure, options.json),
         };
         if !options.yes {
             if options.json {
@@ -100,17 +99,16 @@ impl Console {
             out_dir: options.out.clone(),
         };
         match self.bot.run(draft.id, &Self::user(), &run_options).await {
-            Reply::Answer(answer) if options.json => {
+            Ok(answer) if options.json => {
                 print_json(&answer_json(&answer))?;
                 Ok(Outcome::Done)
             }
-            Reply::Answer(answer) => {
+            Ok(answer) => {
                 print_draft(&answer.draft)?;
                 print_answer(&answer)?;
                 Ok(Outcome::Done)
             }
-            Reply::Failure(failure) => report_failure(&failure, options.json),
-            other => anyhow::bail!("unexpected reply {other:?}"),
+            Err(failure) => report_failure(&failure, options.json),
         }
     }
 
@@ -151,9 +149,8 @@ impl Console {
             };
             progress(false, "writing SQL…");
             match self.bot.ask(&ask).await {
-                Reply::Draft(draft) => self.confirm(draft, &mut lines).await?,
-                Reply::Failure(failure) => say(&failure_line(&failure))?,
-                other => say(&format!("{other:?}"))?,
+                Ok(draft) => self.confirm(draft, &mut lines).await?,
+                Err(failure) => say(&failure_line(&failure))?,
             }
         }
         Ok(Outcome::Done)
@@ -179,9 +176,8 @@ impl Console {
                         .run(draft.id, &Self::user(), &RunOptions::default())
                         .await
                     {
-                        Reply::Answer(answer) => print_answer(&answer)?,
-                        Reply::Failure(failure) => say(&failure_line(&failure))?,
-                        other => say(&format!("{other:?}"))?,
+                        Ok(answer) => print_answer(&answer)?,
+                        Err(failure) => say(&failure_line(&failure))?,
                     }
                     return Ok(());
                 }
@@ -196,9 +192,8 @@ impl Console {
                 }
                 "n" | "no" => {
                     match self.bot.cancel(draft.id, &Self::user()).await {
-                        Reply::Notice(text) => say(&text)?,
-                        Reply::Failure(failure) => say(&failure_line(&failure))?,
-                        other => say(&format!("{other:?}"))?,
+                        Ok(_) => say("Cancelled; nothing was run.")?,
+                        Err(failure) => say(&failure_line(&failure))?,
                     }
                     return Ok(());
                 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use querybot::bot::Reply;
 use querybot::pipeline::{Answer, Ask, RunOptions};
 use querybot::present::ChartKind;
 use querybot::store::{ConversationKey, Draft, DraftState, Platform, UserId};
@@ -37,8 +36,8 @@ fn asker() -> UserId {
 
 async fn drafted(bot: &TestBot, question: &str, thread: &str) -> Draft {
     match bot.bot.ask(&ask(question, thread)).await {
-        Reply::Draft(draft) => draft,
-        other => panic!("expected a draft, got {other:?}"),
+        Ok(draft) => draft,
+        Err(failure) => panic!("expected a draft, got {failure:?}"),
     }
 }
 
@@ -48,15 +47,15 @@ async fn answered(bot: &TestBot, draft: &Draft) -> Answer {
         .run(draft.id, &asker(), &RunOptions::default())
         .await
     {
-        Reply::Answer(answer) => *answer,
-        other => panic!("expected an answer, got {other:?}"),
+        Ok(answer) => answer,
+        Err(failure) => panic!("expected an answer, got {failure:?}"),
     }
 }
 
-fn failure_message(reply: Reply) -> String {
-    match reply {
-        Reply::Failure(failure) => failure.user_message,
-        other => panic!("expected a failure, got {other:?}"),
+fn failure_message<T: std::fmt::Debug>(outcome: Result<T, querybot::bot::Failure>) -> String {
+    match outcome {
+        Err(failure) => failure.user_message,
+        Ok(other) => panic!("expected a failure, got {other:?}"),
     }
 }
 
@@ -350,10 +349,7 @@ async fn a_draft_runs_once_and_only_for_its_author() {
         bot.bot.run(draft.id, &user, &options),
         bot.bot.run(draft.id, &user, &options),
     );
-    let answers = [&first, &second]
-        .iter()
-        .filter(|r| matches!(r, Reply::Answer(_)))
-        .count();
+    let answers = [&first, &second].iter().filter(|r| r.is_ok()).count();
     assert_eq!(answers, 1, "two clicks run the query once");
     assert_eq!(bot.app.store.recent_runs(10).await.expect("runs").len(), 1);
 }
@@ -382,10 +378,8 @@ async fn an_edit_is_guarded_and_a_cancel_is_final() {
         .expect("a safe edit is accepted");
     assert!(edited.sql.contains("count(*)"));
 
-    assert!(matches!(
-        bot.bot.cancel(draft.id, &asker()).await,
-        Reply::Notice(_)
-    ));
+    let cancelled = bot.bot.cancel(draft.id, &asker()).await.expect("cancelled");
+    assert_eq!(cancelled.state, DraftState::Cancelled);
     let message = failure_message(
         bot.bot
             .run(draft.id, &asker(), &RunOptions::default())

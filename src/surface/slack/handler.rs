@@ -14,7 +14,7 @@ use super::api::{Api, ApiError, Upload};
 use super::blocks;
 use super::crypto::TokenCipher;
 use super::payload::{Action, ActionKind, Command, EditSubmission, EditTarget, Event, Message};
-use crate::bot::{Bot, Failure, Reply};
+use crate::bot::{Bot, Failure};
 use crate::config::{DEFAULT_CONNECTION, SlackConfig};
 use crate::pipeline::{Answer, Ask, RunOptions};
 use crate::store::{ConversationKey, Draft, Platform, Store, UserId};
@@ -179,9 +179,8 @@ impl Slack {
             question: question.to_owned(),
         };
         let content = match self.0.bot.ask(&ask).await {
-            Reply::Draft(draft) => blocks::draft(&draft),
-            Reply::Failure(failure) => blocks::failure(&failure),
-            other => blocks::notice(&format!("{other:?}")),
+            Ok(draft) => blocks::draft(&draft),
+            Err(failure) => blocks::failure(&failure),
         };
         api.update(&workspace.token, &command.channel, &ts, content)
             .await?;
@@ -264,9 +263,8 @@ impl Slack {
                 question,
             };
             let content = match self.0.bot.ask(&ask).await {
-                Reply::Draft(draft) => blocks::draft(&draft),
-                Reply::Failure(failure) => blocks::failure(&failure),
-                other => blocks::notice(&format!("{other:?}")),
+                Ok(draft) => blocks::draft(&draft),
+                Err(failure) => blocks::failure(&failure),
             };
             api.update(&workspace.token, &message.channel, &ts, content)
                 .await?;
@@ -315,7 +313,7 @@ impl Slack {
             out_dir: Some(out_dir.path().to_path_buf()),
         };
         let status = match self.0.bot.finish(draft.clone(), &by, &options).await {
-            Reply::Answer(answer) => {
+            Ok(answer) => {
                 self.post_answer(&workspace, action, &answer).await?;
                 format!(
                     "Ran by <@{}> in {:.1} s · {} rows",
@@ -324,7 +322,7 @@ impl Slack {
                     answer.row_count
                 )
             }
-            Reply::Failure(failure) => {
+            Err(failure) => {
                 api.post(
                     &workspace.token,
                     &action.channel,
@@ -334,7 +332,6 @@ impl Slack {
                 .await?;
                 format!("Run by <@{}> failed; see the thread.", action.user)
             }
-            other => format!("{other:?}"),
         };
         api.update(
             &workspace.token,
@@ -464,24 +461,21 @@ impl Slack {
         let workspace = self.workspace(&action.team).await?;
         let by = Self::user(&action.team, &action.user);
         match self.0.bot.cancel(action.draft, &by).await {
-            Reply::Notice(_) => {
-                let Ok(draft) = self.0.bot.draft_for(action.draft, &by).await else {
-                    return Ok(());
-                };
+            Ok(draft) => {
                 let line = format!("Cancelled by <@{}>", action.user);
+                let status = blocks::draft_status(&draft, &line);
                 self.0
                     .api
                     .update(
                         &workspace.token,
                         &action.channel,
                         &action.message_ts,
-                        blocks::draft_status(&draft, &line),
+                        status,
                     )
                     .await?;
                 Ok(())
             }
-            Reply::Failure(failure) => self.tell(&workspace, action, &failure).await,
-            _ => Ok(()),
+            Err(failure) => self.tell(&workspace, action, &failure).await,
         }
     }
 
