@@ -6,7 +6,7 @@
 
 pub mod chart;
 mod csv;
-mod number;
+pub mod number;
 pub mod table;
 
 use std::fmt;

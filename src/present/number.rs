@@ -1,7 +1,7 @@
 //! Number formatting for people: grouped thousands, and short forms with k/M/B/T suffixes.
 
 /// `1234567` -> `"1,234,567"`.
-pub(super) fn grouped(n: u64) -> String {
+pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {

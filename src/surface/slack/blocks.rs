@@ -16,6 +16,7 @@ use slack_morphism::prelude::*;
 
 use crate::bot::Failure;
 use crate::pipeline::Answer;
+use crate::present::number::grouped;
 use crate::present::{Preview, table};
 use crate::store::Draft;
 use crate::warehouse::ValueKind;
@@ -367,19 +368,6 @@ fn duration(elapsed: Duration) -> String {
         let secs = elapsed.as_secs();
         format!("{} min {} s", secs / 60, secs % 60)
     }
-}
-
-/// Digits in groups of three: 1234567 is "1,234,567".
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -16,14 +16,7 @@ use super::payload::{self, Event, Inbound};
 use super::verify;
 use crate::store::EventId;
 
-pub(super) async fn events(
-    State(slack): State<Slack>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(status) = verified(&slack, &headers, &body) {
-        return status.into_response();
-    }
+pub(super) async fn events(State(slack): State<Slack>, Signed(body): Signed) -> Response {
     match payload::event_body(&body) {
         Ok(Inbound::UrlVerification { challenge }) => {
             Json(json!({ "challenge": challenge })).into_response()
@@ -36,14 +29,7 @@ pub(super) async fn events(
     }
 }
 
-pub(super) async fn commands(
-    State(slack): State<Slack>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(status) = verified(&slack, &headers, &body) {
-        return status.into_response();
-    }
+pub(super) async fn commands(State(slack): State<Slack>, Signed(body): Signed) -> Response {
     match payload::command_form(&body) {
         Ok(command) if command.text.trim().is_empty() => {
             Json(json!({ "response_type": "ephemeral", "text": Slack::help() })).into_response()
@@ -56,14 +42,7 @@ pub(super) async fn commands(
     }
 }
 
-pub(super) async fn interactions(
-    State(slack): State<Slack>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(status) = verified(&slack, &headers, &body) {
-        return status.into_response();
-    }
+pub(super) async fn interactions(State(slack): State<Slack>, Signed(body): Signed) -> Response {
     match payload::interaction_form(&body) {
         Ok(Inbound::EditSubmitted(edit)) => match edit_answer(&slack, &edit).await {
             Some(errors) => Json(errors).into_response(),
@@ -144,6 +123,22 @@ async fn first_sighting(slack: &Slack, key: &str) -> Result<bool, String> {
         .first_sighting(&event)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// A request body whose Slack signature and timestamp checked out; handlers take only this.
+pub(super) struct Signed(Bytes);
+
+impl FromRequest<Slack> for Signed {
+    type Rejection = StatusCode;
+
+    async fn from_request(request: Request, slack: &Slack) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, slack)
+            .await
+            .map_err(|_| StatusCode::BAD_REQUEST)?;
+        verified(slack, &headers, &body)?;
+        Ok(Signed(body))
+    }
 }
 
 fn verified(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
