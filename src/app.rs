@@ -88,6 +88,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let address = listener.local_addr().context("listener has no address")?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(housekeeping(self.store.clone(), stopped.clone()));
         if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
             tracing::info!("Slack Socket Mode on");
             tokio::spawn(slack::socket_mode(slack.clone(), token.clone(), stopped));
@@ -100,6 +101,37 @@ impl App {
             })
             .await;
         served.context("HTTP server failed")
+    }
+}
+
+/// How long a draft waits for Run before it expires.
+const DRAFT_LIFETIME_HOURS: i64 = 24;
+/// How long delivery ids are kept for dedupe; platforms stop retrying within minutes.
+const EVENT_MEMORY_HOURS: i64 = 48;
+
+/// Expires stale drafts and forgets old delivery ids, every ten minutes, until shutdown.
+async fn housekeeping(store: Store, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = every.tick() => {}
+        }
+        let now = chrono::Utc::now();
+        match store
+            .expire_drafts(now - chrono::Duration::hours(DRAFT_LIFETIME_HOURS))
+            .await
+        {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "expired unconfirmed drafts"),
+            Err(error) => tracing::warn!(%error, "cannot expire drafts"),
+        }
+        if let Err(error) = store
+            .forget_events(now - chrono::Duration::hours(EVENT_MEMORY_HOURS))
+            .await
+        {
+            tracing::warn!(%error, "cannot forget old delivery ids");
+        }
     }
 }
 
