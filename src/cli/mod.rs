@@ -251,6 +251,16 @@ async fn doctor(config: Config) -> anyhow::Result<ExitCode> {
             say(&format!("  FAILED: {error}"))?;
         }
     }
+    if let Some(slack) = &app.slack {
+        say(&format!("slack: {}", app.config.slack.api_url))?;
+        match slack.check().await {
+            Ok(identity) => say(&format!("  ok ({identity})"))?,
+            Err(error) => {
+                healthy = false;
+                say(&format!("  FAILED: {}", error_chain(&error)))?;
+            }
+        }
+    }
     for warehouse in app.warehouses.iter() {
         let url = &app.config.connections[warehouse.name()].url;
         say(&format!(

@@ -918,3 +918,24 @@ async fn a_channel_bound_to_another_connection_asks_that_warehouse() {
         "other channels use the default"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_slack_token() {
+    let slack = FakeSlack::start().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_querybot"))
+        .arg("doctor")
+        .current_dir(data.path())
+        .env_clear()
+        .env("QUERYBOT_DATA_DIR", data.path())
+        .env("QUERYBOT_LOG", "warn")
+        .envs(slack.settings())
+        .output()
+        .expect("doctor runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.contains(&format!("ok (bot user {BOT_USER_ID})")),
+        "{report}"
+    );
+    assert_eq!(slack.calls_to("auth.test").len(), 1);
+}

@@ -94,6 +94,15 @@ impl Slack {
         self.0.cipher.as_ref()
     }
 
+    /// Whether Slack accepts the single-workspace token; `Ok` names the bot user (or says
+    /// that tokens come from OAuth installs).
+    pub async fn check(&self) -> Result<String, SlackError> {
+        match &self.0.config.bot_token {
+            Some(token) => Ok(format!("bot user {}", self.0.api.bot_user(token).await?)),
+            None => Ok("tokens come from OAuth installs".to_owned()),
+        }
+    }
+
     /// The help text a bare `/ask` gets back at once.
     pub(super) fn help() -> &'static str {
         HELP
