@@ -156,6 +156,35 @@ fn system_catalogs_are_never_read() {
 }
 
 #[test]
+fn casts_that_look_up_catalog_names_are_rejected() {
+    check(
+        Postgres,
+        "SELECT 'hr_salaries'::regclass",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT CAST('pg_sleep' AS regproc)",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT 'int4'::pg_catalog.regtype",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT regclass 'hr_salaries'",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT id::text, amount::numeric(12, 2) FROM orders",
+        Ok(()),
+    );
+}
+
+#[test]
 fn system_catalogs_stay_closed_even_when_listed() {
     let tables = [("pg_catalog", "pg_class"), ("public", "pg_stuff")];
     let policy = Policy {

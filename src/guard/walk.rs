@@ -10,8 +10,8 @@ use std::ops::ControlFlow;
 use std::ptr;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement, TableFactor, Visit,
-    Visitor,
+    BinaryOperator, DataType, Expr, ObjectName, Query, Select, SetExpr, Statement, TableFactor,
+    TypedString, Visit, Visitor,
 };
 
 use super::rejection::{Rejection, RejectionKind};
@@ -251,6 +251,17 @@ impl Visitor for Walker<'_> {
             {
                 self.reject(RejectionKind::FunctionNotAllowed, ident.value.clone())
             }
+            // Object identifier types look names up in the system catalogs: `'hr'::regclass`
+            // tells whether a table exists, whatever the allow-list says.
+            Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. })
+                if is_object_identifier_type(data_type) =>
+            {
+                let what = format!(
+                    "a cast to {} (a lookup in the database's internal catalogs)",
+                    data_type.to_string().to_lowercase()
+                );
+                self.reject(RejectionKind::UnsupportedSyntax, what)
+            }
             // A user-defined operator runs whatever function its owner chose.
             Expr::BinaryOp {
                 op: BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_),
@@ -263,6 +274,32 @@ impl Visitor for Walker<'_> {
     fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<Rejection> {
         self.expr_depth -= 1;
         ControlFlow::Continue(())
+    }
+}
+
+/// PostgreSQL's `reg*` types (`regclass`, `regproc`, ...), which resolve catalog names.
+fn is_object_identifier_type(data_type: &DataType) -> bool {
+    const TYPES: &[&str] = &[
+        "regclass",
+        "regcollation",
+        "regconfig",
+        "regdictionary",
+        "regnamespace",
+        "regoper",
+        "regoperator",
+        "regproc",
+        "regprocedure",
+        "regrole",
+        "regtype",
+    ];
+    match data_type {
+        DataType::Regclass => true,
+        DataType::Custom(name, _) => name
+            .0
+            .last()
+            .and_then(|part| part.as_ident())
+            .is_some_and(|ident| TYPES.contains(&ident.value.to_lowercase().as_str())),
+        _ => false,
     }
 }
 
