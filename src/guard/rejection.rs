@@ -103,9 +103,16 @@ impl Rejection {
             RejectionKind::MultipleStatements => format!(
                 "This text holds {detail} SQL statements; querybot runs exactly one query at a time."
             ),
-            RejectionKind::NotAQuery => format!(
-                "This is a {detail} command, not a query; querybot only runs queries that read data."
-            ),
+            RejectionKind::NotAQuery => {
+                let article = match detail.chars().next().map(|c| c.to_ascii_uppercase()) {
+                    Some('A' | 'E' | 'I' | 'O' | 'U') => "an",
+                    _ => "a",
+                };
+                format!(
+                    "This is {article} {detail} command, not a query; querybot only runs queries \
+                     that read data."
+                )
+            }
             RejectionKind::WritesData => {
                 format!("This query would change data ({detail}); querybot only reads.")
             }
