@@ -23,7 +23,9 @@ use std::fmt;
 
 use sqlparser::ast::{Query, Statement};
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect, SnowflakeDialect};
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::catalog::Catalog;
 use crate::dialect::Dialect;
@@ -95,6 +97,26 @@ impl fmt::Display for GuardedSql {
 /// enough for a 2 MiB stack. Generated analytics SQL is far shorter.
 const MAX_SQL_BYTES: usize = 64 * 1024;
 
+/// Whether `USING` is followed by an operator rather than a join's `(columns)`.
+fn orders_with_an_operator(sql: &str, dialect: Dialect) -> bool {
+    let tokens = match dialect {
+        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize(),
+        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize(),
+        Dialect::Snowflake => Tokenizer::new(&SnowflakeDialect {}, sql).tokenize(),
+    };
+    // The text was printed from a parsed tree; if it does not tokenize, refuse it.
+    let Ok(tokens) = tokens else { return true };
+    let mut meaningful = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_)));
+    while let Some(token) = meaningful.next() {
+        if matches!(token, Token::Word(word) if word.keyword == Keyword::USING)
+            && !matches!(meaningful.next(), Some(Token::LParen))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Decides whether `sql` may run under `policy`.
 pub fn check(sql: &str, policy: &Policy) -> Verdict {
     match guard(sql, policy) {
@@ -131,6 +153,14 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     };
     walk::inspect(&query, policy)?;
     let guarded = GuardedSql::from_query(query, dialect);
+    if orders_with_an_operator(&guarded.sql, dialect) {
+        // `ORDER BY x USING <op>` runs the operator's function, whoever defined it; it can
+        // sit in a query, a window or an aggregate, so it is found in the tokens.
+        return Err(reject(
+            RejectionKind::UnsupportedSyntax,
+            "ORDER BY ... USING an operator".to_owned(),
+        ));
+    }
     // Defence in depth against printer bugs: what runs must parse back to what was checked.
     let reparsed = parse(&guarded.sql, dialect).ok();
     match reparsed.as_deref() {

@@ -179,9 +179,67 @@ fn casts_that_look_up_catalog_names_are_rejected() {
     );
     check(
         Postgres,
+        "SELECT '{pg_authid}'::regclass[]",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT ARRAY['orders']::_regclass",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
         "SELECT id::text, amount::numeric(12, 2) FROM orders",
         Ok(()),
     );
+}
+
+#[test]
+fn attribute_notation_cannot_call_functions() {
+    // PostgreSQL runs `(x).f` as `f(x)`.
+    check(Postgres, "SELECT ('.').pg_ls_dir", Err(UnsupportedSyntax));
+    check(
+        Postgres,
+        "SELECT (42).pg_advisory_lock",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT ('server_version').current_setting",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT o.id, (o.id).pg_terminate_backend FROM orders o",
+        Err(UnsupportedSyntax),
+    );
+    check(Postgres, "SELECT o.id, o.amount FROM orders o", Ok(()));
+    check(Postgres, "SELECT tags[1] FROM orders", Ok(()));
+}
+
+#[test]
+fn ordering_with_an_operator_is_rejected() {
+    check(
+        Postgres,
+        "SELECT * FROM orders ORDER BY id USING <",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT * FROM orders ORDER BY id USING OPERATOR(public.<)",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT row_number() OVER (ORDER BY id USING >) FROM orders",
+        Err(UnsupportedSyntax),
+    );
+    check(
+        Postgres,
+        "SELECT * FROM orders JOIN customers USING (id)",
+        Ok(()),
+    );
+    check(Postgres, "SELECT 'USING <' AS note FROM orders", Ok(()));
 }
 
 #[test]

@@ -10,8 +10,8 @@ use std::ops::ControlFlow;
 use std::ptr;
 
 use sqlparser::ast::{
-    BinaryOperator, DataType, Expr, ObjectName, Query, Select, SetExpr, Statement, TableFactor,
-    TypedString, Visit, Visitor,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, ObjectName, Query, Select,
+    SetExpr, Statement, TableFactor, TypedString, Visit, Visitor,
 };
 
 use super::rejection::{Rejection, RejectionKind};
@@ -262,6 +262,15 @@ impl Visitor for Walker<'_> {
                 );
                 self.reject(RejectionKind::UnsupportedSyntax, what)
             }
+            // PostgreSQL reads `(x).f` as `f(x)`: attribute notation calls any one-argument
+            // function, so it is judged like a call it cannot be checked as. Snowflake's
+            // dots are field access in semi-structured values.
+            Expr::CompoundFieldAccess { access_chain, .. }
+                if self.policy.dialect != Dialect::Snowflake
+                    && access_chain.iter().any(|a| matches!(a, AccessExpr::Dot(_))) =>
+            {
+                self.unsupported("attribute notation such as (x).name")
+            }
             // A user-defined operator runs whatever function its owner chose.
             Expr::BinaryOp {
                 op: BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_),
@@ -294,11 +303,22 @@ fn is_object_identifier_type(data_type: &DataType) -> bool {
     ];
     match data_type {
         DataType::Regclass => true,
-        DataType::Custom(name, _) => name
-            .0
-            .last()
-            .and_then(|part| part.as_ident())
-            .is_some_and(|ident| TYPES.contains(&ident.value.to_lowercase().as_str())),
+        // PostgreSQL also names array types with a leading underscore: `_regclass`.
+        DataType::Custom(name, _) => {
+            name.0
+                .last()
+                .and_then(|part| part.as_ident())
+                .is_some_and(|ident| {
+                    let name = ident.value.to_lowercase();
+                    TYPES.contains(&name.trim_start_matches('_'))
+                })
+        }
+        DataType::Array(
+            ArrayElemTypeDef::AngleBracket(inner)
+            | ArrayElemTypeDef::SquareBracket(inner, _)
+            | ArrayElemTypeDef::Parenthesis(inner)
+            | ArrayElemTypeDef::Qualified(inner, _),
+        ) => is_object_identifier_type(inner),
         _ => false,
     }
 }
