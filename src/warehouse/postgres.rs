@@ -147,29 +147,37 @@ impl Postgres {
         let columns: Vec<Column> = statement.columns().iter().map(column_of).collect();
         sink.columns(&columns)?;
         let mut capped = CappedSink::new(sink, caps);
-        let mut stopped_early = false;
-        {
+        // Why the fetch ended: `Ok(true)` when a cap or the sink stopped it before the end.
+        let stopped: Result<bool, WarehouseError> = async {
             let mut rows = statement.query().fetch(&mut *tx);
             while let Some(row) = rows
                 .try_next()
                 .await
                 .map_err(|e| self.error(e, caps.timeout))?
             {
-                if !capped.push(decode_row(&row))? {
-                    stopped_early = true;
-                    break;
+                match capped.push(decode_row(&row)) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(true),
+                    Err(error) => return Err(WarehouseError::Sink(error)),
                 }
             }
+            Ok(false)
         }
-        if stopped_early {
-            // Draining the rest could take until the timeout; closing ends it now.
-            drop(tx);
-            let _ = conn.detach().close_hard().await;
-        } else {
-            tx.rollback()
+        .await;
+        match stopped {
+            Ok(false) => tx
+                .rollback()
                 .await
-                .map_err(|e| self.error(e, caps.timeout))?;
+                .map_err(|e| self.error(e, caps.timeout))?,
+            // Rows are still coming: draining them could take until the timeout, and a
+            // connection mid-result must not go back to the pool. Closing ends both.
+            Ok(true) | Err(WarehouseError::Sink(_)) => {
+                drop(tx);
+                let _ = conn.detach().close_hard().await;
+            }
+            Err(_) => {}
         }
+        stopped?;
         Ok(capped.finish(columns, started.elapsed()))
     }
 

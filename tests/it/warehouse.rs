@@ -10,7 +10,8 @@ use querybot::config::{ConnectionConfig, SecretUrl, WarehouseKind};
 use querybot::dialect::Dialect;
 use querybot::guard::{self, GuardedSql, Policy, TableAllowList, Verdict};
 use querybot::warehouse::{
-    self, Caps, Collected, Execution, Truncation, Value, ValueKind, Warehouse, WarehouseError,
+    self, Caps, Collected, Execution, RowSink, SinkError, Truncation, Value, ValueKind, Warehouse,
+    WarehouseError,
 };
 use sqlx::{Connection, PgConnection};
 
@@ -195,6 +196,42 @@ async fn a_slow_query_is_stopped_at_the_timeout() {
         "SELECT count(*) FROM orders",
     )
     .await;
+    assert_no_open_transactions(&db).await;
+}
+
+/// A sink that gives up after a few rows, as a CSV writer on a full disk would.
+struct FailingSink {
+    rows: usize,
+}
+
+impl RowSink for FailingSink {
+    fn columns(&mut self, _: &[querybot::warehouse::Column]) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn row(&mut self, _: Vec<Value>) -> Result<(), SinkError> {
+        self.rows += 1;
+        if self.rows == 10 {
+            return Err(SinkError("no space left on device".into()));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_sink_is_reported_and_the_pool_stays_usable() {
+    let (db, warehouse) = fixture_postgres().await;
+    let sql = guarded(warehouse.as_ref(), "SELECT * FROM events").await;
+    let mut sink = FailingSink { rows: 0 };
+    let result = warehouse.execute(&sql, &CAPS, &mut sink).await;
+    assert!(
+        matches!(result, Err(WarehouseError::Sink(_))),
+        "got {result:?}"
+    );
+    for _ in 0..10 {
+        let (result, _) = run(warehouse.as_ref(), "SELECT count(*) FROM events", &CAPS).await;
+        assert_eq!(result.expect("the pool still works").row_count, 1);
+    }
     assert_no_open_transactions(&db).await;
 }
 
