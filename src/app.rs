@@ -88,7 +88,14 @@ impl App {
     ) -> anyhow::Result<()> {
         let address = listener.local_addr().context("listener has no address")?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(housekeeping(self.store.clone(), stopped.clone()));
+        // A run outlives its statement timeout only by the time to present and post it.
+        let stalled_after =
+            self.config.limits.statement_timeout + std::time::Duration::from_secs(600);
+        tokio::spawn(housekeeping(
+            self.store.clone(),
+            stalled_after,
+            stopped.clone(),
+        ));
         if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
             tracing::info!("Slack Socket Mode on");
             tokio::spawn(slack::socket_mode(slack.clone(), token.clone(), stopped));
@@ -109,8 +116,13 @@ const DRAFT_LIFETIME_HOURS: i64 = 24;
 /// How long delivery ids are kept for dedupe; platforms stop retrying within minutes.
 const EVENT_MEMORY_HOURS: i64 = 48;
 
-/// Expires stale drafts and forgets old delivery ids, every ten minutes, until shutdown.
-async fn housekeeping(store: Store, mut stopped: tokio::sync::watch::Receiver<bool>) {
+/// Expires stale drafts, fails runs whose process died, and forgets old delivery ids,
+/// every ten minutes, until shutdown.
+async fn housekeeping(
+    store: Store,
+    stalled_after: std::time::Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tokio::select! {
@@ -125,6 +137,13 @@ async fn housekeeping(store: Store, mut stopped: tokio::sync::watch::Receiver<bo
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "expired unconfirmed drafts"),
             Err(error) => tracing::warn!(%error, "cannot expire drafts"),
+        }
+        let stalled =
+            chrono::Duration::from_std(stalled_after).unwrap_or(chrono::Duration::hours(1));
+        match store.fail_stalled_runs(now - stalled).await {
+            Ok(0) => {}
+            Ok(failed) => tracing::warn!(failed, "runs stalled and were marked failed"),
+            Err(error) => tracing::warn!(%error, "cannot fail stalled runs"),
         }
         if let Err(error) = store
             .forget_events(now - chrono::Duration::hours(EVENT_MEMORY_HOURS))

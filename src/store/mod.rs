@@ -337,6 +337,20 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Fails drafts left running since before `cutoff`: their process stopped mid-run, and
+    /// without this they would answer "already running" forever.
+    pub async fn fail_stalled_runs(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE drafts SET state = 'failed', updated_at = $1 \
+             WHERE state = 'running' AND updated_at < $2",
+        )
+        .bind(timestamp(Utc::now()))
+        .bind(timestamp(cutoff))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     /// Records an execution and, when it ran a claimed draft, closes that draft as done or
     /// failed, in one transaction.
     pub async fn record_run(&self, run: &NewRun) -> Result<RunId, StoreError> {

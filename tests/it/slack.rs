@@ -939,3 +939,25 @@ async fn doctor_checks_the_slack_token() {
     );
     assert_eq!(slack.calls_to("auth.test").len(), 1);
 }
+
+#[tokio::test]
+async fn a_failed_status_update_does_not_strand_the_run() {
+    let t = start(false, &[]).await;
+    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
+    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
+    // The draft message was deleted, say: Slack refuses the "Running…" update.
+    t.slack.fail_next("chat.update", "message_not_found");
+    t.click("U1", "querybot_run", &draft, &message_ts, "trigger-run")
+        .await;
+    t.slack.wait_for("files.completeUploadExternal", 2).await;
+    let runs = t.app.store.recent_runs(1).await.expect("runs");
+    assert_eq!(runs.len(), 1, "the claimed draft still ran");
+    let state = t
+        .app
+        .store
+        .draft(draft.parse().expect("id"))
+        .await
+        .expect("read")
+        .map(|d| d.state);
+    assert_eq!(state, Some(querybot::store::DraftState::Done));
+}

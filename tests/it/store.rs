@@ -345,6 +345,29 @@ async fn stale_pending_drafts_expire(_: &Backing, store: Store) {
             .map(|d| d.state),
         Some(DraftState::Running)
     );
+    let stalled = |cutoff| store.fail_stalled_runs(cutoff);
+    assert_eq!(
+        stalled(Utc::now() - Duration::hours(1))
+            .await
+            .expect("stalled"),
+        0
+    );
+    assert_eq!(
+        stalled(Utc::now() + Duration::seconds(1))
+            .await
+            .expect("stalled"),
+        1
+    );
+    let state = store
+        .draft(running.id)
+        .await
+        .expect("read")
+        .map(|d| d.state);
+    assert_eq!(
+        state,
+        Some(DraftState::Failed),
+        "a run whose process died is failed"
+    );
 }
 
 async fn retried_events_are_seen_once(backing: &Backing, store: Store) {

@@ -303,52 +303,60 @@ impl Slack {
     async fn run(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
         let by = Self::user(&action.team, &action.user);
+        // Files go to Slack, not to disk for good: a temporary folder per run, made before
+        // the claim so that nothing after the claim can keep the run from finishing.
+        let out_dir = tempfile::tempdir().map_err(|e| ApiError::Setup(e.to_string()))?;
         let draft = match self.0.bot.start(action.draft, &by).await {
             Ok(draft) => draft,
             Err(failure) => return self.tell(&workspace, action, &failure).await,
         };
         let api = &self.0.api;
         let running = format!("Running… (started by <@{}>)", action.user);
-        api.update(
-            &workspace.token,
-            &action.channel,
-            &action.message_ts,
-            blocks::draft_status(&draft, &running),
-        )
-        .await?;
-        // Files go to Slack, not to disk for good: a temporary folder per run.
-        let out_dir = tempfile::tempdir().map_err(|e| ApiError::Setup(e.to_string()))?;
+        let shown = blocks::draft_status(&draft, &running);
+        let token = &workspace.token;
+        if let Err(error) = api
+            .update(token, &action.channel, &action.message_ts, shown)
+            .await
+        {
+            tracing::warn!(error = %crate::bot::error_chain(&error), "cannot show the run started");
+        }
         let options = RunOptions {
             out_dir: Some(out_dir.path().to_path_buf()),
         };
         let status = match self.0.bot.finish(draft.clone(), &by, &options).await {
-            Ok(answer) => {
-                self.post_answer(&workspace, action, &answer).await?;
-                format!(
+            Ok(answer) => match self.post_answer(&workspace, action, &answer).await {
+                Ok(()) => format!(
                     "Ran by <@{}> in {:.1} s · {} rows",
                     action.user,
                     answer.elapsed.as_secs_f64(),
                     answer.row_count
-                )
-            }
+                ),
+                Err(error) => {
+                    tracing::warn!(error = %crate::bot::error_chain(&error), "answer not delivered");
+                    format!(
+                        "Ran by <@{}>, but the answer could not be posted.",
+                        action.user
+                    )
+                }
+            },
             Err(failure) => {
-                api.post(
-                    &workspace.token,
-                    &action.channel,
-                    Some(&action.thread_ts),
-                    blocks::failure(&failure),
-                )
-                .await?;
+                let told = api
+                    .post(
+                        token,
+                        &action.channel,
+                        Some(&action.thread_ts),
+                        blocks::failure(&failure),
+                    )
+                    .await;
+                if let Err(error) = told {
+                    tracing::warn!(error = %crate::bot::error_chain(&error), "failure not delivered");
+                }
                 format!("Run by <@{}> failed; see the thread.", action.user)
             }
         };
-        api.update(
-            &workspace.token,
-            &action.channel,
-            &action.message_ts,
-            blocks::draft_status(&draft, &status),
-        )
-        .await?;
+        let done = blocks::draft_status(&draft, &status);
+        api.update(token, &action.channel, &action.message_ts, done)
+            .await?;
         Ok(())
     }
 
