@@ -63,7 +63,9 @@ impl Pipeline {
         question: &str,
         conversation: crate::store::ConversationId,
     ) -> Result<Draft, PipelineError> {
-        let (warehouse, policy, catalog) = self.policy(&ask.connection).await?;
+        let (warehouse, policy, catalog) = self
+            .policy(&ask.connection, self.settings.catalog_max_age)
+            .await?;
 
         let history: Vec<(String, String)> = self
             .store

@@ -101,32 +101,31 @@ impl Pipeline {
         &self.settings
     }
 
-    /// A connection's warehouse and the guard policy from its current catalog.
+    /// A connection's warehouse and the guard policy from its catalog, cached for at most
+    /// `max_age`.
     async fn policy(
         &self,
         connection: &str,
+        max_age: Duration,
     ) -> Result<(Arc<dyn Warehouse>, Policy, Catalog), PipelineError> {
         let warehouse = self
             .warehouses
             .get(connection)
             .ok_or_else(|| PipelineError::UnknownConnection(connection.to_owned()))?
             .clone();
-        let catalog = catalog::current(
-            &self.store,
-            warehouse.as_ref(),
-            self.settings.catalog_max_age,
-        )
-        .await?;
+        let catalog = catalog::current(&self.store, warehouse.as_ref(), max_age).await?;
         Ok((warehouse, Policy::from_catalog(&catalog), catalog))
     }
 
-    /// The warehouse to run `sql` on, and `sql` as the guard allows it.
+    /// The warehouse to run `sql` on, and `sql` as the guard allows it under a catalog
+    /// cached for at most `max_age`.
     async fn guarded(
         &self,
         connection: &str,
         sql: &str,
+        max_age: Duration,
     ) -> Result<(Arc<dyn Warehouse>, GuardedSql), PipelineError> {
-        let (warehouse, policy, _) = self.policy(connection).await?;
+        let (warehouse, policy, _) = self.policy(connection, max_age).await?;
         match guard::check(sql, &policy) {
             Verdict::Allowed(sql) => Ok((warehouse, sql)),
             Verdict::Rejected(rejection) => Err(PipelineError::Rejected(rejection.reason())),

@@ -136,7 +136,8 @@ impl Pipeline {
     ) -> Result<(Execution, Presented, Option<String>, Usage), PipelineError> {
         // The catalog may have changed since drafting, and an edit may have changed the SQL:
         // the guard decides again, on what will actually run.
-        let (warehouse, sql) = self.guarded(&draft.connection, &draft.sql).await?;
+        let max_age = self.settings.catalog_max_age;
+        let (warehouse, sql) = self.guarded(&draft.connection, &draft.sql, max_age).await?;
         let out_dir = options
             .out_dir
             .clone()
@@ -211,7 +212,9 @@ impl Pipeline {
         if draft.state != DraftState::Pending {
             return Err(PipelineError::NotPending(draft.state));
         }
-        let (_, guarded) = self.guarded(&draft.connection, sql).await?;
+        // An editor waits on this: the cached catalog, whatever its age, never a re-read
+        // (the run checks again against a current one).
+        let (_, guarded) = self.guarded(&draft.connection, sql, Duration::MAX).await?;
         match self
             .store
             .edit_draft(id, guarded.as_str(), Some("Edited by hand."))

@@ -961,3 +961,23 @@ async fn a_failed_status_update_does_not_strand_the_run() {
         .map(|d| d.state);
     assert_eq!(state, Some(querybot::store::DraftState::Done));
 }
+
+#[tokio::test]
+async fn a_direct_message_that_mentions_the_bot_is_answered() {
+    let t = start(false, &[]).await;
+    t.llm.script([sql_reply(
+        "SELECT count(*) AS customers FROM customers",
+        "Counts customers.",
+    )]);
+    // Slack sends no app_mention copy for direct messages.
+    let dm = json!({
+        "type": "message", "channel": "D0DM", "channel_type": "im", "user": "U1",
+        "text": format!("<@{BOT_USER_ID}> how many customers?"), "ts": "1700000000.000300"
+    });
+    t.event("Ev7000", dm).await;
+    t.slack.wait_for("chat.update", 1).await;
+    assert_eq!(
+        t.llm.requests()[0].last_user_message(),
+        "how many customers?"
+    );
+}

@@ -227,7 +227,8 @@ impl Slack {
         }
         let mention = format!("<@{}>", workspace.bot_user);
         // A mention also arrives as a plain message event; the app_mention copy handles it.
-        if !mentioned && message.text.contains(&mention) {
+        // Direct messages get no app_mention copy, so there the message itself counts.
+        if !mentioned && !message.is_direct() && message.text.contains(&mention) {
             return Ok(());
         }
         let conversation = ConversationKey {

@@ -56,12 +56,18 @@ pub(super) async fn interactions(State(slack): State<Slack>, Signed(body): Signe
     }
 }
 
+/// How long an edit may take to check: Slack closes the modal with an error at three seconds.
+const EDIT_ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_millis(2_500);
+
 /// The synchronous answer to an edit: `None` closes the modal, `Some` shows the error in it.
 pub(super) async fn edit_answer(
     slack: &Slack,
     edit: &payload::EditSubmission,
 ) -> Option<serde_json::Value> {
-    match slack.submit_edit(edit).await {
+    let checked = tokio::time::timeout(EDIT_ANSWER_LIMIT, slack.submit_edit(edit))
+        .await
+        .unwrap_or_else(|_| Err("Checking the SQL took too long; press Save again.".to_owned()));
+    match checked {
         Ok(()) => None,
         Err(message) => Some(json!({
             "response_action": "errors",
