@@ -60,6 +60,26 @@ pub struct SlackOAuth {
     pub token_key: SecretString,
     /// Where Slack sends installers back: `{public_url}/slack/oauth/callback`.
     pub public_url: String,
+    /// The workspaces that may install: anyone who installs can query the warehouse.
+    pub allowed_teams: AllowedTeams,
+}
+
+/// Which Slack workspaces may install querybot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedTeams {
+    /// Any workspace (`SLACK_ALLOWED_TEAMS=*`), for a bot that serves no private data.
+    Any,
+    /// Only these team ids.
+    Only(std::collections::BTreeSet<String>),
+}
+
+impl AllowedTeams {
+    pub fn allows(&self, team: &str) -> bool {
+        match self {
+            AllowedTeams::Any => true,
+            AllowedTeams::Only(teams) => teams.contains(team),
+        }
+    }
 }
 
 impl SlackConfig {
@@ -685,11 +705,29 @@ fn slack_config(
                     "OAuth installs need the bot's public https URL for Slack's redirect",
                 )
             })?;
+            let allowed_teams = match setting("SLACK_ALLOWED_TEAMS").as_deref().map(str::trim) {
+                Some("*") => AllowedTeams::Any,
+                Some(list) => AllowedTeams::Only(
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+                None => {
+                    return Err(ConfigError::new(
+                        "SLACK_ALLOWED_TEAMS",
+                        "OAuth installs need the workspace ids allowed to install (T0123,T0456), \
+                         or * for any workspace: whoever installs can query the warehouse",
+                    ));
+                }
+            };
             Some(SlackOAuth {
                 client_id,
                 client_secret,
                 token_key,
                 public_url: public_url.trim_end_matches('/').to_owned(),
+                allowed_teams,
             })
         }
     };
@@ -996,9 +1034,31 @@ mod tests {
             ("SLACK_TOKEN_KEY", key),
         ];
         assert_eq!(rejected_setting(&with_key, ""), "QUERYBOT_PUBLIC_URL");
-        let config = load(&with_key, "public_url = \"https://bot.example.com/\"").expect("loads");
+        let public = "public_url = \"https://bot.example.com/\"";
+        assert_eq!(rejected_setting(&with_key, public), "SLACK_ALLOWED_TEAMS");
+        let allowed = [
+            with_key[0],
+            with_key[1],
+            with_key[2],
+            with_key[3],
+            ("SLACK_ALLOWED_TEAMS", "T1, T2"),
+        ];
+        let config = load(&allowed, public).expect("loads");
         let oauth = config.slack.oauth.expect("oauth on");
         assert_eq!(oauth.public_url, "https://bot.example.com");
+        assert!(oauth.allowed_teams.allows("T2") && !oauth.allowed_teams.allows("T3"));
+        let any = [
+            with_key[0],
+            with_key[1],
+            with_key[2],
+            with_key[3],
+            ("SLACK_ALLOWED_TEAMS", "*"),
+        ];
+        let config = load(&any, public).expect("loads");
+        assert_eq!(
+            config.slack.oauth.expect("oauth on").allowed_teams,
+            AllowedTeams::Any
+        );
     }
 
     #[test]

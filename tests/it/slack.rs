@@ -711,11 +711,14 @@ async fn oauth_installs_a_workspace_and_uninstall_forgets_it() {
             ("SLACK_CLIENT_SECRET", "client-secret"),
             ("SLACK_TOKEN_KEY", TOKEN_KEY),
             ("QUERYBOT_PUBLIC_URL", "https://bot.example.com"),
+            ("SLACK_ALLOWED_TEAMS", "T0NEW"),
         ],
     )
     .await;
     t.slack.expect_oauth_client("1111.2222", "client-secret");
     t.slack.oauth_team_for_code("code-ok", "T0NEW", "New Team");
+    t.slack
+        .oauth_team_for_code("code-stranger", "T0STRANGER", "Stranger Inc");
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

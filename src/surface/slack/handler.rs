@@ -110,7 +110,19 @@ impl Slack {
 
     /// The token and bot user for a team: its OAuth installation, else `SLACK_BOT_TOKEN`.
     async fn workspace(&self, team: &str) -> Result<Workspace, SlackError> {
-        if let Some(install) = self.0.store.slack_installation(team).await? {
+        let allowed = self
+            .0
+            .config
+            .oauth
+            .as_ref()
+            .is_none_or(|o| o.allowed_teams.allows(team));
+        if let Some(install) = self
+            .0
+            .store
+            .slack_installation(team)
+            .await?
+            .filter(|_| allowed)
+        {
             let cipher = self
                 .0
                 .cipher

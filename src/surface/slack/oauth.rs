@@ -116,6 +116,14 @@ pub(super) async fn callback(
             );
         }
     };
+    let team = access.team.id.to_string();
+    if !oauth.allowed_teams.allows(&team) {
+        tracing::warn!(%team, "install refused: workspace not in SLACK_ALLOWED_TEAMS");
+        return page(
+            StatusCode::FORBIDDEN,
+            "This workspace may not install this querybot; ask the person who runs it to add your workspace.",
+        );
+    }
     let token = secrecy::SecretString::from(access.access_token.to_string());
     let stored = match cipher.encrypt(&token) {
         Ok(stored) => stored,
