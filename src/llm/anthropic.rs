@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use super::transport::{KeyHeader, Transport};
-use super::{Completion, LlmError, LlmProvider, Reply, Role, Usage};
+use super::{Completion, Endpoint, LlmError, LlmProvider, Reply, Role, Usage};
 use crate::config::LlmConfig;
 
 /// The API version this module's wire types follow.
@@ -30,16 +30,8 @@ impl Anthropic {
 
 #[async_trait]
 impl LlmProvider for Anthropic {
-    fn name(&self) -> &str {
-        self.transport.provider()
-    }
-
-    fn model(&self) -> &str {
-        self.transport.model()
-    }
-
-    fn base_url(&self) -> &str {
-        self.transport.base_url()
+    fn endpoint(&self) -> &Endpoint {
+        self.transport.endpoint()
     }
 
     async fn complete(&self, request: &Completion) -> Result<Reply, LlmError> {

@@ -5,7 +5,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use super::transport::{KeyHeader, Transport};
-use super::{Completion, LlmError, LlmProvider, Reply, Role, Usage};
+use super::{Completion, Endpoint, LlmError, LlmProvider, Reply, Role, Usage};
 use crate::config::LlmConfig;
 
 #[derive(Debug)]
@@ -26,16 +26,8 @@ impl Gemini {
 
 #[async_trait]
 impl LlmProvider for Gemini {
-    fn name(&self) -> &str {
-        self.transport.provider()
-    }
-
-    fn model(&self) -> &str {
-        self.transport.model()
-    }
-
-    fn base_url(&self) -> &str {
-        self.transport.base_url()
+    fn endpoint(&self) -> &Endpoint {
+        self.transport.endpoint()
     }
 
     async fn complete(&self, request: &Completion) -> Result<Reply, LlmError> {

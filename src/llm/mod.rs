@@ -32,15 +32,32 @@ pub use openai::OpenAi;
 use crate::config::{self, LlmConfig};
 
 /// A model that completes a conversation.
+/// Where a provider client sends its requests, and for which model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub provider: &'static str,
+    pub model: String,
+    pub base_url: String,
+}
+
 #[async_trait]
 pub trait LlmProvider: Send + Sync {
-    /// `openai`, `ollama`, `gemini` or `anthropic`.
-    fn name(&self) -> &str;
+    /// Which provider, model and API base this client talks to.
+    fn endpoint(&self) -> &Endpoint;
 
-    fn model(&self) -> &str;
+    /// `openai`, `ollama`, `gemini` or `anthropic`.
+    fn name(&self) -> &str {
+        self.endpoint().provider
+    }
+
+    fn model(&self) -> &str {
+        &self.endpoint().model
+    }
 
     /// The API base the provider sends to, for messages that tell the user where to look.
-    fn base_url(&self) -> &str;
+    fn base_url(&self) -> &str {
+        &self.endpoint().base_url
+    }
 
     /// Sends one conversation and returns the model's answer, retrying transient failures a
     /// bounded number of times.

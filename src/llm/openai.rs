@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::transport::{KeyHeader, Transport};
-use super::{Completion, LlmError, LlmProvider, Reply, Role, Usage};
+use super::{Completion, Endpoint, LlmError, LlmProvider, Reply, Role, Usage};
 use crate::config::{self, LlmConfig};
 
 #[derive(Debug)]
@@ -22,16 +22,8 @@ impl OpenAi {
 
 #[async_trait]
 impl LlmProvider for OpenAi {
-    fn name(&self) -> &str {
-        self.transport.provider()
-    }
-
-    fn model(&self) -> &str {
-        self.transport.model()
-    }
-
-    fn base_url(&self) -> &str {
-        self.transport.base_url()
+    fn endpoint(&self) -> &Endpoint {
+        self.transport.endpoint()
     }
 
     async fn complete(&self, request: &Completion) -> Result<Reply, LlmError> {

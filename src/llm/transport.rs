@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::retry::{self, Policy};
-use super::{LlmError, Reply};
+use super::{Endpoint, LlmError, Reply};
 use crate::config::LlmConfig;
 
 /// Longest server error text kept in an error.
@@ -32,9 +32,7 @@ pub(super) enum KeyHeader {
 #[derive(Debug)]
 pub(super) struct Transport {
     client: reqwest::Client,
-    provider: &'static str,
-    base_url: String,
-    model: String,
+    endpoint: Endpoint,
     api_key: Option<SecretString>,
     key_header: KeyHeader,
     /// Headers every request carries, such as Anthropic's API version.
@@ -44,10 +42,6 @@ pub(super) struct Transport {
 }
 
 impl Transport {
-    pub(super) fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
     pub(super) fn new(
         config: &LlmConfig,
         key_header: KeyHeader,
@@ -61,9 +55,11 @@ impl Transport {
             .unwrap_or_default();
         Transport {
             client,
-            provider: config.provider.as_str(),
-            base_url: config.base_url.clone(),
-            model: config.model.clone(),
+            endpoint: Endpoint {
+                provider: config.provider.as_str(),
+                model: config.model.clone(),
+                base_url: config.base_url.clone(),
+            },
             api_key: config.api_key.clone(),
             key_header,
             fixed_headers,
@@ -72,12 +68,8 @@ impl Transport {
         }
     }
 
-    pub(super) fn provider(&self) -> &'static str {
-        self.provider
-    }
-
-    pub(super) fn model(&self) -> &str {
-        &self.model
+    pub(super) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// Posts `body` to `path` (relative to the base URL), retrying transient failures, and
@@ -94,14 +86,16 @@ impl Transport {
     {
         let reply = self
             .policy
-            .run(self.provider, || self.attempt(path, body, into_reply))
+            .run(self.endpoint.provider, || {
+                self.attempt(path, body, into_reply)
+            })
             .await?;
         let usage = reply.usage;
         for (kind, tokens) in [
             ("prompt", usage.prompt_tokens),
             ("completion", usage.completion_tokens),
         ] {
-            let provider = self.provider;
+            let provider = self.endpoint.provider;
             metrics::counter!("querybot_llm_tokens_total", "provider" => provider, "kind" => kind)
                 .increment(tokens);
         }
@@ -127,7 +121,10 @@ impl Transport {
             Ok(request) => self.send(request.json(body)).await.and_then(into_reply),
             Err(error) => Err(error),
         };
-        let labels = [("provider", self.provider), ("outcome", outcome(&result))];
+        let labels = [
+            ("provider", self.endpoint.provider),
+            ("outcome", outcome(&result)),
+        ];
         metrics::counter!("querybot_llm_requests_total", &labels).increment(1);
         result
     }
@@ -140,7 +137,7 @@ impl Transport {
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, LlmError> {
         let mut request = self
             .client
-            .request(method, format!("{}{path}", self.base_url))
+            .request(method, format!("{}{path}", self.endpoint.base_url))
             .timeout(self.timeout);
         for (name, value) in self.fixed_headers {
             request = request.header(*name, *value);
@@ -189,7 +186,7 @@ impl Transport {
             LlmError::Timeout
         } else {
             LlmError::Unreachable {
-                base_url: self.base_url.clone(),
+                base_url: self.endpoint.base_url.clone(),
                 source: error,
             }
         }
