@@ -229,6 +229,19 @@ impl<'a> CappedSink<'a> {
     }
 }
 
+/// How long introspection may take; catalogs of large warehouses are slow to read.
+const INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(120);
+/// Text columns with at most this many distinct values get sample values.
+const MAX_SAMPLE_VALUES: usize = 10;
+
+/// A connection URL the driver cannot read.
+fn bad_url(connection: &ConnectionConfig, error: impl std::fmt::Display) -> WarehouseError {
+    WarehouseError::Unusable {
+        connection: connection.name.clone(),
+        problem: format!("bad connection URL ({error})"),
+    }
+}
+
 /// Doubles quotes so a name from the catalog can be used as an identifier.
 fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

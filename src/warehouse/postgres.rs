@@ -22,20 +22,16 @@ use sqlx::{
 };
 
 use super::{
-    CappedSink, Caps, Column, Execution, Plan, RowSink, Value, ValueKind, Warehouse,
-    WarehouseError, quote_identifier,
+    CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
+    Value, ValueKind, Warehouse, WarehouseError, bad_url, quote_identifier,
 };
 use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
 use crate::config::ConnectionConfig;
 use crate::dialect::Dialect;
 use crate::guard::{self, GuardedSql};
 
-/// How long introspection may take; catalogs of large warehouses are slow to read.
-const INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(120);
 /// Slack over the server-side timeout before the client gives up on its own.
 const CLIENT_GRACE: Duration = Duration::from_secs(5);
-/// Text columns with at most this many distinct values get sample values.
-const MAX_SAMPLE_VALUES: usize = 10;
 /// Tables small enough to read distinct values from when planner statistics are missing.
 const SAMPLE_SCAN_MAX_ROWS: i64 = 200_000;
 
@@ -48,10 +44,7 @@ pub struct Postgres {
 impl Postgres {
     pub fn connect(connection: &ConnectionConfig) -> Result<Postgres, WarehouseError> {
         let options = PgConnectOptions::from_str(connection.url.expose())
-            .map_err(|e| WarehouseError::Unusable {
-                connection: connection.name.clone(),
-                problem: format!("bad connection URL ({e})"),
-            })?
+            .map_err(|e| bad_url(connection, e))?
             .application_name("querybot");
         let pool = PgPoolOptions::new()
             .max_connections(8)

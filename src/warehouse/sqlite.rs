@@ -19,16 +19,14 @@ use sqlx::sqlite::{SqliteColumn, SqliteConnectOptions, SqlitePoolOptions, Sqlite
 use sqlx::{Column as _, Executor, Row, SqlSafeStr, SqlitePool, Statement, TypeInfo, ValueRef};
 
 use super::{
-    CappedSink, Caps, Column, Execution, Plan, RowSink, Value, ValueKind, Warehouse,
-    WarehouseError, quote_identifier,
+    CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
+    Value, ValueKind, Warehouse, WarehouseError, bad_url, quote_identifier,
 };
 use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
 use crate::config::ConnectionConfig;
 use crate::dialect::Dialect;
 use crate::guard::{self, GuardedSql};
 
-const INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(120);
-const MAX_SAMPLE_VALUES: usize = 10;
 /// How many virtual-machine steps pass between deadline checks (a few microseconds' work).
 const PROGRESS_STEPS: i32 = 10_000;
 
@@ -40,10 +38,7 @@ pub struct Sqlite {
 impl Sqlite {
     pub fn connect(connection: &ConnectionConfig) -> Result<Sqlite, WarehouseError> {
         let options = SqliteConnectOptions::from_str(connection.url.expose())
-            .map_err(|e| WarehouseError::Unusable {
-                connection: connection.name.clone(),
-                problem: format!("bad connection URL ({e})"),
-            })?
+            .map_err(|e| bad_url(connection, e))?
             .read_only(true)
             .create_if_missing(false)
             .pragma("query_only", "ON");
