@@ -35,6 +35,14 @@ struct Inner {
     single_bot_user: OnceCell<String>,
 }
 
+/// Who asked, and where.
+#[derive(Clone, Copy)]
+struct Asker<'a> {
+    team: &'a str,
+    channel: &'a str,
+    user: &'a str,
+}
+
 /// A workspace querybot can talk to: its token and its own user id.
 struct Workspace {
     token: SecretString,
@@ -182,28 +190,46 @@ impl Slack {
 
     async fn ask_in_channel(&self, command: &Command) -> Result<(), SlackError> {
         let workspace = self.workspace(&command.team).await?;
-        let question = command.text.trim();
+        let asker = Asker {
+            team: &command.team,
+            channel: &command.channel,
+            user: &command.user,
+        };
+        self.draft_in(&workspace, asker, None, command.text.trim())
+            .await
+    }
+
+    /// Posts a "writing SQL…" placeholder into `thread` (or, with `None`, into the channel,
+    /// where it starts the conversation's thread), then turns it into the draft or the
+    /// failure.
+    async fn draft_in(
+        &self,
+        workspace: &Workspace,
+        asker: Asker<'_>,
+        thread: Option<&str>,
+        question: &str,
+    ) -> Result<(), SlackError> {
         let api = &self.0.api;
         let progress = blocks::progress(question, "writing SQL…");
         let ts = api
-            .post(&workspace.token, &command.channel, None, progress)
+            .post(&workspace.token, asker.channel, thread, progress)
             .await?;
         let ask = Ask {
             conversation: ConversationKey {
                 platform: Platform::Slack,
-                workspace: command.team.clone(),
-                channel: command.channel.clone(),
-                thread: ts.clone(),
+                workspace: asker.team.to_owned(),
+                channel: asker.channel.to_owned(),
+                thread: thread.unwrap_or(&ts).to_owned(),
             },
-            author: Self::user(&command.team, &command.user),
-            connection: self.connection_for(&command.channel),
+            author: Self::user(asker.team, asker.user),
+            connection: self.connection_for(asker.channel),
             question: question.to_owned(),
         };
         let content = match self.0.bot.ask(&ask).await {
             Ok(draft) => blocks::draft(&draft),
             Err(failure) => blocks::failure(&failure),
         };
-        api.update(&workspace.token, &command.channel, &ts, content)
+        api.update(&workspace.token, asker.channel, &ts, content)
             .await?;
         Ok(())
     }
@@ -273,27 +299,14 @@ impl Slack {
             return Ok(());
         }
         let span = tracing::info_span!("question", platform = "slack", workspace = %team, channel = %message.channel, user = %message.user);
-        async {
-            let progress = blocks::progress(&question, "writing SQL…");
-            let ts = api
-                .post(&workspace.token, &message.channel, thread, progress)
-                .await?;
-            let ask = Ask {
-                conversation,
-                author: Self::user(team, &message.user),
-                connection: self.connection_for(&message.channel),
-                question,
-            };
-            let content = match self.0.bot.ask(&ask).await {
-                Ok(draft) => blocks::draft(&draft),
-                Err(failure) => blocks::failure(&failure),
-            };
-            api.update(&workspace.token, &message.channel, &ts, content)
-                .await?;
-            Ok(())
-        }
-        .instrument(span)
-        .await
+        let asker = Asker {
+            team,
+            channel: &message.channel,
+            user: &message.user,
+        };
+        self.draft_in(&workspace, asker, thread, &question)
+            .instrument(span)
+            .await
     }
 
     /// A click on Run, Edit or Cancel, already deduplicated.
