@@ -99,10 +99,6 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Applies the embedded migrations for this backend; safe to run from several replicas.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         migrator(self.backend).run(&self.pool).await?;
@@ -113,10 +109,6 @@ impl Store {
     pub async fn check(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
     }
 
     /// The conversation for a thread, created on first use.

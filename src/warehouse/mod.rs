@@ -164,10 +164,6 @@ impl Connections {
         &self.0[DEFAULT_CONNECTION]
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Warehouse>> {
         self.0.values()
     }

@@ -59,6 +59,8 @@ pub enum SlackError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Cipher(#[from] super::crypto::CipherError),
+    #[error("cannot prepare the answer's files")]
+    Files(#[from] std::io::Error),
 }
 
 const HELP: &str = "Ask a question about your data, for example `/ask how many orders per month \
@@ -331,7 +333,7 @@ impl Slack {
         let by = Self::user(&action.team, &action.user);
         // Files go to Slack, not to disk for good: a temporary folder per run, made before
         // the claim so that nothing after the claim can keep the run from finishing.
-        let out_dir = tempfile::tempdir().map_err(|e| ApiError::Setup(e.to_string()))?;
+        let out_dir = tempfile::tempdir()?;
         let draft = match self.0.bot.start(action.draft, &by).await {
             Ok(draft) => draft,
             Err(failure) => return self.tell(&workspace, action, &failure).await,
@@ -409,9 +411,7 @@ impl Slack {
             api.upload(&workspace.token, &action.channel, &action.thread_ts, upload)
                 .await?;
         }
-        let csv = tokio::fs::read(&answer.csv)
-            .await
-            .map_err(|e| ApiError::Setup(format!("cannot read {}: {e}", answer.csv.display())))?;
+        let csv = tokio::fs::read(&answer.csv).await?;
         let upload = Upload {
             filename: "result.csv",
             title: "result.csv",
