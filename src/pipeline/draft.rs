@@ -87,19 +87,17 @@ impl Pipeline {
             },
         );
         let schema = linking::render(&catalog, &selection);
-        let mut known_examples = self
-            .examples
-            .get(&ask.connection)
-            .cloned()
-            .unwrap_or_default();
-        known_examples.extend(
-            self.store
-                .examples(&ask.connection)
-                .await?
-                .into_iter()
-                .map(|(question, sql)| examples::Example { question, sql }),
-        );
-        let chosen = examples::most_similar(&known_examples, question, EXAMPLES_IN_PROMPT);
+        // The examples file's pairs, then those promoted in chat.
+        let promoted: Vec<examples::Example> = self
+            .store
+            .examples(&ask.connection)
+            .await?
+            .into_iter()
+            .map(|(question, sql)| examples::Example { question, sql })
+            .collect();
+        let from_file = self.examples.get(&ask.connection).into_iter().flatten();
+        let chosen =
+            examples::most_similar(from_file.chain(&promoted), question, EXAMPLES_IN_PROMPT);
 
         let mut completion = prompt::drafting(&prompt::Inputs {
             dialect: catalog.dialect,

@@ -44,24 +44,28 @@ pub fn load(path: &Path) -> Result<Vec<Example>, ExamplesError> {
 
 /// The `k` examples whose questions share the most words with `question`, best first;
 /// examples sharing no meaningful word are left out.
-pub fn most_similar<'a>(examples: &'a [Example], question: &str, k: usize) -> Vec<&'a Example> {
+pub fn most_similar<'a>(
+    examples: impl IntoIterator<Item = &'a Example>,
+    question: &str,
+    k: usize,
+) -> Vec<&'a Example> {
     let asked = words(question);
-    let mut scored: Vec<(f64, usize)> = examples
-        .iter()
+    let mut scored: Vec<(f64, usize, &Example)> = examples
+        .into_iter()
         .enumerate()
         .filter_map(|(i, example)| {
             let theirs = words(&example.question);
             let shared = asked.intersection(&theirs).count();
             let union = asked.union(&theirs).count();
-            (shared > 0).then(|| (shared as f64 / union as f64, i))
+            (shared > 0).then(|| (shared as f64 / union as f64, i, example))
         })
         .collect();
-    // Highest score first; ties keep file order so prompts are stable.
+    // Highest score first; ties keep the given order so prompts are stable.
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored
         .into_iter()
         .take(k)
-        .map(|(_, i)| &examples[i])
+        .map(|(_, _, example)| example)
         .collect()
 }
 
