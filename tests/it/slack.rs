@@ -21,8 +21,17 @@ struct SlackTest {
 }
 
 async fn start(socket_mode: bool, extra: &[(&str, &str)]) -> SlackTest {
-    let llm = FakeLlm::start().await;
-    let slack = FakeSlack::start().await;
+    let (llm, slack) = (FakeLlm::start().await, FakeSlack::start().await);
+    start_with(llm, slack, socket_mode, extra).await
+}
+
+/// A bot in front of existing fakes: a second replica shares them with the first.
+async fn start_with(
+    llm: FakeLlm,
+    slack: FakeSlack,
+    socket_mode: bool,
+    extra: &[(&str, &str)],
+) -> SlackTest {
     let mut settings: Vec<(String, String)> = llm
         .settings()
         .into_iter()
@@ -129,6 +138,14 @@ impl SlackTest {
             draft_id(&update),
         )
     }
+}
+
+/// An `app_mention` of the bot in #sales.
+fn mention(text: &str, ts: &str) -> Value {
+    json!({
+        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> {text}"),
+        "ts": ts, "channel": "C0SALES", "event_ts": ts
+    })
 }
 
 fn event_callback(event_id: &str, event: Value) -> Value {
@@ -298,19 +315,13 @@ async fn four_deliveries_of_one_event_make_one_draft() {
             "Counts customers.",
         )
     });
-    let mention = json!({
-        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> how many customers?"),
-        "ts": "1700000000.000100", "channel": "C0SALES", "event_ts": "1700000000.000100"
-    });
+    let asked = mention("how many customers?", "1700000000.000100");
     for _ in 0..4 {
-        assert_eq!(t.event("Ev0001", mention.clone()).await.status(), 200);
+        assert_eq!(t.event("Ev0001", asked.clone()).await.status(), 200);
     }
     t.slack.wait_for("chat.update", 1).await;
     // A fifth, different event proves the first four were handled before this one finished.
-    let other = json!({
-        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> and orders?"),
-        "ts": "1700000000.000200", "channel": "C0SALES", "event_ts": "1700000000.000200"
-    });
+    let other = mention("and orders?", "1700000000.000200");
     t.event("Ev0002", other).await;
     t.slack.wait_for("chat.update", 2).await;
     assert_eq!(t.llm.requests().len(), 2, "one LLM call per distinct event");
@@ -597,19 +608,13 @@ async fn socket_mode_acks_handles_and_survives_a_reconnect() {
         )
     });
     t.slack.wait_for_socket(1).await;
-    let mention = |event_id: &str, ts: &str| {
+    let delivery = |event_id: &str, ts: &str| {
         fake_slack::envelope(
             "events_api",
-            event_callback(
-                event_id,
-                json!({
-                    "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> customers?"),
-                    "ts": ts, "channel": "C0SALES", "event_ts": ts
-                }),
-            ),
+            event_callback(event_id, mention("customers?", ts)),
         )
     };
-    let first = mention("Ev1000", "1700000000.000100");
+    let first = delivery("Ev1000", "1700000000.000100");
     t.slack.send_envelope(first.clone()).await;
     let ack = t
         .slack
@@ -621,12 +626,12 @@ async fn socket_mode_acks_handles_and_survives_a_reconnect() {
     t.slack.send_disconnect("refresh_requested").await;
     t.slack.wait_for_socket(2).await;
     // Slack may redeliver on the new socket; the second delivery must not be handled again.
-    let redelivered = mention("Ev1000", "1700000000.000100");
+    let redelivered = delivery("Ev1000", "1700000000.000100");
     t.slack.send_envelope(redelivered.clone()).await;
     t.slack
         .wait_for_ack(redelivered["envelope_id"].as_str().expect("id"))
         .await;
-    let second = mention("Ev1001", "1700000000.000200");
+    let second = delivery("Ev1001", "1700000000.000200");
     t.slack.send_envelope(second.clone()).await;
     t.slack
         .wait_for_ack(second["envelope_id"].as_str().expect("id"))
@@ -812,47 +817,25 @@ async fn oauth_installs_a_workspace_and_uninstall_forgets_it() {
 #[tokio::test]
 async fn two_replicas_sharing_a_store_answer_an_event_once() {
     let store = crate::support::db::PgDatabase::create().await;
-    let first = start(false, &[("DATABASE_URL", store.url.as_str())]).await;
-    // The second replica talks to the same fake Slack and LLM as the first.
-    let mut settings: Vec<(String, String)> = first
-        .llm
-        .settings()
-        .into_iter()
-        .chain(first.slack.settings())
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    settings.push(("DATABASE_URL".into(), store.url.clone()));
-    let refs: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let second = SlackTest {
-        app: spawn_app(&refs).await,
-        slack: first.slack.clone(),
-        llm: first.llm.clone(),
-    };
+    let shared = [("DATABASE_URL", store.url.as_str())];
+    let first = start(false, &shared).await;
+    let second = start_with(first.llm.clone(), first.slack.clone(), false, &shared).await;
     first.llm.respond_with(|_| {
         sql_reply(
             "SELECT count(*) AS customers FROM customers",
             "Counts customers.",
         )
     });
-    let mention = json!({
-        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> how many customers?"),
-        "ts": "1700000000.000100", "channel": "C0SALES", "event_ts": "1700000000.000100"
-    });
+    let asked = mention("how many customers?", "1700000000.000100");
     let (a, b, c, d) = tokio::join!(
-        first.event("Ev5000", mention.clone()),
-        second.event("Ev5000", mention.clone()),
-        first.event("Ev5000", mention.clone()),
-        second.event("Ev5000", mention.clone()),
+        first.event("Ev5000", asked.clone()),
+        second.event("Ev5000", asked.clone()),
+        first.event("Ev5000", asked.clone()),
+        second.event("Ev5000", asked.clone()),
     );
     assert!([a, b, c, d].iter().all(|r| r.status() == 200));
     first.slack.wait_for("chat.update", 1).await;
-    let marker = json!({
-        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> and now?"),
-        "ts": "1700000000.000200", "channel": "C0SALES", "event_ts": "1700000000.000200"
-    });
+    let marker = mention("and now?", "1700000000.000200");
     second.event("Ev5001", marker).await;
     first.slack.wait_for("chat.update", 2).await;
     assert_eq!(
