@@ -108,6 +108,18 @@ fn new_draft(conversation: ConversationId, question: &str, sql: &str) -> NewDraf
     }
 }
 
+/// A pending draft (`SELECT 1`) in a conversation of its own thread.
+async fn pending_draft(store: &Store, thread_ts: &str) -> querybot::store::Draft {
+    let conversation = store
+        .conversation(&thread(thread_ts))
+        .await
+        .expect("conversation");
+    store
+        .create_draft(new_draft(conversation, "q", "SELECT 1"))
+        .await
+        .expect("draft")
+}
+
 fn run_of(draft: &querybot::store::Draft, error: Option<&str>) -> NewRun {
     NewRun {
         draft: Some(draft.id),
@@ -202,14 +214,7 @@ async fn a_draft_goes_from_pending_to_done(_: &Backing, store: Store) {
 async fn concurrent_claims_from_two_replicas_have_one_winner(backing: &Backing, store: Store) {
     let replica = backing.open().await;
     for round in 0..5 {
-        let conversation = store
-            .conversation(&thread(&format!("race-{round}")))
-            .await
-            .expect("conversation");
-        let draft = store
-            .create_draft(new_draft(conversation, "q", "SELECT 1"))
-            .await
-            .expect("draft");
+        let draft = pending_draft(&store, &format!("race-{round}")).await;
         let stores = Arc::new([store.clone(), replica.clone()]);
         let claims: Vec<_> = (0..8)
             .map(|i| {
@@ -232,14 +237,7 @@ async fn concurrent_claims_from_two_replicas_have_one_winner(backing: &Backing, 
 }
 
 async fn a_failed_run_fails_its_draft_and_is_recorded(_: &Backing, store: Store) {
-    let conversation = store
-        .conversation(&thread("t"))
-        .await
-        .expect("conversation");
-    let draft = store
-        .create_draft(new_draft(conversation, "q", "SELECT 1"))
-        .await
-        .expect("draft");
+    let draft = pending_draft(&store, "t").await;
     let claimed = store
         .claim_draft(draft.id, &UserId::new("u"))
         .await
@@ -265,14 +263,7 @@ async fn a_failed_run_fails_its_draft_and_is_recorded(_: &Backing, store: Store)
 }
 
 async fn only_pending_drafts_can_be_edited_or_cancelled(_: &Backing, store: Store) {
-    let conversation = store
-        .conversation(&thread("t"))
-        .await
-        .expect("conversation");
-    let draft = store
-        .create_draft(new_draft(conversation, "q", "SELECT 1"))
-        .await
-        .expect("draft");
+    let draft = pending_draft(&store, "t").await;
     let edited = store
         .edit_draft(draft.id, "SELECT 2", Some("Edited by hand."))
         .await
