@@ -14,8 +14,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::ConnectOptions;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Row, SqlSafeStr};
 
 pub use model::{
@@ -34,6 +36,8 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot open the store file {path}: {reason}")]
+    File { path: String, reason: String },
     #[error("store query failed")]
     Query(#[from] sqlx::Error),
     #[error("store migration failed")]
@@ -61,16 +65,19 @@ const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, 
      created_at, updated_at";
 
 impl Store {
-    /// Connects to `sqlite://PATH` (creating the file and its folder) or `postgres://...`.
+    /// Connects to `sqlite://PATH` (creating the file and its folders) or `postgres://...`.
     pub async fn connect(url: &SecretUrl) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = match url.scheme() {
             "sqlite" => Backend::Sqlite,
             _ => Backend::Postgres,
         };
+        let connect_error = |source| StoreError::Connect {
+            url: url.to_string(),
+            source,
+        };
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        if backend == Backend::Sqlite {
-            create_sqlite_parent(url.expose());
+        let connect_options = if backend == Backend::Sqlite {
             // WAL lets readers go on while one writer commits; SQLite serializes writers.
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -86,16 +93,18 @@ impl Store {
                     Ok(())
                 })
             });
+            let sqlite = SqliteConnectOptions::from_str(url.expose()).map_err(connect_error)?;
+            prepare_sqlite_file(sqlite.get_filename())?;
+            AnyConnectOptions::from_url(&sqlite.create_if_missing(true).to_url_lossy())
+                .map_err(connect_error)?
         } else {
             options = options.max_connections(10);
-        }
+            AnyConnectOptions::from_str(url.expose()).map_err(connect_error)?
+        };
         let pool = options
-            .connect(url.expose())
+            .connect_with(connect_options)
             .await
-            .map_err(|source| StoreError::Connect {
-                url: url.to_string(),
-                source,
-            })?;
+            .map_err(connect_error)?;
         Ok(Store { pool, backend })
     }
 
@@ -738,16 +747,42 @@ fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn create_sqlite_parent(url: &str) {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if let Some(parent) = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        // A failure shows up, with a clearer message, when the pool opens the file.
-        let _ = std::fs::create_dir_all(parent);
+/// Creates a SQLite store's file and missing folders up front, so that a location the
+/// process cannot write is named with its reason rather than SQLite's "unable to open".
+fn prepare_sqlite_file(path: &Path) -> Result<(), StoreError> {
+    let text = path.to_string_lossy();
+    if text.is_empty() || text.starts_with("file:sqlx-in-memory") {
+        return Ok(());
+    }
+    let fail = |error: std::io::Error| StoreError::File {
+        path: path.display().to_string(),
+        reason: io_reason(&error),
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|error| match error.kind() {
+            // `create_dir_all` reports a file where a folder should be as "already exists".
+            std::io::ErrorKind::AlreadyExists => fail(std::io::ErrorKind::NotADirectory.into()),
+            _ => fail(error),
+        })?;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// An I/O error as the few words a person needs ("permission denied", "read-only file system").
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::ReadOnlyFilesystem => "read-only file system".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a folder".to_owned(),
+        std::io::ErrorKind::NotADirectory => {
+            "a part of the path is a file, not a folder".to_owned()
+        }
+        kind => kind.to_string(),
     }
 }

@@ -42,6 +42,16 @@ impl Sqlite {
             .read_only(true)
             .create_if_missing(false)
             .pragma("query_only", "ON");
+        let path = options.get_filename();
+        if !path.to_string_lossy().starts_with("file:") && !path.exists() {
+            return Err(WarehouseError::Unusable {
+                connection: connection.name.clone(),
+                problem: format!(
+                    "the SQLite file {} does not exist (a warehouse file is opened read-only and never created)",
+                    path.display()
+                ),
+            });
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))

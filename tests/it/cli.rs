@@ -1,6 +1,7 @@
 //! The built binary, run as a user would: exit codes, stdout and one-line errors.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value as Json;
@@ -11,9 +12,15 @@ use crate::support::testdata;
 /// Runs `querybot` in an empty folder with only the given settings (no `.env`, no TOML).
 fn querybot(args: &[&str], settings: &[(&str, &str)], stdin: &str) -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
+    let output = querybot_in(dir.path(), args, settings, stdin);
+    (output, dir)
+}
+
+/// Runs `querybot` in `dir` with only the given settings.
+fn querybot_in(dir: &Path, args: &[&str], settings: &[(&str, &str)], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_querybot"))
         .args(args)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_clear()
         .env("QUERYBOT_LOG", "warn")
         .envs(settings.iter().copied())
@@ -28,8 +35,7 @@ fn querybot(args: &[&str], settings: &[(&str, &str)], stdin: &str) -> (Output, t
         .expect("stdin")
         .write_all(stdin.as_bytes())
         .expect("stdin written");
-    let output = child.wait_with_output().expect("binary finishes");
-    (output, dir)
+    child.wait_with_output().expect("binary finishes")
 }
 
 fn stdout(output: &Output) -> String {
@@ -153,6 +159,99 @@ fn an_unreachable_store_is_one_clear_line_without_the_password() {
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(message.contains("cannot reach the store"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
+fn store_urls_in_every_form_create_the_file_and_its_folders() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let absolute = dir.path().join("abs/state/querybot.db");
+    let forms = [
+        (
+            "sqlite:relative/store/state.db".to_owned(),
+            dir.path().join("relative/store/state.db"),
+        ),
+        (
+            "sqlite://./dotted/state.db".to_owned(),
+            dir.path().join("dotted/state.db"),
+        ),
+        ("sqlite://plain.db".to_owned(), dir.path().join("plain.db")),
+        (format!("sqlite://{}", absolute.display()), absolute.clone()),
+        (
+            format!("sqlite:{}?mode=rwc", dir.path().join("q.db").display()),
+            dir.path().join("q.db"),
+        ),
+    ];
+    for (url, file) in forms {
+        let output = querybot_in(dir.path(), &["migrate"], &[("DATABASE_URL", &url)], "");
+        assert!(output.status.success(), "{url}: {}", stderr(&output));
+        assert!(file.is_file(), "{url} did not create {}", file.display());
+        // A second start opens the same file rather than failing or starting afresh.
+        let output = querybot_in(dir.path(), &["migrate"], &[("DATABASE_URL", &url)], "");
+        assert!(output.status.success(), "{url} again: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn an_unwritable_store_location_is_named_with_its_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("not-a-folder"), "x").expect("file written");
+    let url = "sqlite://not-a-folder/state.db";
+    let output = querybot_in(dir.path(), &["migrate"], &[("DATABASE_URL", url)], "");
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("cannot open the store file not-a-folder/state.db")
+            && message.contains("not a folder"),
+        "{message}"
+    );
+    assert!(!message.contains("code: 14"), "{message}");
+}
+
+#[test]
+fn warehouse_urls_in_every_form_open_an_existing_file_and_name_a_missing_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = querybot_in(
+        dir.path(),
+        &["demo-data", "--path", "wh/shop.sqlite"],
+        &[],
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let absolute = dir.path().join("wh/shop.sqlite");
+    for url in [
+        "sqlite:wh/shop.sqlite".to_owned(),
+        "sqlite://./wh/shop.sqlite".to_owned(),
+        "sqlite://wh/shop.sqlite".to_owned(),
+        format!("sqlite://{}", absolute.display()),
+    ] {
+        let output = querybot_in(
+            dir.path(),
+            &["catalog", "refresh"],
+            &[("WAREHOUSE_URL", &url)],
+            "",
+        );
+        assert!(output.status.success(), "{url}: {}", stderr(&output));
+        assert!(
+            stdout(&output).starts_with("default: "),
+            "{url}: {}",
+            stdout(&output)
+        );
+    }
+
+    let settings = [("WAREHOUSE_URL", "sqlite://wh/missing.sqlite")];
+    let output = querybot_in(dir.path(), &["catalog", "refresh"], &settings, "");
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("wh/missing.sqlite") && message.contains("does not exist"),
+        "{message}"
+    );
+    assert!(
+        !dir.path().join("wh/missing.sqlite").exists(),
+        "a warehouse file is never created"
+    );
 }
 
 #[test]
