@@ -333,9 +333,10 @@ fn allowed_sql_is_the_normalized_print() {
 #[rustfmt::skip]
 #[test]
 fn a_print_that_parses_differently_is_rejected() {
-    // sqlparser prints `- -1` as `--1`, a comment: the round trip catches its own printer bug.
-    check(Postgres, "SELECT - -1", Err(RoundTripMismatch));
-    check(Postgres, "SELECT amount FROM orders WHERE id = - -1", Err(RoundTripMismatch));
+    // sqlparser 0.63 printed `- -1` as `--1`, a comment; 0.64 keeps the space. Either way
+    // the statement that runs is the one that was checked.
+    check(Postgres, "SELECT - -1", Ok(()));
+    check(Postgres, "SELECT amount FROM orders WHERE id = - -1", Ok(()));
     check(Postgres, "SELECT -(-1)", Ok(()));
     // Snowflake's backslash escapes are printed unescaped: `'c\\d'` would come back as `'cd'`.
     check(Snowflake, r"SELECT 'c\\d'", Err(RoundTripMismatch));

@@ -506,13 +506,18 @@ async fn sqlite_row_cap_cuts_the_result() {
     assert_eq!(rows.rows.len(), 50);
 }
 
-#[tokio::test]
-async fn a_missing_sqlite_file_is_reported_and_not_created() {
+#[test]
+fn a_missing_sqlite_file_is_reported_and_not_created() {
     let file = SqliteFile::new("missing.sqlite");
-    let warehouse =
-        warehouse::connect(&connection(WarehouseKind::Sqlite, &file.url())).expect("lazy");
-    let error = warehouse.check().await.expect_err("missing file");
-    assert!(matches!(error, WarehouseError::Connect { .. }), "{error:?}");
+    let Err(error) = warehouse::connect(&connection(WarehouseKind::Sqlite, &file.url())) else {
+        panic!("a missing warehouse file was accepted");
+    };
+    assert!(matches!(error, WarehouseError::Unusable { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&file.path.display().to_string()) && message.contains("does not exist"),
+        "{message}"
+    );
     assert!(!file.path.exists());
 }
 
