@@ -1,7 +1,8 @@
 //! The guard against shared corpora: attack and benign texts, gold queries of public benchmarks.
 //!
 //! The corpora live in `shared/testdata` beside the repository (its PROVENANCE.md says where
-//! each comes from). Gold queries must all be allowed against their own schema, except those
+//! each comes from), and the project adds its own in `corpus/` (same first four columns):
+//! every attack found against querybot itself, and every good query it once refused. Gold queries must all be allowed against their own schema, except those
 //! listed with a reason in `gold_exceptions.tsv`; a listed query that is now allowed fails
 //! the test too, so the list stays true. `cargo test -- --nocapture` prints the pass rates.
 
@@ -34,9 +35,19 @@ struct GuardRow {
     sql: String,
 }
 
+/// The shared corpus `file` followed by the project's own rows of the same kind.
 fn guard_rows(file: &str) -> Vec<GuardRow> {
-    read(&format!("guard/{file}"))
-        .lines()
+    let own = match file {
+        "attacks.tsv" => include_str!("corpus/attacks.tsv"),
+        _ => include_str!("corpus/benign.tsv"),
+    };
+    let mut rows = parse_rows(&read(&format!("guard/{file}")));
+    rows.extend(parse_rows(own));
+    rows
+}
+
+fn parse_rows(text: &str) -> Vec<GuardRow> {
+    text.lines()
         .skip(1)
         .filter(|line| !line.trim().is_empty())
         .map(|line| {

@@ -97,7 +97,8 @@ impl fmt::Display for GuardedSql {
 /// enough for a 2 MiB stack. Generated analytics SQL is far shorter.
 const MAX_SQL_BYTES: usize = 64 * 1024;
 
-/// Whether `USING` is followed by an operator rather than a join's `(columns)`.
+/// Whether `USING` is followed by something other than a join's `(columns)` or one of the
+/// built-in comparison operators an ordering may use.
 fn orders_with_an_operator(sql: &str, dialect: Dialect) -> bool {
     let tokens = match dialect {
         Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize(),
@@ -109,7 +110,10 @@ fn orders_with_an_operator(sql: &str, dialect: Dialect) -> bool {
     let mut meaningful = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_)));
     while let Some(token) = meaningful.next() {
         if matches!(token, Token::Word(word) if word.keyword == Keyword::USING)
-            && !matches!(meaningful.next(), Some(Token::LParen))
+            && !matches!(
+                meaningful.next(),
+                Some(Token::LParen | Token::Lt | Token::Gt | Token::LtEq | Token::GtEq)
+            )
         {
             return true;
         }
@@ -155,7 +159,8 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     let guarded = GuardedSql::from_query(query, dialect);
     if orders_with_an_operator(&guarded.sql, dialect) {
         // `ORDER BY x USING <op>` runs the operator's function, whoever defined it; it can
-        // sit in a query, a window or an aggregate, so it is found in the tokens.
+        // sit in a query, a window or an aggregate, so it is found in the tokens. The
+        // built-in `<`, `>`, `<=`, `>=` are allowed, as they are in comparisons.
         return Err(reject(
             RejectionKind::UnsupportedSyntax,
             "ORDER BY ... USING an operator".to_owned(),

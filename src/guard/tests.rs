@@ -217,28 +217,16 @@ fn attribute_notation_cannot_call_functions() {
     check(Postgres, "SELECT tags[1] FROM orders", Ok(()));
 }
 
+#[rustfmt::skip]
 #[test]
-fn ordering_with_an_operator_is_rejected() {
-    check(
-        Postgres,
-        "SELECT * FROM orders ORDER BY id USING <",
-        Err(UnsupportedSyntax),
-    );
-    check(
-        Postgres,
-        "SELECT * FROM orders ORDER BY id USING OPERATOR(public.<)",
-        Err(UnsupportedSyntax),
-    );
-    check(
-        Postgres,
-        "SELECT row_number() OVER (ORDER BY id USING >) FROM orders",
-        Err(UnsupportedSyntax),
-    );
-    check(
-        Postgres,
-        "SELECT * FROM orders JOIN customers USING (id)",
-        Ok(()),
-    );
+fn ordering_uses_only_the_builtin_comparison_operators() {
+    check(Postgres, "SELECT * FROM orders ORDER BY id USING <", Ok(()));
+    check(Postgres, "SELECT * FROM orders ORDER BY id USING >, amount USING <=", Ok(()));
+    check(Postgres, "SELECT row_number() OVER (ORDER BY id USING >) FROM orders", Ok(()));
+    check(Postgres, "SELECT * FROM orders ORDER BY id USING OPERATOR(public.<)", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT * FROM orders ORDER BY id USING ~<~", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT * FROM orders ORDER BY id USING @@", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT * FROM orders JOIN customers USING (id)", Ok(()));
     check(Postgres, "SELECT 'USING <' AS note FROM orders", Ok(()));
 }
 
@@ -289,7 +277,12 @@ fn only_allow_listed_functions_may_be_called() {
     check(Postgres, "SELECT pg_sleep(4)", Err(FunctionNotAllowed));
     check(Postgres, "SELECT \"pg_sleep\"(4)", Err(FunctionNotAllowed));
     check(Postgres, "SELECT PG_CATALOG.PG_SLEEP(4)", Err(FunctionNotAllowed));
-    check(Postgres, "SELECT pg_catalog.count(*) FROM orders", Err(FunctionNotAllowed));
+    check(Postgres, "SELECT pg_catalog.count(*) FROM orders", Ok(()));
+    check(Postgres, "SELECT pg_catalog.date_trunc('month', created_at) FROM orders", Ok(()));
+    check(Postgres, "SELECT \"pg_catalog\".lower(status) FROM orders", Ok(()));
+    check(Postgres, "SELECT pg_catalog.pg_sleep(1)", Err(FunctionNotAllowed));
+    check(Postgres, "SELECT public.date_trunc('month', created_at) FROM orders", Err(FunctionNotAllowed));
+    check(Postgres, "SELECT \"PG_CATALOG\".count(*) FROM orders", Err(FunctionNotAllowed));
     check(Postgres, "SELECT set_config('statement_timeout', '0', false)", Err(FunctionNotAllowed));
     check(Postgres, "SELECT current_setting('app.api_key')", Err(FunctionNotAllowed));
     check(Postgres, "SELECT CURRENT_USER", Err(FunctionNotAllowed));
@@ -393,4 +386,63 @@ fn with_limit_adds_or_tightens_but_never_loosens() {
     check_limit(Snowflake, "SELECT TOP 5 id FROM orders", 100, "SELECT TOP 5 id FROM orders");
     check_limit(Snowflake, "SELECT id FROM orders QUALIFY ROW_NUMBER() OVER (ORDER BY id) = 1", 100, "SELECT id FROM orders QUALIFY ROW_NUMBER() OVER (ORDER BY id) = 1 LIMIT 100");
     check_limit(Snowflake, "SELECT id FROM orders LIMIT 5000 OFFSET 10", 100, "SELECT id FROM orders LIMIT 100 OFFSET 10");
+}
+
+#[rustfmt::skip]
+#[test]
+fn only_means_what_postgres_means() {
+    check(Postgres, "SELECT * FROM ONLY orders", Ok(()));
+    check(Postgres, "SELECT o.id FROM ONLY orders AS o JOIN ONLY customers c ON c.id = o.customer_id", Ok(()));
+    check(Postgres, "SELECT setconfig FROM ONLY pg_db_role_setting", Err(SystemTable));
+    check(Postgres, "SELECT * FROM ONLY hr_salaries", Err(UnknownTable));
+    check(Postgres, "SELECT * FROM ONLY (hr_salaries)", Err(UnknownTable));
+    check_printed(Postgres, "select * from only orders", "SELECT * FROM ONLY orders");
+}
+
+#[test]
+fn a_table_named_only_does_not_open_the_system_catalogs() {
+    // The attack that found the bug: a listed relation called `only`.
+    let policy = Policy {
+        dialect: Postgres,
+        tables: TableAllowList::new(Postgres, [("public", "only"), ("public", "orders")]),
+    };
+    for sql in [
+        "SELECT setconfig FROM ONLY pg_db_role_setting",
+        "SELECT relname FROM ONLY pg_class",
+        "SELECT prosrc FROM ONLY pg_proc",
+        "SELECT rolpassword FROM ONLY pg_authid",
+    ] {
+        let Verdict::Rejected(rejection) = super::check(sql, &policy) else {
+            panic!("allowed: {sql}");
+        };
+        assert_eq!(rejection.kind, SystemTable, "{sql}");
+    }
+    assert!(matches!(
+        super::check("SELECT * FROM \"only\"", &policy),
+        Verdict::Allowed(_)
+    ));
+}
+
+#[rustfmt::skip]
+#[test]
+fn reserved_words_are_never_names_in_postgres() {
+    // sqlparser reads these as names; PostgreSQL reads them as syntax.
+    check(Postgres, "SELECT * FROM orders ONLY", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT * FROM lateral", Err(Parse));
+    check(Postgres, "SELECT * FROM tablesample x", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT * FROM orders natural", Err(Parse));
+    check(Postgres, "SELECT * FROM orders AS natural", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT * FROM orders AS o(full)", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT verbose FROM orders", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT similar.id FROM orders", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT * FROM (SELECT 1) AS join", Err(UnsupportedSyntax));
+    // Quoted, a reserved word is an ordinary name; unreserved key words are names anyway.
+    check(Postgres, "SELECT \"only\", \"user\" FROM orders AS \"lateral\"", Ok(()));
+    check(Postgres, "SELECT status, name, year, date FROM orders", Ok(()));
+    check(Postgres, "SELECT current_date, current_timestamp, localtime FROM orders", Ok(()));
+    check(Postgres, "SELECT left(status, 2), right(status, 1) FROM orders", Ok(()));
+    check(Postgres, "SELECT a AS from_date, 1 AS \"order\" FROM orders", Ok(()));
+    check(Postgres, "SELECT o.user, o.only FROM public.orders o", Ok(()));
+    // SQLite takes most key words as names.
+    check(Sqlite, "SELECT * FROM orders AS natural", Ok(()));
 }

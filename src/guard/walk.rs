@@ -10,8 +10,8 @@ use std::ops::ControlFlow;
 use std::ptr;
 
 use sqlparser::ast::{
-    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, ObjectName, Query, Select,
-    SetExpr, Statement, TableFactor, TypedString, Visit, Visitor,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Ident, ObjectName, Query, Select,
+    SetExpr, Statement, TableAlias, TableFactor, TypedString, Visit, Visitor,
 };
 
 use super::rejection::{Rejection, RejectionKind};
@@ -120,11 +120,39 @@ impl Walker<'_> {
         self.scopes.push(scope);
     }
 
+    /// Refuses a reserved word where a name should be: the database reads it as syntax.
+    fn check_names<'i>(
+        &self,
+        idents: impl IntoIterator<Item = &'i Ident>,
+    ) -> ControlFlow<Rejection> {
+        match idents
+            .into_iter()
+            .find(|ident| names::is_reserved_word(ident, self.policy.dialect))
+        {
+            Some(ident) => self.unsupported(&format!(
+                "the reserved word {} as a name (write it in double quotes)",
+                ident.value.to_ascii_uppercase()
+            )),
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    fn check_alias(&self, alias: Option<&TableAlias>) -> ControlFlow<Rejection> {
+        let Some(alias) = alias else {
+            return ControlFlow::Continue(());
+        };
+        self.check_names(
+            std::iter::once(&alias.name).chain(alias.columns.iter().map(|column| &column.name)),
+        )
+    }
+
     fn check_table(&mut self, name: &ObjectName) -> ControlFlow<Rejection> {
         self.n_tables += 1;
         let Some(parts) = names::parts(name) else {
             return self.unsupported("a table name computed at run time");
         };
+        // After a dot PostgreSQL takes any word as a name (`s.only`, `o.user`).
+        self.check_names(parts.first().copied())?;
         if let [single] = parts[..] {
             let resolved = names::resolve(single, self.policy.dialect);
             if self
@@ -141,12 +169,18 @@ impl Walker<'_> {
         }
     }
 
-    /// Only unqualified builtins: a schema-qualified name is a user function, or a builtin
-    /// reached through `pg_catalog`, which is never needed for analytics.
+    /// Only builtins: unqualified, or in PostgreSQL qualified with `pg_catalog` (which names
+    /// the builtin whatever the search path holds). Any other schema holds user functions.
     fn check_function(&self, name: &ObjectName) -> ControlFlow<Rejection> {
         let dialect = self.policy.dialect;
+        let allowed = |ident| functions::is_allowed(dialect, &names::resolve(ident, dialect));
         match names::parts(name).as_deref() {
-            Some([ident]) if functions::is_allowed(dialect, &names::resolve(ident, dialect)) => {
+            Some([ident]) if allowed(ident) => ControlFlow::Continue(()),
+            Some([schema, ident])
+                if dialect == Dialect::Postgres
+                    && names::resolve(schema, dialect) == "pg_catalog"
+                    && allowed(ident) =>
+            {
                 ControlFlow::Continue(())
             }
             Some(parts) => self.reject(RejectionKind::FunctionNotAllowed, names::display(parts)),
@@ -200,6 +234,14 @@ impl Visitor for Walker<'_> {
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Rejection> {
         match factor {
+            TableFactor::Table { alias, .. }
+            | TableFactor::Derived { alias, .. }
+            | TableFactor::Function { alias, .. }
+            | TableFactor::UNNEST { alias, .. }
+            | TableFactor::NestedJoin { alias, .. } => self.check_alias(alias.as_ref())?,
+            _ => {}
+        }
+        match factor {
             TableFactor::Table {
                 version: Some(_), ..
             } => self.unsupported("time travel (AT, BEFORE, CHANGES)"),
@@ -243,6 +285,23 @@ impl Visitor for Walker<'_> {
         if self.expr_depth > MAX_EXPR_DEPTH {
             return self.reject(RejectionKind::TooComplex, "expression nested too deeply");
         }
+        self.check_expr(expr)?;
+        match expr {
+            Expr::Identifier(ident) => self.check_names([ident]),
+            Expr::CompoundIdentifier(idents) => self.check_names(idents.first()),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+
+    fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<Rejection> {
+        self.expr_depth -= 1;
+        ControlFlow::Continue(())
+    }
+}
+
+impl Walker<'_> {
+    /// The rules for one expression node, apart from its names.
+    fn check_expr(&self, expr: &Expr) -> ControlFlow<Rejection> {
         match expr {
             Expr::Function(function) => self.check_function(&function.name),
             Expr::Identifier(ident)
@@ -278,11 +337,6 @@ impl Visitor for Walker<'_> {
             } => self.unsupported("a custom operator"),
             _ => ControlFlow::Continue(()),
         }
-    }
-
-    fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<Rejection> {
-        self.expr_depth -= 1;
-        ControlFlow::Continue(())
     }
 }
 

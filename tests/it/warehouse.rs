@@ -512,7 +512,10 @@ fn a_missing_sqlite_file_is_reported_and_not_created() {
     let Err(error) = warehouse::connect(&connection(WarehouseKind::Sqlite, &file.url())) else {
         panic!("a missing warehouse file was accepted");
     };
-    assert!(matches!(error, WarehouseError::Unusable { .. }), "{error:?}");
+    assert!(
+        matches!(error, WarehouseError::Unusable { .. }),
+        "{error:?}"
+    );
     let message = error.to_string();
     assert!(
         message.contains(&file.path.display().to_string()) && message.contains("does not exist"),
