@@ -12,6 +12,7 @@ mod limit;
 mod names;
 mod rejection;
 mod tables;
+mod tokens;
 mod walk;
 
 #[cfg(test)]
@@ -23,9 +24,7 @@ use std::fmt;
 
 use sqlparser::ast::{Query, Statement};
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect, SnowflakeDialect};
-use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::catalog::Catalog;
 use crate::dialect::Dialect;
@@ -92,34 +91,8 @@ impl fmt::Display for GuardedSql {
     }
 }
 
-/// The longest text the guard parses. Operator chains (`a + b + ...`) parse into trees as deep
-/// as they are long, and dropping such a tree recurses; this bound keeps every tree shallow
-/// enough for a 2 MiB stack. Generated analytics SQL is far shorter.
+/// The longest text the guard parses; generated analytics SQL is far shorter.
 const MAX_SQL_BYTES: usize = 64 * 1024;
-
-/// Whether `USING` is followed by something other than a join's `(columns)` or one of the
-/// built-in comparison operators an ordering may use.
-fn orders_with_an_operator(sql: &str, dialect: Dialect) -> bool {
-    let tokens = match dialect {
-        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize(),
-        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize(),
-        Dialect::Snowflake => Tokenizer::new(&SnowflakeDialect {}, sql).tokenize(),
-    };
-    // The text was printed from a parsed tree; if it does not tokenize, refuse it.
-    let Ok(tokens) = tokens else { return true };
-    let mut meaningful = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_)));
-    while let Some(token) = meaningful.next() {
-        if matches!(token, Token::Word(word) if word.keyword == Keyword::USING)
-            && !matches!(
-                meaningful.next(),
-                Some(Token::LParen | Token::Lt | Token::Gt | Token::LtEq | Token::GtEq)
-            )
-        {
-            return true;
-        }
-    }
-    false
-}
 
 /// Decides whether `sql` may run under `policy`.
 pub fn check(sql: &str, policy: &Policy) -> Verdict {
@@ -145,6 +118,15 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
             format!("{} bytes", sql.len()),
         ));
     }
+    let tokens = tokens::tokenize(sql, dialect)
+        .map_err(|error| reject(RejectionKind::Parse, error.to_string()))?;
+    let n_operators = tokens::count_operators(&tokens);
+    if n_operators > tokens::MAX_OPERATORS {
+        return Err(reject(
+            RejectionKind::TooComplex,
+            format!("{n_operators} operators"),
+        ));
+    }
     let mut statements =
         parse(sql, dialect).map_err(|error| reject(RejectionKind::Parse, error.to_string()))?;
     let statement = match statements.len() {
@@ -157,7 +139,10 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     };
     walk::inspect(&query, policy)?;
     let guarded = GuardedSql::from_query(query, dialect);
-    if orders_with_an_operator(&guarded.sql, dialect) {
+    // The printed text is what runs; if it does not tokenize, refuse it.
+    let printed_tokens = tokens::tokenize(&guarded.sql, dialect)
+        .map_err(|error| reject(RejectionKind::RoundTripMismatch, error.to_string()))?;
+    if tokens::orders_with_an_operator(&printed_tokens) {
         // `ORDER BY x USING <op>` runs the operator's function, whoever defined it; it can
         // sit in a query, a window or an aggregate, so it is found in the tokens. The
         // built-in `<`, `>`, `<=`, `>=` are allowed, as they are in comparisons.

@@ -446,3 +446,61 @@ fn reserved_words_are_never_names_in_postgres() {
     // SQLite takes most key words as names.
     check(Sqlite, "SELECT * FROM orders AS natural", Ok(()));
 }
+
+/// Texts whose trees would be as deep as they are long, each within the size limit.
+fn deep_texts() -> Vec<String> {
+    let chain = |head: &str, link: &str, tail: &str| {
+        let n = (MAX_SQL_BYTES - head.len() - tail.len()) / link.len();
+        format!("{head}{}{tail}", link.repeat(n))
+    };
+    vec![
+        chain("SELECT ", "1+", "1"),
+        chain("SELECT ", "1 + ", "1"),
+        chain("SELECT 1 FROM orders WHERE ", "a AND ", "b"),
+        chain("SELECT 1 FROM orders WHERE ", "NOT ", "a"),
+        chain("SELECT 1", "::int", ""),
+        chain("SELECT ", "'x'||", "'x'"),
+        chain("SELECT tags", "[1]", " FROM orders"),
+        chain("SELECT 1 FROM orders WHERE a ", "IS NULL ", ""),
+        chain("SELECT 1", " UNION SELECT 1", ""),
+        chain("SELECT ", "- ", "1"),
+        chain("SELECT ", "(", "1"),
+        chain("SELECT ", "CASE WHEN a THEN ", "1"),
+        // Just under the operator bound: parsed, refused by the walk, dropped safely.
+        format!("SELECT {}1", "1+".repeat(tokens::MAX_OPERATORS)),
+        format!(
+            "SELECT 1{}",
+            " UNION SELECT 1".repeat(tokens::MAX_OPERATORS)
+        ),
+    ]
+}
+
+#[test]
+fn deep_texts_are_refused_on_a_two_megabyte_stack() {
+    // A tokio worker's stack: where the guard runs inside `serve`.
+    let worker = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            for dialect in [Postgres, Sqlite, Snowflake] {
+                for sql in deep_texts() {
+                    let verdict = super::check(&sql, &fixture_policy(dialect));
+                    assert!(
+                        matches!(verdict, Verdict::Rejected(_)),
+                        "{dialect}: allowed {}…",
+                        &sql[..60.min(sql.len())]
+                    );
+                }
+            }
+        })
+        .expect("thread starts");
+    worker.join().expect("the guard did not overflow its stack");
+}
+
+#[rustfmt::skip]
+#[test]
+fn long_but_flat_queries_are_allowed() {
+    let in_list = (0..5_000).map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+    check(Postgres, &format!("SELECT id FROM orders WHERE id IN ({in_list})"), Ok(()));
+    let ors = (0..200).map(|n| format!("id = {n}")).collect::<Vec<_>>().join(" OR ");
+    check(Postgres, &format!("SELECT id FROM orders WHERE {ors}"), Ok(()));
+}

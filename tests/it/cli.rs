@@ -162,6 +162,51 @@ fn an_unreachable_store_is_one_clear_line_without_the_password() {
 }
 
 #[test]
+fn guard_refuses_a_deep_chain_on_a_two_megabyte_stack() {
+    // `1+1+…+1` up to the size limit once overflowed the stack while its tree was dropped.
+    let deep = format!("SELECT {}1", "1+".repeat(32_700));
+    let input = format!("{}\n\"SELECT 1 + 1\"\n", Json::String(deep));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            r#"ulimit -s 2048 && exec "$0" guard --dialect postgres --tables orders"#,
+        ])
+        .arg(env!("CARGO_BIN_EXE_querybot"))
+        .current_dir(dir.path())
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shell starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("stdin written");
+    let output = child.wait_with_output().expect("binary finishes");
+    assert!(
+        output.status.success(),
+        "{:?}: {}",
+        output.status,
+        stderr(&output)
+    );
+    let verdicts = verdicts(&output);
+    assert_eq!(verdicts.len(), 2, "{}", stdout(&output));
+    assert_eq!(verdicts[0]["allowed"], false);
+    assert!(
+        verdicts[0]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("too long or too deeply nested")),
+        "{}",
+        verdicts[0]
+    );
+    assert_eq!(verdicts[1]["allowed"], true);
+}
+
+#[test]
 fn store_urls_in_every_form_create_the_file_and_its_folders() {
     let dir = tempfile::tempdir().expect("temp dir");
     let absolute = dir.path().join("abs/state/querybot.db");
