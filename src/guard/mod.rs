@@ -7,6 +7,7 @@
 //! that print parses to the same tree, so the database executes what the guard inspected.
 //! Only this module can build a [`GuardedSql`]; the warehouse runs nothing else.
 
+mod amplify;
 mod functions;
 mod limit;
 mod names;

@@ -29,6 +29,8 @@ pub enum RejectionKind {
     UnknownTable,
     /// A function that is not on the dialect's allow-list.
     FunctionNotAllowed,
+    /// A function asked to build a value far larger than any answer needs.
+    OversizedValue,
     /// Valid SQL the guard does not judge (custom operators, computed names, ...).
     UnsupportedSyntax,
     /// The printed query does not parse back to the same tree: a possible printer bug.
@@ -52,6 +54,7 @@ impl RejectionKind {
             RejectionKind::SystemTable => "system_table",
             RejectionKind::UnknownTable => "unknown_table",
             RejectionKind::FunctionNotAllowed => "function_not_allowed",
+            RejectionKind::OversizedValue => "oversized_value",
             RejectionKind::UnsupportedSyntax => "unsupported_syntax",
             RejectionKind::RoundTripMismatch => "round_trip_mismatch",
             RejectionKind::PolicyMismatch => "policy_mismatch",
@@ -131,6 +134,9 @@ impl Rejection {
             ),
             RejectionKind::FunctionNotAllowed => format!(
                 "This query calls the function {detail}, which querybot does not allow."
+            ),
+            RejectionKind::OversizedValue => format!(
+                "This query would build a very large value ({detail}); querybot does not run it."
             ),
             RejectionKind::UnsupportedSyntax => {
                 format!("This query uses {detail}, which querybot does not support.")

@@ -504,3 +504,27 @@ fn long_but_flat_queries_are_allowed() {
     let ors = (0..200).map(|n| format!("id = {n}")).collect::<Vec<_>>().join(" OR ");
     check(Postgres, &format!("SELECT id FROM orders WHERE {ors}"), Ok(()));
 }
+
+#[rustfmt::skip]
+#[test]
+fn amplifying_functions_take_small_literal_sizes() {
+    check(Postgres, "SELECT array_fill(NULL::int, ARRAY[130000000])", Err(OversizedValue));
+    check(Postgres, "SELECT array_fill(0, '{100000, 100000}'::int[])", Err(OversizedValue));
+    check(Postgres, "SELECT repeat('x', 300000000)", Err(OversizedValue));
+    check(Postgres, "SELECT id FROM orders WHERE status = repeat('x', 200000000)", Err(OversizedValue));
+    check(Postgres, "SELECT lpad('', 1e9::int, 'x')", Err(OversizedValue));
+    check(Postgres, "SELECT rpad(status, 50000) FROM orders", Err(OversizedValue));
+    check(Postgres, "SELECT repeat(repeat('x', 10000), 10000)", Err(OversizedValue));
+    check(Postgres, "SELECT replace(repeat('x', 1000), 'x', repeat('y', 1000))", Err(OversizedValue));
+    check(Postgres, "SELECT format('%400000000s', 'x')", Err(OversizedValue));
+    check(Sqlite, "SELECT printf('%.*c', 400000000, 'x')", Err(OversizedValue));
+    check(Sqlite, "SELECT printf('%.400000000c', 'x')", Err(OversizedValue));
+    check(Sqlite, "SELECT zeroblob(400000000)", Err(FunctionNotAllowed));
+    check(Snowflake, "SELECT REPEAT('x', 300000000)", Err(OversizedValue));
+    // What analytics needs stays allowed.
+    check(Postgres, "SELECT lpad(id::text, 8, '0'), repeat('#', 20) FROM orders", Ok(()));
+    check(Postgres, "SELECT status, repeat('█', (count(*) / 10)::int) FROM orders GROUP BY status", Ok(()));
+    check(Postgres, "SELECT replace(status, '_', ' ') FROM orders", Ok(()));
+    check(Postgres, "SELECT format('%s: %s', status, 1234567890) FROM orders", Ok(()));
+    check(Sqlite, "SELECT printf('%.2f', amount) FROM orders", Ok(()));
+}

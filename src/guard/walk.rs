@@ -15,7 +15,7 @@ use sqlparser::ast::{
 };
 
 use super::rejection::{Rejection, RejectionKind};
-use super::{Policy, functions, names};
+use super::{Policy, amplify, functions, names};
 use crate::dialect::Dialect;
 
 /// Deepest expression nesting allowed. sqlparser builds `a + b + c ..` and `UNION` chains
@@ -303,7 +303,13 @@ impl Walker<'_> {
     /// The rules for one expression node, apart from its names.
     fn check_expr(&self, expr: &Expr) -> ControlFlow<Rejection> {
         match expr {
-            Expr::Function(function) => self.check_function(&function.name),
+            Expr::Function(function) => {
+                self.check_function(&function.name)?;
+                match amplify::oversized(function, self.policy.dialect) {
+                    Some(detail) => self.reject(RejectionKind::OversizedValue, detail),
+                    None => ControlFlow::Continue(()),
+                }
+            }
             Expr::Identifier(ident)
                 if ident.quote_style.is_none()
                     && functions::is_hidden_call(self.policy.dialect, &ident.value) =>
