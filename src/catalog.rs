@@ -38,6 +38,22 @@ pub struct Table {
     pub primary_key: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign_keys: Vec<ForeignKey>,
+    /// What reading this relation may reveal beyond its own rows, when anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caveat: Option<Caveat>,
+}
+
+/// Ways a readable relation can show more than the role was meant to see (PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Caveat {
+    /// A view with neither `security_barrier` nor `security_invoker`: the database may run a
+    /// query's own conditions on rows the view filters out, and an error or a timing can
+    /// tell what those rows hold.
+    ViewWithoutBarrier,
+    /// A table with inheritance children the role may not read: without `ONLY`, reading the
+    /// table returns the children's rows too (privileges are checked on the parent only).
+    HiddenChildren,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +78,13 @@ pub struct ForeignKey {
 }
 
 impl Catalog {
+    /// The catalog without views that may reveal the rows they filter out.
+    pub fn without_views_lacking_barrier(mut self) -> Self {
+        self.tables
+            .retain(|table| table.caveat != Some(Caveat::ViewWithoutBarrier));
+        self
+    }
+
     /// Finds a table by schema and name, comparing names case-insensitively.
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.tables

@@ -160,6 +160,19 @@ pub struct PipelineConfig {
     pub summaries: bool,
     /// Where `ask` and `chat` write charts and CSV files.
     pub output_dir: PathBuf,
+    /// Whether PostgreSQL views without `security_barrier`/`security_invoker` may be queried.
+    pub views_without_barrier: ViewsWithoutBarrier,
+}
+
+/// What to do with views that may reveal the rows they filter out (see `catalog::Caveat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewsWithoutBarrier {
+    /// Keep them (the warehouse's own grants are what the operator chose); `catalog
+    /// refresh` lists them.
+    #[default]
+    Allow,
+    /// Leave them out of the catalog the LLM sees and the guard allows.
+    Skip,
 }
 
 /// Bounds on every query the bot runs against a warehouse.
@@ -289,6 +302,7 @@ struct FileConfig {
     log: Option<String>,
     examples: Option<PathBuf>,
     summaries: Option<String>,
+    views_without_barrier: Option<String>,
     output_dir: Option<PathBuf>,
     #[serde(default)]
     llm: FileLlm,
@@ -454,6 +468,19 @@ impl Config {
                 ));
             }
         };
+        let views_without_barrier = match setting("QUERYBOT_VIEWS_WITHOUT_BARRIER")
+            .or(file.views_without_barrier)
+            .as_deref()
+        {
+            None | Some("allow") => ViewsWithoutBarrier::Allow,
+            Some("skip") => ViewsWithoutBarrier::Skip,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "QUERYBOT_VIEWS_WITHOUT_BARRIER",
+                    format!("expected allow or skip, got `{other}`"),
+                ));
+            }
+        };
         for (channel, connection) in &file.channels {
             if !connections.contains_key(connection) {
                 return Err(ConfigError::new(
@@ -514,6 +541,7 @@ impl Config {
                 repair_rounds,
                 summaries,
                 output_dir,
+                views_without_barrier,
             },
             editor: setting("VISUAL").or_else(|| setting("EDITOR")),
             channels,
@@ -947,6 +975,10 @@ mod tests {
         assert_eq!(
             rejected_setting(&[("QUERYBOT_SUMMARIES", "maybe")], ""),
             "QUERYBOT_SUMMARIES"
+        );
+        assert_eq!(
+            rejected_setting(&[("QUERYBOT_VIEWS_WITHOUT_BARRIER", "hide")], ""),
+            "QUERYBOT_VIEWS_WITHOUT_BARRIER"
         );
         let config = load(
             &[

@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::guard::{self, Policy, Verdict};
-use crate::pipeline::{Ask, Pipeline, catalog};
+use crate::pipeline::{Ask, Pipeline};
 use crate::store::{ConversationKey, Platform, UserId};
 use crate::warehouse::{Caps, Collected, Value, Warehouse};
 
@@ -175,12 +175,9 @@ pub async fn run(pipeline: &Pipeline, connection: &str, items: &[Item]) -> anyho
         .get(connection)
         .with_context(|| format!("no connection named `{connection}`"))?
         .clone();
-    let catalog = catalog::current(
-        pipeline.store(),
-        warehouse.as_ref(),
-        pipeline.settings().catalog_max_age,
-    )
-    .await?;
+    let catalog = pipeline
+        .usable_catalog(warehouse.as_ref(), pipeline.settings().catalog_max_age)
+        .await?;
     let policy = Policy::from_catalog(&catalog);
     let caps = Caps::from(&pipeline.settings().limits);
     let mut report = Report { items: Vec::new() };

@@ -217,9 +217,12 @@ fn warehouse_message(error: &WarehouseError) -> String {
              shorter date range or a total instead of every row.",
             seconds(limit.as_secs())
         ),
-        WarehouseError::Rejected { message } => format!(
+        WarehouseError::Rejected {
+            message,
+            data_error,
+        } => format!(
             "The warehouse refused the query ({}); edit the SQL or rephrase the question.",
-            message.trim_end_matches('.')
+            crate::warehouse::shown_rejection(message, *data_error).trim_end_matches('.')
         ),
         WarehouseError::Connect { connection, .. }
         | WarehouseError::Unusable { connection, .. } => {

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 
-use crate::config::{Config, ConnectionConfig, SecretUrl, WarehouseKind};
+use crate::config::{Config, ConnectionConfig, SecretUrl, ViewsWithoutBarrier, WarehouseKind};
 use crate::dialect::Dialect;
 use crate::guard::{self, Policy, TableAllowList, Verdict};
 use crate::warehouse;
@@ -97,6 +97,10 @@ async fn policy(config: &Config, args: GuardArgs) -> anyhow::Result<Policy> {
         .introspect()
         .await
         .with_context(|| format!("cannot read the catalog of `{}`", connection.name))?;
+    let catalog = match config.pipeline.views_without_barrier {
+        ViewsWithoutBarrier::Allow => catalog,
+        ViewsWithoutBarrier::Skip => catalog.without_views_lacking_barrier(),
+    };
     Ok(Policy {
         dialect: catalog.dialect,
         tables: TableAllowList::from_catalog(&catalog),

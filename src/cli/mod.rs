@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand};
 
 use crate::app::App;
 use crate::bot::error_chain;
-use crate::config::{Config, demo_warehouse_path};
+use crate::catalog::Caveat;
+use crate::config::{Config, ViewsWithoutBarrier, demo_warehouse_path};
 use crate::demo;
 use crate::eval;
 use crate::pipeline;
@@ -212,6 +213,16 @@ async fn catalog(config: Config, command: CatalogCommand) -> anyhow::Result<Exit
                     warehouse.name(),
                     catalog.tables.len()
                 ))?;
+                for table in &catalog.tables {
+                    if let Some(caveat) = table.caveat {
+                        let name = table.display_name(catalog.dialect);
+                        say(&caveat_note(
+                            &name,
+                            caveat,
+                            app.config.pipeline.views_without_barrier,
+                        ))?;
+                    }
+                }
             }
         }
         CatalogCommand::Show { connection } => {
@@ -319,4 +330,23 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// What an operator should know about one relation after a refresh.
+fn caveat_note(name: &str, caveat: Caveat, views: ViewsWithoutBarrier) -> String {
+    match (caveat, views) {
+        (Caveat::ViewWithoutBarrier, ViewsWithoutBarrier::Allow) => format!(
+            "  note: view {name} has neither security_barrier nor security_invoker, so a query \
+             can learn about rows it filters out; make it a security_barrier view, or set \
+             QUERYBOT_VIEWS_WITHOUT_BARRIER=skip to leave such views out"
+        ),
+        (Caveat::ViewWithoutBarrier, ViewsWithoutBarrier::Skip) => format!(
+            "  note: view {name} has neither security_barrier nor security_invoker; it is left \
+             out (QUERYBOT_VIEWS_WITHOUT_BARRIER=skip)"
+        ),
+        (Caveat::HiddenChildren, _) => format!(
+            "  note: table {name} has inheritance children this role may not read; queries \
+             must read it as FROM ONLY {name}"
+        ),
+    }
 }

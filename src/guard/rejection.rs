@@ -27,6 +27,8 @@ pub enum RejectionKind {
     SystemTable,
     /// A table that is not on the allow-list.
     UnknownTable,
+    /// A listed table read without `ONLY`, whose inheritance children the role may not read.
+    InheritedRows,
     /// A function that is not on the dialect's allow-list.
     FunctionNotAllowed,
     /// A function asked to build a value far larger than any answer needs.
@@ -53,6 +55,7 @@ impl RejectionKind {
             RejectionKind::LockingClause => "locking_clause",
             RejectionKind::SystemTable => "system_table",
             RejectionKind::UnknownTable => "unknown_table",
+            RejectionKind::InheritedRows => "inherited_rows",
             RejectionKind::FunctionNotAllowed => "function_not_allowed",
             RejectionKind::OversizedValue => "oversized_value",
             RejectionKind::UnsupportedSyntax => "unsupported_syntax",
@@ -131,6 +134,10 @@ impl Rejection {
             ),
             RejectionKind::UnknownTable => format!(
                 "This query uses the table {detail}, which querybot is not allowed to read."
+            ),
+            RejectionKind::InheritedRows => format!(
+                "Reading the table {detail} would also return rows of tables querybot may not \
+                 read; write FROM ONLY {detail} to read just its own rows."
             ),
             RejectionKind::FunctionNotAllowed => format!(
                 "This query calls the function {detail}, which querybot does not allow."

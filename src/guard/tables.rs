@@ -10,7 +10,7 @@ use sqlparser::ast::Ident;
 
 use super::names;
 use super::rejection::{Rejection, RejectionKind};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Caveat};
 use crate::dialect::Dialect;
 
 /// Schemas that hold system catalogs in one of the dialects (compared ignoring case).
@@ -32,6 +32,9 @@ const SYSTEM_PREFIXES: &[&str] = &["pg_", "sqlite_"];
 pub struct TableAllowList {
     dialect: Dialect,
     tables: Vec<(String, String)>,
+    /// Listed tables that may be read only with `ONLY`: without it, their inheritance
+    /// children's rows come along, and the role may not read those children.
+    only: Vec<(String, String)>,
 }
 
 impl TableAllowList {
@@ -45,18 +48,30 @@ impl TableAllowList {
             .into_iter()
             .map(|(schema, name)| (schema.into(), name.into()))
             .collect();
-        TableAllowList { dialect, tables }
+        TableAllowList {
+            dialect,
+            tables,
+            only: Vec::new(),
+        }
     }
 
-    /// Every table and view the catalog lists.
+    /// Every table and view the catalog lists; tables that hide inheritance children only
+    /// with `ONLY`.
     pub fn from_catalog(catalog: &Catalog) -> Self {
-        TableAllowList::new(
+        let mut list = TableAllowList::new(
             catalog.dialect,
             catalog
                 .tables
                 .iter()
                 .map(|table| (table.schema.as_str(), table.name.as_str())),
-        )
+        );
+        list.only = catalog
+            .tables
+            .iter()
+            .filter(|table| table.caveat == Some(Caveat::HiddenChildren))
+            .map(|table| (table.schema.clone(), table.name.clone()))
+            .collect();
+        list
     }
 
     /// The dialect whose name rules (default schema, case folding) the list follows.
@@ -64,8 +79,9 @@ impl TableAllowList {
         self.dialect
     }
 
-    /// Accepts a (non-CTE) table reference only if it is listed and not a system catalog.
-    pub(super) fn check(&self, parts: &[&Ident]) -> Result<(), Rejection> {
+    /// Accepts a (non-CTE) table reference only if it is listed and not a system catalog,
+    /// and, for a table whose children the role may not read, only if it says `ONLY`.
+    pub(super) fn check(&self, parts: &[&Ident], only: bool) -> Result<(), Rejection> {
         let reject = |kind| Err(Rejection::new(kind, self.dialect, names::display(parts)));
         if let Some((name, qualifiers)) = parts.split_last()
             && (has_system_prefix(&name.value)
@@ -78,17 +94,19 @@ impl TableAllowList {
             [schema, name] => (Some(*schema), *name),
             _ => return reject(RejectionKind::UnknownTable),
         };
-        let listed = self.tables.iter().any(|(listed_schema, listed_name)| {
+        let is = |(listed_schema, listed_name): &(String, String)| {
             names::matches(name, listed_name, self.dialect)
                 && match schema {
                     Some(schema) => names::matches(schema, listed_schema, self.dialect),
                     None => listed_schema.eq_ignore_ascii_case(self.dialect.default_schema()),
                 }
-        });
-        if listed {
-            Ok(())
-        } else {
+        };
+        if !self.tables.iter().any(is) {
             reject(RejectionKind::UnknownTable)
+        } else if !only && self.only.iter().any(is) {
+            reject(RejectionKind::InheritedRows)
+        } else {
+            Ok(())
         }
     }
 }

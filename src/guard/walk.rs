@@ -11,7 +11,7 @@ use std::ptr;
 
 use sqlparser::ast::{
     AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Ident, ObjectName, Query, Select,
-    SetExpr, Statement, TableAlias, TableFactor, TypedString, Visit, Visitor,
+    SetExpr, Statement, TableAlias, TableFactor, TableInheritance, TypedString, Visit, Visitor,
 };
 
 use super::rejection::{Rejection, RejectionKind};
@@ -146,7 +146,7 @@ impl Walker<'_> {
         )
     }
 
-    fn check_table(&mut self, name: &ObjectName) -> ControlFlow<Rejection> {
+    fn check_table(&mut self, name: &ObjectName, only: bool) -> ControlFlow<Rejection> {
         self.n_tables += 1;
         let Some(parts) = names::parts(name) else {
             return self.unsupported("a table name computed at run time");
@@ -163,7 +163,7 @@ impl Walker<'_> {
                 return ControlFlow::Continue(());
             }
         }
-        match self.policy.tables.check(&parts) {
+        match self.policy.tables.check(&parts, only) {
             Ok(()) => ControlFlow::Continue(()),
             Err(rejection) => ControlFlow::Break(rejection),
         }
@@ -246,8 +246,14 @@ impl Visitor for Walker<'_> {
                 version: Some(_), ..
             } => self.unsupported("time travel (AT, BEFORE, CHANGES)"),
             TableFactor::Table {
-                name, args: None, ..
-            } => self.check_table(name),
+                name,
+                args: None,
+                inheritance,
+                ..
+            } => self.check_table(
+                name,
+                matches!(inheritance, Some(TableInheritance::Only { .. })),
+            ),
             // A table-valued function (`generate_series(1, 10) AS g`): its name is visited as
             // a relation too, so it counts as a table for the relation tripwire.
             TableFactor::Table {

@@ -21,10 +21,20 @@ const EXAMPLES_IN_PROMPT: usize = 3;
 /// Longest question accepted; anything longer is not a question.
 const MAX_QUESTION_CHARS: usize = 4_000;
 
-/// Why one attempt could not be used; sent back to the model in a repair round.
+/// One attempt's outcome. What made it unusable goes back to the model in a repair round;
+/// the user sees the last problem in words that quote no data (`for_user`).
 enum Attempt {
     Usable(guard::GuardedSql, Option<String>, Option<i64>),
-    Unusable(String),
+    Unusable { for_model: String, for_user: String },
+}
+
+impl Attempt {
+    fn unusable(problem: String) -> Self {
+        Attempt::Unusable {
+            for_user: problem.clone(),
+            for_model: problem,
+        }
+    }
 }
 
 impl Pipeline {
@@ -126,7 +136,7 @@ impl Pipeline {
                         why.trim_start_matches([':', '.', ' ']).to_owned(),
                     ));
                 }
-                None => Attempt::Unusable(
+                None => Attempt::unusable(
                     "the answer contained no SQL query; reply with one query in a ```sql block"
                         .to_owned(),
                 ),
@@ -160,10 +170,13 @@ impl Pipeline {
                         .await?;
                     return Ok(draft);
                 }
-                Attempt::Unusable(problem) => {
-                    tracing::info!(round, %problem, "model's SQL rejected");
-                    prompt::add_repair(&mut completion, &reply.text, &problem);
-                    last_problem = problem;
+                Attempt::Unusable {
+                    for_model,
+                    for_user,
+                } => {
+                    tracing::info!(round, problem = %for_model, "model's SQL rejected");
+                    prompt::add_repair(&mut completion, &reply.text, &for_model);
+                    last_problem = for_user;
                 }
             }
         }
@@ -187,14 +200,21 @@ impl Pipeline {
             Verdict::Rejected(rejection) => {
                 ::metrics::counter!("querybot_guard_rejections_total", "kind" => rejection.kind.as_str())
                     .increment(1);
-                return Ok(Attempt::Unusable(rejection.reason()));
+                return Ok(Attempt::unusable(rejection.reason()));
             }
         };
         match warehouse.explain(&guarded, caps).await {
             Ok(plan) => Ok(Attempt::Usable(guarded, explanation, plan.estimated_rows)),
-            Err(WarehouseError::Rejected { message }) => Ok(Attempt::Unusable(format!(
-                "the database could not plan it: {message}"
-            ))),
+            Err(WarehouseError::Rejected {
+                message,
+                data_error,
+            }) => Ok(Attempt::Unusable {
+                for_model: format!("the database could not plan it: {message}"),
+                for_user: format!(
+                    "the database could not plan it: {}",
+                    crate::warehouse::shown_rejection(&message, data_error)
+                ),
+            }),
             // A slow planner is no reason to reject good SQL; the run has its own timeout.
             Err(WarehouseError::Timeout { .. }) => Ok(Attempt::Usable(guarded, explanation, None)),
             Err(other) => Err(other.into()),

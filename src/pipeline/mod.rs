@@ -16,7 +16,7 @@ use std::time::Duration;
 pub use run::{Answer, RunOptions, SavedChart};
 
 use crate::catalog::Catalog;
-use crate::config::{Config, QueryLimits};
+use crate::config::{Config, QueryLimits, ViewsWithoutBarrier};
 use crate::guard::{self, GuardedSql, Policy, Verdict};
 use crate::llm::{LlmError, LlmProvider};
 use crate::present::PresentError;
@@ -43,6 +43,7 @@ pub struct Settings {
     pub summaries: bool,
     pub output_dir: PathBuf,
     pub catalog_max_age: Duration,
+    pub views_without_barrier: ViewsWithoutBarrier,
 }
 
 impl Settings {
@@ -53,6 +54,7 @@ impl Settings {
             summaries: config.pipeline.summaries,
             output_dir: config.pipeline.output_dir.clone(),
             catalog_max_age: CATALOG_MAX_AGE,
+            views_without_barrier: config.pipeline.views_without_barrier,
         }
     }
 }
@@ -113,8 +115,22 @@ impl Pipeline {
             .get(connection)
             .ok_or_else(|| PipelineError::UnknownConnection(connection.to_owned()))?
             .clone();
-        let catalog = catalog::current(&self.store, warehouse.as_ref(), max_age).await?;
+        let catalog = self.usable_catalog(warehouse.as_ref(), max_age).await?;
         Ok((warehouse, Policy::from_catalog(&catalog), catalog))
+    }
+
+    /// The cached catalog as questions may use it: without the views the operator chose to
+    /// leave out.
+    pub async fn usable_catalog(
+        &self,
+        warehouse: &dyn Warehouse,
+        max_age: Duration,
+    ) -> Result<Catalog, PipelineError> {
+        let catalog = catalog::current(&self.store, warehouse, max_age).await?;
+        Ok(match self.settings.views_without_barrier {
+            ViewsWithoutBarrier::Allow => catalog,
+            ViewsWithoutBarrier::Skip => catalog.without_views_lacking_barrier(),
+        })
     }
 
     /// The warehouse to run `sql` on, and `sql` as the guard allows it under a catalog

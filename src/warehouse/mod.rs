@@ -137,12 +137,34 @@ pub enum WarehouseError {
     #[error("the query ran longer than {} s and was stopped", .limit.as_secs())]
     Timeout { limit: Duration },
     /// The database refused the query (unknown column, type error, permission ...).
+    /// `data_error` marks a data exception (SQLSTATE class 22: a failed cast, a division by
+    /// zero), whose text may quote a value the role may not see, such as a row an allowed
+    /// view filters out: such text goes to the log and the LLM, never to chat.
     #[error("the warehouse rejected the query: {message}")]
-    Rejected { message: String },
+    Rejected { message: String, data_error: bool },
     #[error("warehouse query failed")]
     Driver(#[source] sqlx::Error),
     #[error("the result could not be written: {0}")]
     Sink(#[from] SinkError),
+}
+
+impl WarehouseError {
+    /// A database's refusal from its error code and text.
+    pub(crate) fn rejected(sqlstate: Option<&str>, message: &str) -> Self {
+        WarehouseError::Rejected {
+            message: message.to_owned(),
+            data_error: sqlstate.is_some_and(|code| code.starts_with("22")),
+        }
+    }
+}
+
+/// What chat may show of a database's refusal: its text, unless it is a data exception.
+pub fn shown_rejection(message: &str, data_error: bool) -> &str {
+    if data_error {
+        "a value in the data could not be converted or computed"
+    } else {
+        message
+    }
 }
 
 /// The configured warehouse connections by name; always holds the default one.

@@ -25,7 +25,7 @@ use super::{
     CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
     Value, ValueKind, Warehouse, WarehouseError, bad_url, quote_identifier,
 };
-use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
+use crate::catalog::{self, Catalog, Caveat, ForeignKey, Table, TableKind};
 use crate::config::ConnectionConfig;
 use crate::dialect::Dialect;
 use crate::guard::{self, GuardedSql};
@@ -106,9 +106,7 @@ impl Postgres {
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 // query_canceled (statement_timeout), lock_not_available (lock_timeout)
                 Some("57014" | "55P03") => WarehouseError::Timeout { limit: timeout },
-                _ => WarehouseError::Rejected {
-                    message: db.message().to_owned(),
-                },
+                code => WarehouseError::rejected(code, db.message()),
             },
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
@@ -208,6 +206,11 @@ impl Postgres {
                 columns: Vec::new(),
                 primary_key: Vec::new(),
                 foreign_keys: Vec::new(),
+                caveat: match row.try_get::<String, _>("caveat").ok().as_deref() {
+                    Some("view_without_barrier") => Some(Caveat::ViewWithoutBarrier),
+                    Some("hidden_children") => Some(Caveat::HiddenChildren),
+                    _ => None,
+                },
             });
         }
         for table in tables
@@ -576,7 +579,19 @@ fn interval_text(interval: &PgInterval) -> String {
 const TABLES_SQL: &str = "
 SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind,
        obj_description(c.oid, 'pg_class') AS comment,
-       CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END AS row_estimate
+       CASE WHEN c.relkind IN ('r', 'p', 'm') AND c.reltuples >= 0 THEN c.reltuples::bigint END AS row_estimate,
+       CASE
+         WHEN c.relkind = 'v' AND NOT EXISTS (
+           SELECT 1 FROM unnest(c.reloptions) AS o
+           WHERE o ~* '^security_(barrier|invoker)=(true|on|yes|1)$')
+         THEN 'view_without_barrier'
+         WHEN c.relkind = 'r' AND EXISTS (
+           WITH RECURSIVE d(oid) AS (
+             SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid
+             UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.oid)
+           SELECT 1 FROM d WHERE NOT has_table_privilege(d.oid, 'SELECT'))
+         THEN 'hidden_children'
+       END AS caveat
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')

@@ -79,9 +79,8 @@ impl Sqlite {
             };
         }
         match &error {
-            sqlx::Error::Database(db) => WarehouseError::Rejected {
-                message: db.message().to_owned(),
-            },
+            // SQLite's messages name no stored value; its codes are not SQLSTATEs.
+            sqlx::Error::Database(db) => WarehouseError::rejected(None, db.message()),
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
                 WarehouseError::Connect {
                     connection: self.name.clone(),
@@ -150,6 +149,7 @@ impl Sqlite {
                 columns: Vec::new(),
                 primary_key: Vec::new(),
                 foreign_keys: Vec::new(),
+                caveat: None,
             };
             let mut key_parts = Vec::new();
             let columns = sqlx::query(

@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value as Json;
 
+use crate::support::db::PgDatabase;
 use crate::support::fake_llm::{FakeLlm, sql_reply};
 use crate::support::testdata;
 
@@ -204,6 +205,47 @@ fn guard_refuses_a_deep_chain_on_a_two_megabyte_stack() {
         verdicts[0]
     );
     assert_eq!(verdicts[1]["allowed"], true);
+}
+
+#[tokio::test]
+async fn catalog_refresh_names_leaky_views_and_skip_leaves_them_out() {
+    let db = PgDatabase::create().await;
+    db.run_script(
+        "CREATE TABLE accounts (id int, owner text, tier text); \
+         CREATE VIEW v_plain AS SELECT id, owner FROM accounts WHERE tier <> 'internal'; \
+         CREATE VIEW v_barrier WITH (security_barrier) AS SELECT id FROM accounts;",
+    )
+    .await;
+    let allow = [("WAREHOUSE_URL", db.url.as_str())];
+    let (output, _dir) = querybot(&["catalog", "refresh"], &allow, "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(
+        printed.contains("note: view v_plain has neither security_barrier nor security_invoker"),
+        "{printed}"
+    );
+    assert!(!printed.contains("v_barrier"), "{printed}");
+    let input = "\"SELECT id FROM v_plain\"\n";
+    let (output, _dir) = querybot(&["guard"], &allow, input);
+    assert_eq!(verdicts(&output)[0]["allowed"], true, "{}", stderr(&output));
+
+    let skip = [
+        ("WAREHOUSE_URL", db.url.as_str()),
+        ("QUERYBOT_VIEWS_WITHOUT_BARRIER", "skip"),
+    ];
+    let (output, _dir) = querybot(&["catalog", "refresh"], &skip, "");
+    assert!(
+        stdout(&output).contains("it is left out"),
+        "{}",
+        stdout(&output)
+    );
+    let (output, _dir) = querybot(&["guard"], &skip, input);
+    assert_eq!(
+        verdicts(&output)[0]["allowed"],
+        false,
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -452,3 +452,42 @@ async fn summaries_are_off_unless_enabled_and_then_see_only_the_preview() {
         "summary tokens count"
     );
 }
+
+#[tokio::test]
+async fn a_data_error_never_quotes_rows_a_view_hides() {
+    let db = PgDatabase::create().await;
+    db.run_script(
+        "CREATE TABLE accounts (id int PRIMARY KEY, owner text, tier text); \
+         INSERT INTO accounts SELECT n, 'owner' || n, CASE WHEN n = 8 THEN 'internal' ELSE 'public' END \
+         FROM generate_series(1, 10) AS n; \
+         CREATE FUNCTION visible(tier text) RETURNS bool LANGUAGE plpgsql COST 10000 \
+           AS $$ BEGIN RETURN tier <> 'internal'; END $$; \
+         CREATE VIEW v_visible AS SELECT id, owner, tier FROM accounts WHERE visible(tier);",
+    )
+    .await;
+    let reader = db
+        .role("viewer", "GRANT SELECT ON v_visible TO {role};")
+        .await;
+    // The view lacks security_barrier, so PostgreSQL evaluates this cheaper WHERE before the
+    // view's costly filter, on the row the view hides; the failing cast quotes that row.
+    let leaking = "SELECT id FROM v_visible WHERE CASE WHEN id = 8 THEN CAST(owner || ' ' || tier AS int) ELSE 0 END = 1";
+    let llm = FakeLlm::start().await;
+    llm.script([sql_reply(leaking, "Looks for one account.")]);
+    let bot = test_bot(&llm, &[("WAREHOUSE_URL", reader.as_str())]).await;
+    let draft = drafted(&bot, "which account is number one?", "t1").await;
+    let message = failure_message(
+        bot.bot
+            .run(draft.id, &asker(), &RunOptions::default())
+            .await,
+    );
+    assert!(!message.contains("owner8"), "{message}");
+    assert!(
+        message.contains("a value in the data could not be converted or computed"),
+        "{message}"
+    );
+    // The leak is real (the hidden row is in the database's text), and the operator still
+    // sees it in the run's record.
+    let runs = bot.app.store.recent_runs(1).await.expect("runs");
+    let error = runs[0].record.error.as_deref().unwrap_or_default();
+    assert!(error.contains("\"owner8 internal\""), "{error}");
+}

@@ -488,6 +488,7 @@ async fn catalogs_are_cached_per_connection(_: &Backing, store: Store) {
             }],
             primary_key: vec![],
             foreign_keys: vec![],
+            caveat: None,
         }],
     };
     store

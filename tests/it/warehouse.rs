@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bigdecimal::BigDecimal;
 use chrono::{NaiveDate, Utc};
-use querybot::catalog::{Catalog, ForeignKey, TableKind};
+use querybot::catalog::{Catalog, Caveat, ForeignKey, TableKind};
 use querybot::config::{ConnectionConfig, SecretUrl, WarehouseKind};
 use querybot::dialect::Dialect;
 use querybot::guard::{self, GuardedSql, Policy, TableAllowList, Verdict};
@@ -311,7 +311,10 @@ async fn explain_estimates_rows_and_catches_unknown_columns() {
 
     let sql = guarded(warehouse.as_ref(), "SELECT total FROM orders").await;
     match warehouse.explain(&sql, &CAPS).await {
-        Err(WarehouseError::Rejected { message }) => {
+        Err(WarehouseError::Rejected {
+            message,
+            data_error: false,
+        }) => {
             assert!(
                 message.contains("total") && message.contains("does not exist"),
                 "{message}"
@@ -324,21 +327,16 @@ async fn explain_estimates_rows_and_catches_unknown_columns() {
 #[tokio::test]
 async fn postgres_catalog_shows_only_what_the_role_may_read() {
     let (db, _) = fixture_postgres().await;
-    let role = format!("{}_reader", db.name);
-    db.run_script(&format!(
-        "CREATE ROLE {role} LOGIN; \
-         GRANT CONNECT ON DATABASE {db} TO {role}; \
-         GRANT SELECT ON customers, orders, v_orders, daily_revenue TO {role}; \
-         GRANT SELECT (id, kind) ON events TO {role};",
-        db = db.name
-    ))
-    .await;
-    let reader_url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let reader_url = db
+        .role(
+            "reader",
+            "GRANT SELECT ON customers, orders, v_orders, daily_revenue TO {role}; \
+             GRANT SELECT (id, kind) ON events TO {role};",
+        )
+        .await;
     let warehouse =
         warehouse::connect(&connection(WarehouseKind::Postgres, &reader_url)).expect("connects");
     let catalog = warehouse.introspect().await.expect("introspects");
-    db.run_script(&format!("DROP OWNED BY {role}")).await;
-    drop_role(&role).await;
 
     let names: Vec<(&str, TableKind)> = catalog
         .tables
@@ -408,14 +406,6 @@ async fn postgres_catalog_shows_only_what_the_role_may_read() {
 
 /// Roles are cluster-wide, so a test's role is dropped by hand (best effort: its name is
 /// unique, so a leftover harms nothing).
-async fn drop_role(role: &str) {
-    if let Ok(mut admin) = PgConnection::connect(&crate::support::db::server_url()).await {
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
-            .execute(&mut admin)
-            .await;
-    }
-}
-
 async fn assert_no_open_transactions(db: &PgDatabase) {
     let mut admin = PgConnection::connect(&db.url)
         .await
@@ -555,4 +545,66 @@ async fn guard_policy_follows_the_catalog() {
         guard::check("SELECT * FROM sqlite_master", &policy),
         Verdict::Rejected(_)
     ));
+}
+
+#[tokio::test]
+async fn postgres_catalog_flags_leaky_views_and_hidden_inheritance_children() {
+    let db = PgDatabase::create().await;
+    db.run_script(
+        "CREATE TABLE accounts (id int, owner text, tier text); \
+         CREATE VIEW v_plain AS SELECT id, owner FROM accounts WHERE tier <> 'internal'; \
+         CREATE VIEW v_barrier WITH (security_barrier) AS SELECT id, owner FROM accounts WHERE tier <> 'internal'; \
+         CREATE VIEW v_invoker WITH (security_invoker = on) AS SELECT id, owner FROM accounts; \
+         CREATE TABLE events (id int, kind text); \
+         CREATE TABLE secret_events (note text) INHERITS (events); \
+         CREATE TABLE logs (id int); \
+         CREATE TABLE public_logs () INHERITS (logs); \
+         INSERT INTO events VALUES (1, 'open'); \
+         INSERT INTO secret_events VALUES (2, 'audit', 'salary review');",
+    )
+    .await;
+    let reader = db
+        .role(
+            "reader",
+            "GRANT SELECT ON v_plain, v_barrier, v_invoker, events, logs, public_logs TO {role};",
+        )
+        .await;
+    let warehouse =
+        warehouse::connect(&connection(WarehouseKind::Postgres, &reader)).expect("connects");
+    let catalog = warehouse.introspect().await.expect("introspects");
+    let caveat = |name: &str| catalog.table("public", name).expect(name).caveat;
+    assert_eq!(caveat("v_plain"), Some(Caveat::ViewWithoutBarrier));
+    assert_eq!(caveat("v_barrier"), None);
+    assert_eq!(caveat("v_invoker"), None);
+    assert_eq!(caveat("events"), Some(Caveat::HiddenChildren));
+    assert_eq!(caveat("logs"), None, "its child is readable");
+    assert!(catalog.table("public", "secret_events").is_none());
+
+    // Without ONLY the parent returns the child's row too (privileges are checked on the
+    // parent only), so the guard asks for ONLY.
+    let mut as_reader = PgConnection::connect(&reader)
+        .await
+        .expect("reader connects");
+    let through_parent: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&mut as_reader)
+        .await
+        .expect("counts");
+    assert_eq!(through_parent, 2);
+    let policy = Policy::from_catalog(&catalog);
+    let Verdict::Rejected(rejection) = guard::check("SELECT * FROM events", &policy) else {
+        panic!("events read without ONLY");
+    };
+    assert!(
+        rejection.reason().contains("FROM ONLY events"),
+        "{}",
+        rejection.reason()
+    );
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT id, kind FROM ONLY events",
+        &CAPS,
+    )
+    .await;
+    result.expect("runs");
+    assert_eq!(rows.rows, [vec![Value::Int(1), Value::Text("open".into())]]);
 }

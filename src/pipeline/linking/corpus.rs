@@ -408,6 +408,7 @@ fn catalog_from_tables_json(
                 columns: Vec::new(),
                 primary_key: Vec::new(),
                 foreign_keys: Vec::new(),
+                caveat: None,
             });
         }
         for (i, &(table, name)) in columns.iter().enumerate() {
@@ -490,6 +491,7 @@ fn defog_tables(db: &str, placement: &Placement) -> Vec<Table> {
                 .collect(),
             primary_key: Vec::new(),
             foreign_keys: Vec::new(),
+            caveat: None,
         })
         .collect();
     let find = |tables: &[Table], name: &ObjectName| -> Option<usize> {

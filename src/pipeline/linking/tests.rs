@@ -36,6 +36,7 @@ fn table(qualified: &str, columns: &str) -> Def {
         columns,
         primary_key: Vec::new(),
         foreign_keys: Vec::new(),
+        caveat: None,
     })
 }
 

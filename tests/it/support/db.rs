@@ -15,6 +15,8 @@ pub(crate) fn server_url() -> String {
 pub(crate) struct PgDatabase {
     pub(crate) name: String,
     pub(crate) url: String,
+    /// Login roles made for this database, dropped with it.
+    roles: std::sync::Mutex<Vec<String>>,
 }
 
 impl PgDatabase {
@@ -34,7 +36,22 @@ impl PgDatabase {
         PgDatabase {
             url: format!("{server}/{name}"),
             name,
+            roles: std::sync::Mutex::default(),
         }
+    }
+
+    /// A login role `<database>_<suffix>` that may connect, given `grants` (in which `{role}`
+    /// names it); returns its URL. The role is dropped with the database.
+    pub(crate) async fn role(&self, suffix: &str, grants: &str) -> String {
+        let role = format!("{}_{suffix}", self.name);
+        self.roles.lock().expect("roles lock").push(role.clone());
+        self.run_script(&format!(
+            "CREATE ROLE {role} LOGIN; GRANT CONNECT ON DATABASE {} TO {role}; {}",
+            self.name,
+            grants.replace("{role}", &role)
+        ))
+        .await;
+        self.url.replacen("postgres@", &format!("{role}@"), 1)
     }
 
     /// Runs a script of several statements (fixtures, grants) as the administrator.
@@ -52,6 +69,7 @@ impl PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let roles = std::mem::take(&mut *self.roles.lock().unwrap_or_else(|e| e.into_inner()));
         // Drop runs outside any runtime guarantee, so use a private one on its own thread.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -61,7 +79,13 @@ impl Drop for PgDatabase {
             runtime.block_on(async {
                 let mut admin = PgConnection::connect(&server_url()).await.ok()?;
                 let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                admin.execute(sqlx::AssertSqlSafe(drop)).await.ok()
+                admin.execute(sqlx::AssertSqlSafe(drop)).await.ok()?;
+                // With the database gone, its roles own nothing and hold no grants.
+                for role in roles {
+                    let drop = format!("DROP ROLE IF EXISTS {role}");
+                    admin.execute(sqlx::AssertSqlSafe(drop)).await.ok()?;
+                }
+                Some(())
             })
         })
         .join();
