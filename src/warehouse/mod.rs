@@ -220,14 +220,25 @@ impl<'a> CappedSink<'a> {
         }
     }
 
+    /// Whether a row whose raw size is `bytes` still fits, checked before it is decoded, so
+    /// one huge value is refused before it is turned into a `Value`; `false` stops the fetch.
+    fn admits(&mut self, bytes: u64) -> bool {
+        if self.bytes.saturating_add(bytes) > self.caps.max_bytes {
+            self.truncated = Some(Truncation::Bytes(self.caps.max_bytes));
+            return false;
+        }
+        true
+    }
+
     /// Passes a row on; `false` when a cap is reached and fetching should stop.
     fn push(&mut self, row: Vec<Value>) -> Result<bool, SinkError> {
         if self.rows >= self.caps.max_rows {
             self.truncated = Some(Truncation::Rows(self.caps.max_rows));
             return Ok(false);
         }
-        let size: usize = row.iter().map(Value::approximate_size).sum();
-        self.bytes += size as u64;
+        // A field separator per value, and the line end.
+        let size: usize = row.iter().map(|value| value.printed_size() + 1).sum();
+        self.bytes = self.bytes.saturating_add(size as u64);
         if self.bytes > self.caps.max_bytes {
             self.truncated = Some(Truncation::Bytes(self.caps.max_bytes));
             return Ok(false);

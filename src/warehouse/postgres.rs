@@ -32,6 +32,16 @@ use crate::guard::{self, GuardedSql};
 
 /// Slack over the server-side timeout before the client gives up on its own.
 const CLIENT_GRACE: Duration = Duration::from_secs(5);
+/// The largest plan `explain` parses for its row estimate.
+const MAX_PLAN_BYTES: usize = 1024 * 1024;
+/// Decimals that print longer than this are shown as a note: turning a `numeric` of 131,072
+/// digits into text costs seconds of CPU per value, and no answer needs one.
+const MAX_DECIMAL_CHARS: usize = 1_000;
+/// Arrays with more elements than this are shown as a note instead of being decoded, which
+/// takes tens of bytes of memory per element.
+const MAX_ARRAY_ELEMENTS: u64 = 100_000;
+/// JSON values larger than this are kept as their text instead of being parsed.
+const MAX_PARSED_JSON_BYTES: usize = 1024 * 1024;
 /// Tables small enough to read distinct values from when planner statistics are missing.
 const SAMPLE_SCAN_MAX_ROWS: i64 = 200_000;
 
@@ -138,6 +148,8 @@ impl Postgres {
         let columns: Vec<Column> = statement.columns().iter().map(column_of).collect();
         sink.columns(&columns)?;
         let mut capped = CappedSink::new(sink, caps);
+        // Decoding is work on this side that the server's timeout does not see.
+        let deadline = started + caps.timeout + CLIENT_GRACE;
         // Why the fetch ended: `Ok(true)` when a cap or the sink stopped it before the end.
         let stopped: Result<bool, WarehouseError> = async {
             let mut rows = statement.query().fetch(&mut *tx);
@@ -146,6 +158,14 @@ impl Postgres {
                 .await
                 .map_err(|e| self.error(e, caps.timeout))?
             {
+                if Instant::now() >= deadline {
+                    return Err(WarehouseError::Timeout {
+                        limit: caps.timeout,
+                    });
+                }
+                if !capped.admits(raw_row_size(&row)) {
+                    return Ok(true);
+                }
                 match capped.push(decode_row(&row)) {
                     Ok(true) => {}
                     Ok(false) => return Ok(true),
@@ -163,6 +183,11 @@ impl Postgres {
             // Rows are still coming: draining them could take until the timeout, and a
             // connection mid-result must not go back to the pool. Closing ends both.
             Ok(true) | Err(WarehouseError::Sink(_)) => {
+                drop(tx);
+                let _ = conn.detach().close_hard().await;
+            }
+            // A timeout may strike mid-result too: that connection must not be reused.
+            Err(WarehouseError::Timeout { .. }) => {
                 drop(tx);
                 let _ = conn.detach().close_hard().await;
             }
@@ -391,13 +416,27 @@ impl Warehouse for Postgres {
             let mut conn = self.acquire().await?;
             let mut tx = self.begin_read_only(&mut conn, caps.timeout).await?;
             let explain = format!("EXPLAIN (FORMAT JSON) {}", sql.as_str());
-            let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+            let row = sqlx::query(sqlx::AssertSqlSafe(explain))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.error(e, caps.timeout))?;
             tx.rollback()
                 .await
                 .map_err(|e| self.error(e, caps.timeout))?;
+            // A plan quotes the query's folded constants; a huge one is not parsed.
+            let raw_len = row
+                .try_get_raw(0)
+                .ok()
+                .and_then(|raw| raw.as_bytes().ok().map(<[u8]>::len))
+                .unwrap_or(usize::MAX);
+            if raw_len > MAX_PLAN_BYTES {
+                tracing::info!(bytes = raw_len, "plan too large to read; no estimate");
+                return Ok(Plan {
+                    estimated_rows: None,
+                });
+            }
+            let plan: serde_json::Value =
+                row.try_get(0).map_err(|e| self.error(e, caps.timeout))?;
             let estimated_rows = plan
                 .pointer("/0/Plan/Plan Rows")
                 .and_then(serde_json::Value::as_f64)
@@ -450,6 +489,56 @@ fn decode_row(row: &PgRow) -> Vec<Value> {
     (0..row.len()).map(|i| decode(row, i)).collect()
 }
 
+/// What a row will cost before it is decoded: its raw bytes, or more where a small raw
+/// value prints or decodes large (a `numeric`'s digits, an array's elements).
+fn raw_row_size(row: &PgRow) -> u64 {
+    (0..row.len())
+        .map(|i| {
+            let Ok(raw) = row.try_get_raw(i) else {
+                return 0;
+            };
+            let Ok(bytes) = raw.as_bytes() else { return 0 };
+            let raw_len = bytes.len() as u64;
+            let info = raw.type_info();
+            if info.name() == "NUMERIC" {
+                numeric_width(bytes).map_or(raw_len, |width| width.min(MAX_DECIMAL_CHARS) as u64)
+            } else if matches!(info.kind(), PgTypeKind::Array(_)) {
+                raw_len.max(array_elements(bytes).min(MAX_ARRAY_ELEMENTS) * 2)
+            } else {
+                raw_len
+            }
+        })
+        .sum()
+}
+
+/// How long a binary `numeric` prints, read from its header (ndigits, weight, sign, dscale;
+/// digits are base 10,000, `weight` counts them before the point).
+fn numeric_width(bytes: &[u8]) -> Option<usize> {
+    let header = bytes.get(..8)?;
+    let weight = i64::from(i16::from_be_bytes([header[2], header[3]]));
+    let dscale = i64::from(u16::from_be_bytes([header[6], header[7]]));
+    let integer_digits = (weight + 1).max(1) * 4;
+    Some(super::value::plain_decimal_width(
+        u64::try_from(integer_digits + dscale).unwrap_or(u64::MAX),
+        dscale,
+    ))
+}
+
+/// How many elements a binary array holds, read from its header (ndim, flags, element type,
+/// then a size and lower bound per dimension).
+fn array_elements(bytes: &[u8]) -> u64 {
+    let read = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let Some(ndim) = read(0) else { return 0 };
+    (0..usize::try_from(ndim).unwrap_or(0))
+        .map(|dim| read(12 + dim * 8).map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+        .fold(1u64, u64::saturating_mul)
+        * u64::from(ndim > 0)
+}
+
 /// Decodes one cell. A value of a type querybot cannot read becomes a short marker instead of
 /// failing the whole result.
 fn decode(row: &PgRow, i: usize) -> Value {
@@ -460,6 +549,26 @@ fn decode(row: &PgRow, i: usize) -> Value {
         return Value::Null;
     }
     let info = raw.type_info().into_owned();
+    let bytes = raw.as_bytes().unwrap_or_default();
+    if info.name() == "NUMERIC"
+        && let Some(width) = numeric_width(bytes).filter(|w| *w > MAX_DECIMAL_CHARS)
+    {
+        return Value::Text(format!("(a number about {width} characters long)"));
+    }
+    if matches!(info.kind(), PgTypeKind::Array(_)) {
+        let n = array_elements(bytes);
+        if n > MAX_ARRAY_ELEMENTS {
+            return Value::Text(format!("(an array of {n} elements)"));
+        }
+    }
+    if matches!(info.name(), "JSON" | "JSONB") && bytes.len() > MAX_PARSED_JSON_BYTES {
+        // JSONB's binary form is a version byte, then the text.
+        let text = bytes
+            .strip_prefix(&[1])
+            .filter(|_| info.name() == "JSONB")
+            .unwrap_or(bytes);
+        return Value::Text(String::from_utf8_lossy(text).into_owned());
+    }
     let decoded = match info.name() {
         "BOOL" => row.try_get(i).map(Value::Bool),
         "INT2" => row.try_get::<i16, _>(i).map(|v| Value::Int(v.into())),

@@ -30,6 +30,24 @@ use crate::guard::{self, GuardedSql};
 /// How many virtual-machine steps pass between deadline checks (a few microseconds' work).
 const PROGRESS_STEPS: i32 = 10_000;
 
+/// The longest string or blob a warehouse connection may build or read. SQLite runs inside
+/// querybot's process, so `printf('%.*c', 400000000, 'x')` would allocate there; and one
+/// call of `instr` or `replace` is one virtual-machine step, which the deadline cannot
+/// interrupt, and takes time quadratic in its operands' length. At 512 KiB the slowest such
+/// step measured about 1.3 s (at 1 MiB, 6 s; at the default 1 GB, hours).
+const MAX_VALUE_BYTES: i32 = 512 * 1024;
+
+/// Sets `SQLITE_LIMIT_LENGTH` on a warehouse connection (sqlx has no wrapper for it).
+#[allow(unsafe_code)]
+fn limit_value_length(handle: &mut sqlx::sqlite::LockedSqliteHandle<'_>) {
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the open connection `handle` holds locked, so no other call uses it
+    // meanwhile; `sqlite3_limit` only stores the new bound and returns the old one.
+    unsafe {
+        libsqlite3_sys::sqlite3_limit(db, libsqlite3_sys::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES);
+    }
+}
+
 pub struct Sqlite {
     name: String,
     pool: SqlitePool,
@@ -55,6 +73,12 @@ impl Sqlite {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    limit_value_length(&mut conn.lock_handle().await?);
+                    Ok(())
+                })
+            })
             .connect_lazy_with(options);
         Ok(Sqlite {
             name: connection.name.clone(),
@@ -79,6 +103,16 @@ impl Sqlite {
             };
         }
         match &error {
+            // SQLITE_TOOBIG: a value past the length limit set on every connection.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("18") => {
+                WarehouseError::rejected(
+                    None,
+                    &format!(
+                        "a value would be larger than the {} KiB querybot reads from SQLite",
+                        MAX_VALUE_BYTES / 1024
+                    ),
+                )
+            }
             // SQLite's messages name no stored value; its codes are not SQLSTATEs.
             sqlx::Error::Database(db) => WarehouseError::rejected(None, db.message()),
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {

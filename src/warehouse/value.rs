@@ -76,16 +76,28 @@ impl Value {
         })
     }
 
-    /// Roughly how many bytes the value takes, for the result byte cap.
-    pub fn approximate_size(&self) -> usize {
+    /// How many bytes the value's text takes at most, as the CSV and the table print it:
+    /// the byte cap counts what is written, not what the value occupies in memory (a
+    /// `numeric` of eight bytes can print sixteen thousand digits).
+    pub fn printed_size(&self) -> usize {
         match self {
-            Value::Null | Value::Bool(_) => 1,
-            Value::Int(_) | Value::Float(_) | Value::Date(_) | Value::Time(_) => 8,
-            Value::Timestamp(_) | Value::TimestampTz(_) => 12,
-            Value::Decimal(d) => d.digits() as usize / 2 + 8,
+            Value::Null => 0,
+            Value::Bool(_) => 5,
+            Value::Int(_) => 20,
+            Value::Float(x) => float_width(*x),
+            Value::Decimal(d) => decimal_width(d),
             Value::Text(s) => s.len(),
-            Value::Json(j) => j.to_string().len(),
-            Value::Bytes(b) => b.len(),
+            Value::Date(_) => 10,
+            Value::Time(_) => 15,
+            Value::Timestamp(_) => 26,
+            Value::TimestampTz(_) => 32,
+            Value::Json(j) => {
+                let mut counter = ByteCounter(0);
+                // Writing to a counter cannot fail.
+                let _ = serde_json::to_writer(&mut counter, j);
+                counter.0
+            }
+            Value::Bytes(b) => 2 + 2 * b.len(),
         }
     }
 
@@ -99,6 +111,56 @@ impl Value {
             _ => None,
         }
     }
+}
+
+/// Counts what would be written.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The widest a float prints: Rust writes every digit before the point and every leading
+/// zero after it (`1e300` is 301 characters), then at most 17 significant digits.
+fn float_width(x: f64) -> usize {
+    if !x.is_finite() || x == 0.0 {
+        return 4;
+    }
+    let exponent = x.abs().log10().floor();
+    let (int_digits, leading_zeros) = if exponent >= 0.0 {
+        (exponent as usize + 1, 0)
+    } else {
+        (1, (-exponent) as usize)
+    };
+    // Sign, point, and up to 17 significant digits.
+    int_digits + leading_zeros + 19
+}
+
+/// The length of `to_plain_string`: digits, zeros the scale adds, point and sign.
+pub(crate) fn decimal_width(d: &BigDecimal) -> usize {
+    plain_decimal_width(d.digits(), d.fractional_digit_count())
+}
+
+/// The length of a plain decimal with `digits` significant digits and `scale` digits after
+/// the point (negative: zeros before it).
+pub(crate) fn plain_decimal_width(digits: u64, scale: i64) -> usize {
+    let digits = i128::from(digits);
+    let scale = i128::from(scale);
+    let width = if scale <= 0 {
+        digits - scale
+    } else if scale >= digits {
+        scale + 2
+    } else {
+        digits + 1
+    };
+    usize::try_from(width + 1).unwrap_or(usize::MAX)
 }
 
 impl fmt::Display for Value {

@@ -608,3 +608,112 @@ async fn postgres_catalog_flags_leaky_views_and_hidden_inheritance_children() {
     result.expect("runs");
     assert_eq!(rows.rows, [vec![Value::Int(1), Value::Text("open".into())]]);
 }
+
+#[tokio::test]
+async fn postgres_byte_cap_counts_what_is_printed_and_checks_before_decoding() {
+    let (_db, warehouse) = fixture_postgres().await;
+    let caps = Caps {
+        max_rows: 1_000_000,
+        max_bytes: 1024 * 1024,
+        ..CAPS
+    };
+    // Eight bytes on the wire, about 900 characters in the CSV: the cap counts the latter.
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT 1e-899 AS tiny FROM generate_series(1, 100000)",
+        &caps,
+    )
+    .await;
+    let execution = result.expect("runs");
+    assert_eq!(execution.truncated, Some(Truncation::Bytes(1024 * 1024)));
+    assert!(execution.row_count < 1_200, "{} rows", execution.row_count);
+    assert_eq!(rows.rows[0][0].to_string().len(), 901);
+
+    // Sixteen thousand digits a value: shown as a note, never turned into text.
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT 1e-16383 AS tinier, 9e131071 AS huge FROM generate_series(1, 1000)",
+        &caps,
+    )
+    .await;
+    result.expect("runs");
+    assert_eq!(
+        rows.rows[0],
+        [
+            Value::Text("(a number about 16389 characters long)".into()),
+            Value::Text("(a number about 131073 characters long)".into()),
+        ]
+    );
+
+    // Two million NULLs are eight megabytes on the wire: refused before decoding.
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT array_fill(NULL::int, ARRAY[2000 * 1000]) AS a",
+        &caps,
+    )
+    .await;
+    let execution = result.expect("runs");
+    assert_eq!(execution.truncated, Some(Truncation::Bytes(1024 * 1024)));
+    assert!(rows.rows.is_empty());
+
+    // Under the byte cap but past the element bound: a note, not a decoded array.
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT array_fill(0, ARRAY[200 * 1000]) AS a",
+        &CAPS,
+    )
+    .await;
+    result.expect("runs");
+    assert_eq!(
+        rows.rows[0][0],
+        Value::Text("(an array of 200000 elements)".into())
+    );
+}
+
+#[tokio::test]
+async fn postgres_explain_skips_a_plan_too_large_to_read() {
+    let (_db, warehouse) = fixture_postgres().await;
+    // The planner folds repeat() into a ten-megabyte constant quoted in the plan.
+    let sql = guarded(
+        warehouse.as_ref(),
+        "SELECT id FROM orders WHERE status = repeat('x', 10000 * 1000)",
+    )
+    .await;
+    let plan = warehouse.explain(&sql, &CAPS).await.expect("plans");
+    assert_eq!(plan.estimated_rows, None);
+}
+
+#[tokio::test]
+async fn sqlite_values_are_bounded_inside_the_process() {
+    let (_file, warehouse) = chinook().await;
+    // printf gives NULL for a result past the limit; other functions fail the statement.
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT printf('%.*c', 1000 * 1000, 'x') AS big",
+        &CAPS,
+    )
+    .await;
+    result.expect("runs");
+    assert_eq!(rows.rows[0][0], Value::Null);
+    for sql in [
+        "SELECT printf('%.*c', 500 * 1000, 'x') || printf('%.*c', 500 * 1000, 'x') AS joined",
+        "SELECT instr(printf('%.*c', 500 * 1000, 'x') || printf('%.*c', 500 * 1000, 'x'), 'y') AS slow",
+    ] {
+        let (result, _) = run(warehouse.as_ref(), sql, &CAPS).await;
+        match result {
+            Err(WarehouseError::Rejected { message, .. }) => assert!(
+                message.contains("larger than the 512 KiB querybot reads from SQLite"),
+                "{message}"
+            ),
+            other => panic!("{sql}: expected a refusal, got {other:?}"),
+        }
+    }
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT length(printf('%.*c', 500 * 1000, 'x')) AS fits",
+        &CAPS,
+    )
+    .await;
+    result.expect("runs");
+    assert_eq!(rows.rows[0][0], Value::Int(500_000));
+}
