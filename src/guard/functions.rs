@@ -57,11 +57,45 @@ pub(super) fn is_hidden_call(dialect: Dialect, unquoted: &str) -> bool {
         "system_user",
         "user",
     ];
-    dialect == Dialect::Postgres
-        && POSTGRES_SESSION_KEYWORDS
-            .iter()
-            .any(|keyword| keyword.eq_ignore_ascii_case(unquoted))
+    // Snowflake accepts these without parentheses too.
+    const SNOWFLAKE_SESSION_KEYWORDS: &[&str] = &[
+        "current_account",
+        "current_account_name",
+        "current_available_roles",
+        "current_client",
+        "current_database",
+        "current_ip_address",
+        "current_organization_name",
+        "current_region",
+        "current_role",
+        "current_role_type",
+        "current_schema",
+        "current_schemas",
+        "current_secondary_roles",
+        "current_session",
+        "current_statement",
+        "current_transaction",
+        "current_user",
+        "current_version",
+        "current_warehouse",
+    ];
+    let keywords = match dialect {
+        Dialect::Postgres => POSTGRES_SESSION_KEYWORDS,
+        Dialect::Snowflake => SNOWFLAKE_SESSION_KEYWORDS,
+        Dialect::Sqlite => return false,
+    };
+    keywords
+        .iter()
+        .any(|keyword| keyword.eq_ignore_ascii_case(unquoted))
 }
+
+/// Snowflake's table functions that `TABLE(...)` may call: they read only their arguments.
+pub(super) const SNOWFLAKE_TABLE_FUNCTIONS: &[&str] = &[
+    "flatten",
+    "split_to_table",
+    "strtok_split_to_table",
+    "generator",
+];
 
 fn list(dialect: Dialect) -> &'static [&'static str] {
     match dialect {

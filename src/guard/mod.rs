@@ -14,6 +14,7 @@ mod names;
 mod rejection;
 mod tables;
 mod tokens;
+mod types;
 mod walk;
 
 #[cfg(test)]
@@ -121,6 +122,12 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     }
     let tokens = tokens::tokenize(sql, dialect)
         .map_err(|error| reject(RejectionKind::Parse, error.to_string()))?;
+    if let Some(literal) = tokens::misread_literal(&tokens, sql) {
+        return Err(reject(
+            RejectionKind::UnsupportedSyntax,
+            format!("the literal {literal}, which databases read differently (write it plainly)"),
+        ));
+    }
     let n_operators = tokens::count_operators(&tokens);
     if n_operators > tokens::MAX_OPERATORS {
         return Err(reject(

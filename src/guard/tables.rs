@@ -35,6 +35,9 @@ pub struct TableAllowList {
     /// Listed tables that may be read only with `ONLY`: without it, their inheritance
     /// children's rows come along, and the role may not read those children.
     only: Vec<(String, String)>,
+    /// The types of listed columns (lower case, without modifiers or `[]`): casts may name
+    /// them, so a query can compare with an enum's labels.
+    column_types: Vec<String>,
 }
 
 impl TableAllowList {
@@ -52,6 +55,7 @@ impl TableAllowList {
             dialect,
             tables,
             only: Vec::new(),
+            column_types: Vec::new(),
         }
     }
 
@@ -71,7 +75,26 @@ impl TableAllowList {
             .filter(|table| table.caveat == Some(Caveat::HiddenChildren))
             .map(|table| (table.schema.clone(), table.name.clone()))
             .collect();
+        let mut types: Vec<String> = catalog
+            .tables
+            .iter()
+            .flat_map(|table| &table.columns)
+            .map(|column| base_type(&column.data_type))
+            .collect();
+        types.sort();
+        types.dedup();
+        list.column_types = types;
         list
+    }
+
+    /// Whether some listed column has this type (`mood`, `public.mood`).
+    pub(super) fn has_column_type(&self, name: &str) -> bool {
+        self.column_types.iter().any(|listed| {
+            listed == name
+                || listed
+                    .rsplit_once('.')
+                    .is_some_and(|(_, bare)| bare == name)
+        })
     }
 
     /// The dialect whose name rules (default schema, case folding) the list follows.
@@ -126,4 +149,13 @@ fn has_system_prefix(name: &str) -> bool {
     SYSTEM_PREFIXES
         .iter()
         .any(|prefix| name.starts_with(prefix))
+}
+
+/// A column type without modifiers, array brackets or quotes: `numeric(10,2)[]` -> `numeric`.
+fn base_type(data_type: &str) -> String {
+    let bare = data_type.split('(').next().unwrap_or(data_type);
+    bare.trim_end_matches("[]")
+        .trim()
+        .replace('"', "")
+        .to_ascii_lowercase()
 }

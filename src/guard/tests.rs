@@ -126,7 +126,8 @@ fn only_listed_tables_may_be_read() {
     check(Snowflake, "SELECT * FROM IDENTIFIER('hr_salaries')", Err(UnsupportedSyntax));
     check(Snowflake, "SELECT * FROM TABLE('hr_salaries')", Err(UnsupportedSyntax));
     check(Snowflake, "SELECT * FROM orders AT(OFFSET => -60)", Err(UnsupportedSyntax));
-    check(Snowflake, "SELECT $1 FROM @secure_stage/payroll.csv", Err(UnknownTable));
+    check(Snowflake, "SELECT t.id FROM @secure_stage/payroll.csv AS t", Err(UnknownTable));
+    check(Snowflake, "SELECT $1 FROM @secure_stage/payroll.csv", Err(UnsupportedSyntax));
 }
 
 #[rustfmt::skip]
@@ -527,4 +528,104 @@ fn amplifying_functions_take_small_literal_sizes() {
     check(Postgres, "SELECT replace(status, '_', ' ') FROM orders", Ok(()));
     check(Postgres, "SELECT format('%s: %s', status, 1234567890) FROM orders", Ok(()));
     check(Sqlite, "SELECT printf('%.2f', amount) FROM orders", Ok(()));
+}
+
+#[rustfmt::skip]
+#[test]
+fn casts_name_only_builtin_types_and_listed_column_types() {
+    // Oracles about what is not listed: existence, columns, roles.
+    check(Postgres, "SELECT to_json(ROW(1, 2, 3, 4, 5)::hr_salaries)", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT NULL::secret_table", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT 'somerole=r/postgres'::aclitem", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT aclitem 'somerole=r/postgres'", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT CAST(NULL AS hidden_schema.t)", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT NULL::secret_table[]", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT status COLLATE \"x\" FROM orders", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT to_tsvector('secret_cfg', status) FROM orders", Err(UnsupportedSyntax));
+    // What analytics casts to.
+    check(Postgres, "SELECT amount::numeric(12, 2), id::text, created_at::date, '2024-01-01'::timestamptz FROM orders", Ok(()));
+    check(Postgres, "SELECT id::int4, amount::float8, tags::text[], '{1}'::_int4, x::pg_catalog.int8 FROM orders", Ok(()));
+    check(Postgres, "SELECT CAST(amount AS double precision), DATE '2024-01-01', INTERVAL '1 day' FROM orders", Ok(()));
+    check(Postgres, "SELECT status COLLATE \"C\" FROM orders ORDER BY 1", Ok(()));
+    check(Postgres, "SELECT to_tsvector('english', status), to_tsvector(status) FROM orders", Ok(()));
+    // SQLite's casts look nothing up.
+    check(Sqlite, "SELECT CAST(amount AS secret_table) FROM orders", Ok(()));
+}
+
+#[test]
+fn casts_may_name_the_types_of_listed_columns() {
+    use crate::catalog::{Catalog, Column, Table, TableKind};
+    let column = |name: &str, data_type: &str| Column {
+        name: name.into(),
+        data_type: data_type.into(),
+        nullable: true,
+        comment: None,
+        samples: Vec::new(),
+    };
+    let catalog = Catalog {
+        dialect: Postgres,
+        tables: vec![Table {
+            schema: "public".into(),
+            name: "orders".into(),
+            kind: TableKind::Table,
+            comment: None,
+            row_estimate: None,
+            columns: vec![
+                column("status", "order_status"),
+                column("tags", "sales.tag[]"),
+            ],
+            primary_key: Vec::new(),
+            foreign_keys: Vec::new(),
+            caveat: None,
+        }],
+    };
+    let policy = Policy::from_catalog(&catalog);
+    for (sql, allowed) in [
+        (
+            "SELECT id FROM orders WHERE status = 'paid'::order_status",
+            true,
+        ),
+        ("SELECT 'a'::sales.tag, 'b'::tag", true),
+        ("SELECT 'paid'::other_enum", false),
+    ] {
+        let verdict = super::check(sql, &policy);
+        assert_eq!(
+            matches!(verdict, Verdict::Allowed(_)),
+            allowed,
+            "{sql}: {verdict:?}"
+        );
+    }
+}
+
+#[rustfmt::skip]
+#[test]
+fn snowflake_session_values_and_table_functions_are_refused_like_postgres_ones() {
+    for name in ["CURRENT_USER", "CURRENT_ROLE", "CURRENT_ACCOUNT", "CURRENT_WAREHOUSE", "current_database"] {
+        check(Snowflake, &format!("SELECT {name}"), Err(FunctionNotAllowed));
+    }
+    check(Snowflake, "SELECT $secret", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT $1", Err(UnsupportedSyntax));
+    check(Sqlite, "SELECT * FROM orders WHERE id = :id", Err(UnsupportedSyntax));
+    check(Snowflake, "SELECT * FROM TABLE(upper('x'))", Err(UnsupportedSyntax));
+    check(Snowflake, "SELECT * FROM TABLE(my_udf())", Err(FunctionNotAllowed));
+    check(Postgres, "SELECT * FROM TABLE(upper('x'))", Err(UnsupportedSyntax));
+    check(Snowflake, "SELECT f.value FROM orders, TABLE(FLATTEN(input => orders.tags)) AS f", Ok(()));
+    check(Snowflake, "SELECT CURRENT_DATE, CURRENT_TIMESTAMP", Ok(()));
+    check(Snowflake, "SELECT \"CURRENT_USER\" FROM orders", Ok(()));
+}
+
+#[rustfmt::skip]
+#[test]
+fn literals_whose_printed_form_means_something_else_are_refused() {
+    // PostgreSQL 15 reads `0x1F` as `0 AS x1F`; SQLite and Snowflake print it as a blob.
+    check(Postgres, "SELECT 0x1F", Err(UnsupportedSyntax));
+    check(Sqlite, "SELECT 0X1f AS n", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT 123abc", Err(UnsupportedSyntax));
+    check(Snowflake, "SELECT 1e3x FROM orders", Err(UnsupportedSyntax));
+    check(Sqlite, "SELECT X'1F' AS b, 123 AS abc, 1e3 AS n, '0x1F' AS s", Ok(()));
+    check(Postgres, "SELECT 123 AS abc, 0 AS x", Ok(()));
+    // REGEXP and MATCH call functions by name in SQLite; none is registered.
+    check(Sqlite, "SELECT 1 FROM orders WHERE status REGEXP 'a'", Err(FunctionNotAllowed));
+    check(Sqlite, "SELECT 1 FROM orders WHERE status MATCH 'a'", Err(FunctionNotAllowed));
+    check(Snowflake, "SELECT 1 FROM orders WHERE status REGEXP 'a'", Ok(()));
 }

@@ -18,17 +18,40 @@ use crate::dialect::Dialect;
 /// of the benchmark corpora holds far fewer.
 pub(super) const MAX_OPERATORS: usize = 1_000;
 
-/// The text's tokens in the dialect's own rules, without whitespace and comments.
+/// The text's tokens in the dialect's own rules, whitespace and comments included.
 pub(super) fn tokenize(sql: &str, dialect: Dialect) -> Result<Vec<Token>, TokenizerError> {
-    let tokens = match dialect {
+    match dialect {
         Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize(),
         Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize(),
         Dialect::Snowflake => Tokenizer::new(&SnowflakeDialect {}, sql).tokenize(),
-    }?;
-    Ok(tokens
-        .into_iter()
-        .filter(|token| !matches!(token, Token::Whitespace(_)))
-        .collect())
+    }
+}
+
+/// A literal that the databases read differently from sqlparser, whose printed form runs:
+/// `123abc` prints as `123 AS abc` (PostgreSQL 16 refuses it), and `0x1F` is a number to
+/// PostgreSQL 16, `0 AS x1F` to PostgreSQL 15, and a blob once printed for SQLite.
+pub(super) fn misread_literal(tokens: &[Token], sql: &str) -> Option<String> {
+    let lowered = sql.to_ascii_lowercase();
+    let next = tokens.iter().skip(1).map(Some).chain([None]);
+    tokens.iter().zip(next).find_map(|pair| match pair {
+        (Token::Number(number, _), Some(Token::Word(word)))
+            if word
+                .value
+                .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') =>
+        {
+            Some(format!("{number}{}", word.value))
+        }
+        (Token::Number(number, _), _) if number.to_ascii_lowercase().starts_with("0x") => {
+            Some(number.clone())
+        }
+        (Token::HexStringLiteral(hex), _)
+            if lowered.contains(&format!("0x{}", hex.to_ascii_lowercase()))
+                && !lowered.contains(&format!("x'{}'", hex.to_ascii_lowercase())) =>
+        {
+            Some(format!("0x{hex}"))
+        }
+        _ => None,
+    })
 }
 
 /// How many tokens may join two expressions or queries into one deeper node.
@@ -100,7 +123,9 @@ fn is_operator(token: &Token) -> bool {
 /// Whether `USING` is followed by something other than a join's `(columns)` or one of the
 /// built-in comparison operators an ordering may use.
 pub(super) fn orders_with_an_operator(tokens: &[Token]) -> bool {
-    let mut tokens = tokens.iter();
+    let mut tokens = tokens
+        .iter()
+        .filter(|token| !matches!(token, Token::Whitespace(_)));
     while let Some(token) = tokens.next() {
         if matches!(token, Token::Word(word) if word.keyword == Keyword::USING)
             && !matches!(

@@ -11,11 +11,12 @@ use std::ptr;
 
 use sqlparser::ast::{
     AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Ident, ObjectName, Query, Select,
-    SetExpr, Statement, TableAlias, TableFactor, TableInheritance, TypedString, Visit, Visitor,
+    SetExpr, Statement, TableAlias, TableFactor, TableInheritance, TypedString, Value, Visit,
+    Visitor,
 };
 
 use super::rejection::{Rejection, RejectionKind};
-use super::{Policy, amplify, functions, names};
+use super::{Policy, amplify, functions, names, types};
 use crate::dialect::Dialect;
 
 /// Deepest expression nesting allowed. sqlparser builds `a + b + c ..` and `UNION` chains
@@ -268,8 +269,22 @@ impl Visitor for Walker<'_> {
             // Snowflake's `TABLE('name')` reads a table named by a string: only a function call
             // may appear here, and the expression walk checks that function.
             TableFactor::TableFunction { expr, .. } => match expr {
-                Expr::Function(_) => ControlFlow::Continue(()),
-                _ => self.unsupported("TABLE() over something other than a function"),
+                Expr::Function(function) if self.check_function(&function.name).is_break() => {
+                    self.check_function(&function.name)
+                }
+                Expr::Function(function)
+                    if self.policy.dialect == Dialect::Snowflake
+                        && names::parts(&function.name).is_some_and(|parts| {
+                            matches!(parts.as_slice(), [ident]
+                                if functions::SNOWFLAKE_TABLE_FUNCTIONS
+                                    .contains(&ident.value.to_ascii_lowercase().as_str()))
+                        }) =>
+                {
+                    ControlFlow::Continue(())
+                }
+                _ => {
+                    self.unsupported("TABLE() over something other than a built-in table function")
+                }
             },
             TableFactor::Derived { .. }
             | TableFactor::NestedJoin { .. }
@@ -311,6 +326,11 @@ impl Walker<'_> {
         match expr {
             Expr::Function(function) => {
                 self.check_function(&function.name)?;
+                if self.policy.dialect == Dialect::Postgres
+                    && let Some(config) = types::unknown_text_search_config(function)
+                {
+                    return self.unsupported(&format!("the text search configuration {config}"));
+                }
                 match amplify::oversized(function, self.policy.dialect) {
                     Some(detail) => self.reject(RejectionKind::OversizedValue, detail),
                     None => ControlFlow::Continue(()),
@@ -333,6 +353,26 @@ impl Walker<'_> {
                 );
                 self.reject(RejectionKind::UnsupportedSyntax, what)
             }
+            Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. })
+                if self.policy.dialect == Dialect::Postgres
+                    && !types::cast_allowed(data_type, &self.policy.tables) =>
+            {
+                let what = format!(
+                    "a cast to {}, a type it does not list",
+                    data_type.to_string().to_lowercase()
+                );
+                self.reject(RejectionKind::UnsupportedSyntax, what)
+            }
+            // No parameter is ever bound, and in Snowflake `$name` reads a session variable.
+            Expr::Value(value) if matches!(value.value, Value::Placeholder(_)) => {
+                self.unsupported(&format!("the parameter or session variable {value}"))
+            }
+            Expr::Collate { collation, .. }
+                if self.policy.dialect == Dialect::Postgres
+                    && !types::collation_allowed(collation) =>
+            {
+                self.unsupported(&format!("the collation {collation}"))
+            }
             // PostgreSQL reads `(x).f` as `f(x)`: attribute notation calls any one-argument
             // function, so it is judged like a call it cannot be checked as. Snowflake's
             // dots are field access in semi-structured values.
@@ -341,6 +381,17 @@ impl Walker<'_> {
                     && access_chain.iter().any(|a| matches!(a, AccessExpr::Dot(_))) =>
             {
                 self.unsupported("attribute notation such as (x).name")
+            }
+            // SQLite's REGEXP and MATCH call the functions regexp() and match(), which
+            // querybot never registers; PostgreSQL has neither. Snowflake's REGEXP is RLIKE.
+            Expr::BinaryOp {
+                op: op @ (BinaryOperator::Regexp | BinaryOperator::Match),
+                ..
+            } if self.policy.dialect != Dialect::Snowflake => {
+                self.reject(RejectionKind::FunctionNotAllowed, op.to_string())
+            }
+            Expr::RLike { .. } if self.policy.dialect != Dialect::Snowflake => {
+                self.reject(RejectionKind::FunctionNotAllowed, "REGEXP")
             }
             // A user-defined operator runs whatever function its owner chose.
             Expr::BinaryOp {
