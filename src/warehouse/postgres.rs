@@ -176,10 +176,12 @@ impl Postgres {
         }
         .await;
         match stopped {
-            Ok(false) => tx
-                .rollback()
-                .await
-                .map_err(|e| self.error(e, caps.timeout))?,
+            Ok(false) => {
+                tx.rollback()
+                    .await
+                    .map_err(|e| self.error(e, caps.timeout))?;
+                forget_statements(&mut conn).await;
+            }
             // Rows are still coming: draining them could take until the timeout, and a
             // connection mid-result must not go back to the pool. Closing ends both.
             Ok(true) | Err(WarehouseError::Sink(_)) => {
@@ -191,7 +193,10 @@ impl Postgres {
                 drop(tx);
                 let _ = conn.detach().close_hard().await;
             }
-            Err(_) => {}
+            Err(_) => {
+                drop(tx);
+                forget_statements(&mut conn).await;
+            }
         }
         stopped?;
         Ok(capped.finish(columns, started.elapsed()))
@@ -397,6 +402,7 @@ impl Warehouse for Postgres {
             tx.rollback()
                 .await
                 .map_err(|e| self.error(e, INTROSPECTION_TIMEOUT))?;
+            forget_statements(&mut conn).await;
             Ok(catalog)
         };
         with_backstop(INTROSPECTION_TIMEOUT, work).await
@@ -423,6 +429,7 @@ impl Warehouse for Postgres {
             tx.rollback()
                 .await
                 .map_err(|e| self.error(e, caps.timeout))?;
+            forget_statements(&mut conn).await;
             // A plan quotes the query's folded constants; a huge one is not parsed.
             let raw_len = row
                 .try_get_raw(0)
@@ -444,6 +451,15 @@ impl Warehouse for Postgres {
             Ok(Plan { estimated_rows })
         };
         with_backstop(caps.timeout, work).await
+    }
+}
+
+/// Closes the statements this connection prepared (sqlx prepares every query as a named
+/// statement and keeps it for reuse), so that nothing of one question's SQL stays on a pooled
+/// connection. A connection that cannot close them is closed by the pool's next health check.
+async fn forget_statements(conn: &mut sqlx::PgConnection) {
+    if let Err(error) = conn.clear_cached_statements().await {
+        tracing::debug!(%error, "cannot close prepared statements");
     }
 }
 
@@ -764,6 +780,77 @@ mod tests {
             microseconds,
         };
         assert_eq!(interval_text(&interval), expected);
+    }
+
+    /// Runs many queries through the warehouse, then looks at every pooled connection.
+    #[tokio::test]
+    async fn no_prepared_statement_stays_on_a_pooled_connection() {
+        let server = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let name = format!("querybot_unit_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .expect("PostgreSQL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("database created");
+        let url = format!("{}/{name}", server.rsplit_once('/').expect("a database").0);
+        let connection = ConnectionConfig {
+            name: "unit".into(),
+            url: crate::config::SecretUrl::new(url),
+            kind: crate::config::WarehouseKind::Postgres,
+            examples: None,
+        };
+        let warehouse = Postgres::connect(&connection).expect("connects");
+        let policy = guard::Policy {
+            dialect: Dialect::Postgres,
+            tables: guard::TableAllowList::new(Dialect::Postgres, [("public", "t")]),
+        };
+        let caps = Caps {
+            timeout: Duration::from_secs(10),
+            max_rows: 100,
+            max_bytes: 1 << 20,
+        };
+        let mut counts = Vec::new();
+        let result: Result<(), WarehouseError> = async {
+            warehouse.introspect().await?;
+            for n in 0..30 {
+                let sql = format!("SELECT {n} AS n, count(*) FROM generate_series(1, {n})");
+                let guard::Verdict::Allowed(sql) = guard::check(&sql, &policy) else {
+                    panic!("{sql} refused");
+                };
+                warehouse.explain(&sql, &caps).await?;
+                warehouse
+                    .execute(&sql, &caps, &mut super::super::Collected::default())
+                    .await?;
+            }
+            let mut held = Vec::new();
+            for _ in 0..warehouse.pool.num_idle() {
+                held.push(warehouse.acquire().await?);
+            }
+            for conn in &mut held {
+                let row = sqlx::raw_sql("SELECT count(*) FROM pg_prepared_statements")
+                    .fetch_one(&mut **conn)
+                    .await
+                    .map_err(WarehouseError::Driver)?;
+                counts.push(row.try_get::<i64, _>(0).map_err(WarehouseError::Driver)?);
+            }
+            Ok(())
+        }
+        .await;
+        warehouse.pool.close().await;
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await;
+        result.expect("queries run");
+        assert!(!counts.is_empty());
+        assert!(
+            counts.iter().all(|&n| n == 0),
+            "prepared statements left: {counts:?}"
+        );
     }
 
     #[test]
