@@ -491,3 +491,33 @@ async fn a_data_error_never_quotes_rows_a_view_hides() {
     let error = runs[0].record.error.as_deref().unwrap_or_default();
     assert!(error.contains("\"owner8 internal\""), "{error}");
 }
+
+#[test]
+fn a_statement_too_deep_for_the_stack_is_refused_on_a_serving_runtime() {
+    // The runtime `serve` runs on: multi-threaded, 2 MiB worker stacks.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_stack_size(2 * 1024 * 1024)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let llm = FakeLlm::start().await;
+        let deep = format!("SELECT {}1", "1+".repeat(32_700));
+        llm.respond_with(move |_| sql_reply(&deep, "Adds up."));
+        let bot = test_bot(&llm, &[("LLM_REPAIR_ROUNDS", "1")]).await;
+        let bot = std::sync::Arc::new(bot);
+        let worker = bot.clone();
+        let outcome = tokio::spawn(async move { worker.bot.ask(&ask("add it up", "t1")).await })
+            .await
+            .expect("the worker survived");
+        let message = failure_message(outcome);
+        assert!(
+            message.contains("too long or too deeply nested"),
+            "{message}"
+        );
+        // And the process still answers.
+        llm.respond_with(|_| sql_reply(MONTHLY_2024, "Counts orders per month in 2024."));
+        drafted(&bot, "orders per month", "t2").await;
+    });
+}
