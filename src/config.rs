@@ -216,8 +216,9 @@ pub enum WarehouseKind {
 #[derive(Debug, Clone)]
 pub struct LogConfig {
     pub format: LogFormat,
-    /// A `tracing` filter such as `info` or `querybot=debug,sqlx=warn`.
-    pub filter: String,
+    /// A `tracing` filter such as `info` or `querybot=debug,sqlx=warn`, when one is set;
+    /// otherwise each command picks its own (`info` for `serve`, `warn` in a terminal).
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -522,8 +523,7 @@ impl Config {
         };
         let filter = setting("QUERYBOT_LOG")
             .or_else(|| setting("RUST_LOG"))
-            .or(file.log)
-            .unwrap_or_else(|| "info".to_owned());
+            .or(file.log);
 
         Ok(Config {
             data_dir,

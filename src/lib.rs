@@ -4,7 +4,7 @@
 //! - `main.rs` parses the command line and calls into `app`.
 //! - `app` builds the components from `config` and runs the HTTP server.
 //! - `http` serves health, readiness and metrics.
-//! - `surface` adapts a chat platform (today the terminal) to the `bot`.
+//! - `surface` adapts a chat platform (Slack, the terminal) to the `bot`.
 //! - `bot` authorises, drives the pipeline, and turns outcomes into neutral replies.
 //! - `eval` measures execution accuracy on question and gold-SQL sets.
 //! - `pipeline` turns questions into checked SQL and results (catalog, linking, prompts).
@@ -13,6 +13,7 @@
 //! - `warehouse` runs guarded SQL read-only and introspects catalogs.
 //! - `guard` decides whether a SQL text may run at all.
 //! - `catalog` and `dialect` are plain data shared by the layers above.
+//! - `telemetry` sets up logging; `progress` shows a person at a terminal what is going on.
 
 pub mod app;
 pub mod bot;
@@ -27,6 +28,7 @@ pub mod http;
 pub mod llm;
 pub mod pipeline;
 pub mod present;
+pub mod progress;
 pub mod store;
 pub mod surface;
 pub mod telemetry;

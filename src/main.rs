@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log);
+    telemetry::init(&config.log, cli.audience());
     match querybot::cli::run(cli, config).await {
         Ok(code) => code,
         Err(error) => {

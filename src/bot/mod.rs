@@ -149,7 +149,16 @@ impl Bot {
 pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
     let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let detail = error_chain(error);
-    tracing::warn!(%reference, error = %detail, "question failed");
+    // querybot's own faults are warnings; the rest (a refused query, an LLM that is down) are
+    // outcomes the person is told about, which a terminal need not repeat as a log line.
+    if matches!(
+        error,
+        PipelineError::Store(_) | PipelineError::Present(_) | PipelineError::Output { .. }
+    ) {
+        tracing::warn!(%reference, error = %detail, "question failed");
+    } else {
+        tracing::info!(%reference, error = %detail, "question failed");
+    }
     let user_message = match error {
         PipelineError::EmptyQuestion => {
             "Ask a question after the command, for example: how many orders per month in 2024?"

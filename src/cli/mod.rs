@@ -18,6 +18,7 @@ use crate::eval;
 use crate::pipeline;
 use crate::store::{ConversationId, Store};
 use crate::surface::console::{AskOptions, Console, Outcome};
+use crate::telemetry::Audience;
 use crate::warehouse::Warehouse;
 
 #[derive(Debug, Parser)]
@@ -27,8 +28,23 @@ use crate::warehouse::Warehouse;
     about = "Ask your data warehouse questions from chat"
 )]
 pub struct Cli {
+    /// Log more: -v for info, -vv for debug (terminal commands log warnings only by default).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// Who reads this command's log: `serve` has an operator, the rest a person.
+    pub fn audience(&self) -> Audience {
+        match self.command {
+            Command::Serve => Audience::Server,
+            _ => Audience::Person {
+                verbosity: self.verbose,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

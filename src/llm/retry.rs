@@ -1,7 +1,7 @@
 //! When, and after how long, a failed LLM call is tried again.
 //!
-//! Retried: rate limits (429), server errors (5xx, 408), timeouts and connection failures, at
-//! most `max_retries` times. Never retried: 400, 401, 403, 404 and other client errors, which
+//! Retried: rate limits (429), server errors (5xx, 408), timeouts and connection failures
+//! other than a refused connection (nothing listens there), at most `max_retries` times. Never retried: 400, 401, 403, 404 and other client errors, which
 //! a retry cannot fix. Waits grow exponentially with jitter from a twentieth of the timeout
 //! (between 10 ms and 1 s, so a short timeout is not dwarfed by waiting) up to 15 s plus
 //! jitter. A server's `Retry-After` replaces the computed wait. No wait may end after the
@@ -62,14 +62,18 @@ impl Policy {
             .adjust(|error, backoff| self.wait(error, backoff?, started.elapsed()))
             .notify(|error, wait| {
                 failed_attempts += 1;
-                tracing::warn!(
+                // A progress note: `serve` logs it, a terminal shows it on its spinner line.
+                tracing::info!(
+                    target: crate::progress::TARGET,
                     provider,
                     status = error.status(),
                     attempt = failed_attempts,
                     max_retries = self.max_retries,
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     %error,
-                    "LLM call failed; retrying"
+                    "the LLM is not answering; retrying {}/{}…",
+                    failed_attempts,
+                    self.max_retries
                 );
             })
             .await
@@ -93,13 +97,27 @@ impl Policy {
 }
 
 fn is_transient(error: &LlmError) -> bool {
-    matches!(
-        error,
-        LlmError::RateLimited { .. }
-            | LlmError::Timeout
-            | LlmError::Server { .. }
-            | LlmError::Unreachable { .. }
-    )
+    match error {
+        LlmError::RateLimited { .. } | LlmError::Timeout | LlmError::Server { .. } => true,
+        // Nothing listening is not a hiccup: asking again in a second finds nothing either.
+        LlmError::Unreachable { source, .. } => !is_refused(source),
+        _ => false,
+    }
+}
+
+/// Whether a connection was refused outright (no server at that address and port).
+fn is_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// The wait a response asks for: `retry-after-ms` (sent by OpenAI and Azure), else
@@ -225,5 +243,45 @@ mod tests {
         }));
         assert!(!is_transient(&LlmError::BadResponse(String::new())));
         assert!(!is_transient(&LlmError::InvalidKey));
+    }
+
+    /// Runs `policy` over attempts that all fail with `error()`, returning how many ran.
+    async fn attempts(policy: Policy, error: impl Fn() -> LlmError) -> u32 {
+        let count = std::sync::atomic::AtomicU32::new(0);
+        let result: Result<(), LlmError> = policy
+            .run("test", || {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::future::ready(Err(error()))
+            })
+            .await;
+        assert!(result.is_err());
+        count.into_inner()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_not_retried_but_a_timeout_is() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let refused = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .expect_err("nothing listens");
+        let refused = std::sync::Mutex::new(Some(refused));
+        let policy = Policy::new(Duration::from_millis(200), 3);
+        let n = attempts(policy, || {
+            match refused.lock().ok().and_then(|mut r| r.take()) {
+                Some(source) => LlmError::Unreachable {
+                    base_url: "http://127.0.0.1".into(),
+                    source,
+                },
+                None => LlmError::Timeout,
+            }
+        })
+        .await;
+        assert_eq!(n, 1);
+        assert_eq!(attempts(policy, || LlmError::Timeout).await, 4);
     }
 }

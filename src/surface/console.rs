@@ -317,25 +317,29 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 }
 
 fn say(line: &str) -> anyhow::Result<()> {
+    crate::progress::finish();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}")?;
     Ok(())
 }
 
 fn prompt(text: &str) -> anyhow::Result<()> {
+    crate::progress::finish();
     let mut out = std::io::stdout().lock();
     write!(out, "{text}")?;
     out.flush()?;
     Ok(())
 }
 
-/// A progress line on stderr, so stdout stays clean for scripts.
+/// A spinner line on stderr while the bot works (only on a terminal, never for `--json`);
+/// it is cleared before anything else is written.
 fn progress(quiet: bool, text: &str) {
     if !quiet {
-        eprintln_line(text);
+        crate::progress::start(text);
     }
 }
 
 fn eprintln_line(text: &str) {
+    crate::progress::finish();
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

@@ -23,7 +23,6 @@ fn querybot_in(dir: &Path, args: &[&str], settings: &[(&str, &str)], stdin: &str
         .args(args)
         .current_dir(dir)
         .env_clear()
-        .env("QUERYBOT_LOG", "warn")
         .envs(settings.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -458,19 +457,25 @@ async fn ask_prints_the_sql_and_runs_only_with_yes() {
 async fn ask_reports_an_unreachable_llm_in_one_sentence() {
     let data = tempfile::tempdir().expect("temp dir");
     let data_dir = data.path().display().to_string();
+    // Default retries and log level: a refused connection is not retried, and a person
+    // sees the one sentence, not log lines.
     let settings = [
         ("QUERYBOT_DATA_DIR", data_dir.as_str()),
         ("LLM_BASE_URL", "http://127.0.0.1:1/v1"),
-        ("LLM_MAX_RETRIES", "0"),
     ];
     let (output, _dir) = querybot(&["ask", "how many orders?"], &settings, "");
     assert!(!output.status.success());
     let message = stderr(&output);
-    let last = message.lines().last().unwrap_or_default();
+    assert_eq!(message.lines().count(), 1, "{message}");
     assert!(
-        last.starts_with("No LLM answered at http://127.0.0.1:1/v1: start Ollama there"),
+        message.starts_with("No LLM answered at http://127.0.0.1:1/v1: start Ollama there"),
         "{message}"
     );
+
+    // -v shows the log again.
+    let (output, _dir) = querybot(&["ask", "-v", "how many orders?"], &settings, "");
+    let message = stderr(&output);
+    assert!(message.contains(" INFO "), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
