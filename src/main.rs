@@ -11,15 +11,15 @@ use querybot::telemetry;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load() {
-        Ok(config) => config,
+    let (config, origins) = match Config::load_with_origins() {
+        Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("querybot: {error}");
             return ExitCode::from(2);
         }
     };
     telemetry::init(&config.log, cli.audience());
-    match querybot::cli::run(cli, config).await {
+    match querybot::cli::run(cli, config, origins).await {
         Ok(code) => code,
         Err(error) => {
             tracing::debug!(error = ?error, "command failed");

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::app::App;
 use crate::bot::error_chain;
 use crate::catalog::Caveat;
-use crate::config::{Config, ViewsWithoutBarrier, demo_warehouse_path};
+use crate::config::{Config, Origins, ViewsWithoutBarrier, demo_warehouse_path};
 use crate::demo;
 use crate::eval;
 use crate::pipeline;
@@ -53,6 +53,11 @@ enum Command {
     Serve,
     /// Create or upgrade the store's tables, then exit.
     Migrate,
+    /// Check the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Read or show warehouse catalogs.
     Catalog {
         #[command(subcommand)]
@@ -109,6 +114,13 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print every setting's effective value and where it came from (secrets hidden); exit
+    /// non-zero with one line naming the setting when something is wrong.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
 enum CatalogCommand {
     /// Re-read the catalog of one connection (default: all) and cache it in the store.
     Refresh {
@@ -123,9 +135,18 @@ enum CatalogCommand {
 }
 
 /// Runs one command; the exit code says whether it succeeded.
-pub async fn run(cli: Cli, config: Config) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: Cli, config: Config, origins: Origins) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve => serve(config).await,
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            // Loading already rejected anything invalid; what is left is to show the result.
+            let entries = crate::config::describe(&config, &origins);
+            say(crate::config::render(&entries).trim_end())?;
+            say("configuration is valid")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let store = Store::connect(&config.store_url).await?;
             store.migrate().await.context("cannot migrate the store")?;

@@ -248,6 +248,68 @@ async fn catalog_refresh_names_leaky_views_and_skip_leaves_them_out() {
 }
 
 #[test]
+fn config_check_shows_each_value_with_its_source_and_hides_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("querybot.toml"),
+        "max_rows = 500\n[llm]\nmodel = \"llama3\"\n[connections.finance]\nurl = \"postgres://bot:hunter2@db/finance\"\n",
+    )
+    .expect("toml written");
+    std::fs::write(
+        dir.path().join(".env"),
+        "LLM_API_KEY=sk-very-secret\nQUERYBOT_SUMMARIES=on\n",
+    )
+    .expect(".env written");
+    let settings = [
+        ("QUERYBOT_STATEMENT_TIMEOUT", "45"),
+        ("DATABASE_URL", "postgres://u:pw-secret@127.0.0.1:1/db"),
+    ];
+    let output = querybot_in(dir.path(), &["config", "check"], &settings, "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    let line = |setting: &str| {
+        printed
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(setting))
+            .unwrap_or_else(|| panic!("no {setting} in {printed}"))
+            .to_owned()
+    };
+    assert!(line("QUERYBOT_STATEMENT_TIMEOUT").ends_with("45 s  (environment)"));
+    assert!(line("QUERYBOT_MAX_ROWS").ends_with("500  (TOML)"));
+    assert!(line("LLM_MODEL").ends_with("llama3  (TOML)"));
+    assert!(line("LLM_API_KEY").ends_with("(set, hidden)  (.env)"));
+    assert!(line("QUERYBOT_SUMMARIES").ends_with("on  (.env)"));
+    assert!(line("QUERYBOT_PREVIEW_ROWS").ends_with("20  (default)"));
+    assert!(line("connections.finance.url").contains("postgres://bot:***@db/finance"));
+    for secret in ["sk-very-secret", "hunter2", "pw-secret"] {
+        assert!(!printed.contains(secret), "{printed}");
+    }
+}
+
+#[test]
+fn an_unknown_toml_key_is_named_with_the_closest_known_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (toml, expected) in [
+        (
+            "max_row = 5\n",
+            "querybot.toml line 1: unknown key `max_row`; did you mean `max_rows`?",
+        ),
+        (
+            "[llm]\nmodle = \"x\"\n",
+            "querybot.toml line 2: unknown key `modle`; did you mean `model`?",
+        ),
+        ("zebra = 1\n", "querybot.toml line 1: unknown key `zebra`"),
+    ] {
+        std::fs::write(dir.path().join("querybot.toml"), toml).expect("toml written");
+        let output = querybot_in(dir.path(), &["config", "check"], &[], "");
+        assert_eq!(output.status.code(), Some(2));
+        let message = stderr(&output);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(message.trim_end().ends_with(expected), "{message}");
+    }
+}
+
+#[test]
 fn store_urls_in_every_form_create_the_file_and_its_folders() {
     let dir = tempfile::tempdir().expect("temp dir");
     let absolute = dir.path().join("abs/state/querybot.db");

@@ -5,7 +5,9 @@
 //! Nothing else in the program reads the environment. URLs may carry passwords, so they are
 //! held as [`SecretUrl`], whose `Debug` and `Display` never show the password.
 
-use std::collections::{BTreeMap, HashMap};
+mod check;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub use check::{Entry, Origins, Source, describe, render};
 
 /// The name of the connection `WAREHOUSE_URL` defines.
 pub const DEFAULT_CONNECTION: &str = "default";
@@ -337,22 +341,46 @@ impl Config {
     /// Reads `.env` into the process environment (without overriding what is set), then
     /// builds the configuration from the environment and the optional TOML file.
     pub fn load() -> Result<Config, ConfigError> {
+        Config::load_with_origins().map(|(config, _)| config)
+    }
+
+    /// Like [`Config::load`], and also says where each setting came from.
+    pub fn load_with_origins() -> Result<(Config, Origins), ConfigError> {
+        let before: HashSet<String> = std::env::vars_os()
+            .filter_map(|(key, _)| key.into_string().ok())
+            .collect();
         match dotenvy::dotenv() {
             Ok(_) => {}
             Err(e) if e.not_found() => {}
             Err(e) => return Err(ConfigError::new(".env", e.to_string())),
         }
-        let env: HashMap<String, String> = std::env::vars().collect();
-        Config::from_env(&env)
+        let env: HashMap<String, String> = std::env::vars_os()
+            .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+            .collect();
+        let config = Config::from_env(&env)?;
+        let origins = Origins {
+            dotenv: env
+                .keys()
+                .filter(|k| !before.contains(*k))
+                .cloned()
+                .collect(),
+            environment: env
+                .iter()
+                .filter(|(_, value)| !value.trim().is_empty())
+                .map(|(key, _)| key.clone())
+                .collect(),
+            file: config_file_path(&env).and_then(|path| {
+                let table = std::fs::read_to_string(&path).ok()?.parse().ok()?;
+                Some((path, table))
+            }),
+        };
+        Ok((config, origins))
     }
 
     /// Builds the configuration from explicit environment values and the TOML file they name.
     pub fn from_env(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let file = match env.get("QUERYBOT_CONFIG") {
-            Some(path) => read_file_config(Path::new(path))?,
-            None if Path::new("querybot.toml").exists() => {
-                read_file_config(Path::new("querybot.toml"))?
-            }
+        let file = match config_file_path(env) {
+            Some(path) => read_file_config(&path)?,
             None => FileConfig::default(),
         };
         Config::from_sources(env, file)
@@ -568,6 +596,14 @@ pub fn demo_warehouse_path(data_dir: &Path) -> PathBuf {
     data_dir.join("demo.sqlite")
 }
 
+/// The TOML file to read: `QUERYBOT_CONFIG`, else `./querybot.toml` when it exists.
+fn config_file_path(env: &HashMap<String, String>) -> Option<PathBuf> {
+    match env.get("QUERYBOT_CONFIG") {
+        Some(path) => Some(PathBuf::from(path)),
+        None => Some(PathBuf::from("querybot.toml")).filter(|path| path.exists()),
+    }
+}
+
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::new(
@@ -576,11 +612,38 @@ fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
         )
     })?;
     toml::from_str(&text).map_err(|e| {
-        ConfigError::new(
-            "QUERYBOT_CONFIG",
-            format!("{} is not valid: {e}", path.display()),
-        )
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let place = match line {
+            Some(line) => format!("{} line {line}", path.display()),
+            None => path.display().to_string(),
+        };
+        let problem = match unknown_key(e.message()) {
+            Some((key, Some(closest))) => {
+                format!("unknown key `{key}`; did you mean `{closest}`?")
+            }
+            Some((key, None)) => format!("unknown key `{key}`"),
+            None => e.message().trim().to_owned(),
+        };
+        ConfigError::new("QUERYBOT_CONFIG", format!("{place}: {problem}"))
     })
+}
+
+/// From serde's "unknown field `x`, expected one of `a`, `b`": the key, and the known key
+/// closest to it when one is close enough to be a typo.
+fn unknown_key(message: &str) -> Option<(String, Option<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let closest = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|known| (strsim::damerau_levenshtein(key, known), known))
+        .filter(|(distance, known)| *distance <= 2.max(known.len() / 3))
+        .min()
+        .map(|(_, known)| known.to_owned());
+    Some((key.to_owned(), closest))
 }
 
 fn positive(
