@@ -101,7 +101,15 @@ impl App {
             tokio::spawn(slack::socket_mode(slack.clone(), token.clone(), stopped));
         }
         tracing::info!(%address, "serving HTTP");
-        let served = axum::serve(listener, crate::http::router(self))
+        let health = crate::http::Health {
+            store: self.store.clone(),
+            warehouse: self.warehouses.default_connection().clone(),
+        };
+        let mut surfaces = axum::Router::new();
+        if let Some(slack) = &self.slack {
+            surfaces = surfaces.merge(slack::router(slack.clone()));
+        }
+        let served = axum::serve(listener, crate::http::router(health, surfaces))
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stop.send(true);

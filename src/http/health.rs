@@ -1,5 +1,6 @@
 //! `/healthz` (the process is up) and `/readyz` (the store and the default warehouse answer).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -7,19 +8,27 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::app::App;
+use crate::store::Store;
+use crate::warehouse::Warehouse;
 
 /// How long a readiness probe waits on each dependency.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What readiness depends on: the store and the default warehouse.
+#[derive(Clone)]
+pub struct Health {
+    pub store: Store,
+    pub warehouse: Arc<dyn Warehouse>,
+}
 
 pub(super) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-pub(super) async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
-    let store = outcome(tokio::time::timeout(CHECK_TIMEOUT, app.store.check()).await);
-    let warehouse = app.warehouses.default_connection();
-    let warehouse = outcome(tokio::time::timeout(CHECK_TIMEOUT, warehouse.check()).await);
+pub(super) async fn readyz(State(health): State<Health>) -> (StatusCode, Json<serde_json::Value>) {
+    let store = outcome(tokio::time::timeout(CHECK_TIMEOUT, health.store.check()).await);
+    let warehouse = health.warehouse.check();
+    let warehouse = outcome(tokio::time::timeout(CHECK_TIMEOUT, warehouse).await);
     let ready = store.is_none() && warehouse.is_none();
     let status = if ready {
         StatusCode::OK

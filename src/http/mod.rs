@@ -1,4 +1,5 @@
-//! The HTTP server: health, readiness, Prometheus metrics, and the Slack endpoints when on.
+//! The HTTP server's own routes: health, readiness and Prometheus metrics, and the middleware
+//! every route shares. `app` merges each surface's routes; this module knows none of them.
 
 mod health;
 pub mod metrics;
@@ -12,20 +13,19 @@ use axum::response::Response;
 use axum::routing::get;
 use tracing::Instrument;
 
-use crate::app::App;
+pub use health::Health;
 
-pub fn router(app: App) -> Router {
+/// Health, readiness and metrics, merged with `surfaces` (each with its own state), behind
+/// one observing middleware.
+pub fn router(health: Health, surfaces: Router) -> Router {
     metrics::install();
-    let slack = app.slack.clone();
-    let mut router = Router::new()
+    Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
-        .with_state(app);
-    if let Some(slack) = slack {
-        router = router.merge(crate::surface::slack::router(slack));
-    }
-    router.layer(middleware::from_fn(observe))
+        .with_state(health)
+        .merge(surfaces)
+        .layer(middleware::from_fn(observe))
 }
 
 /// One span and one set of metrics per request, labelled by route template, not raw path.

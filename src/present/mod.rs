@@ -8,6 +8,7 @@ pub mod chart;
 mod csv;
 pub mod number;
 pub mod table;
+pub mod words;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -192,6 +193,15 @@ fn chart_title(question: &str, n_charted: usize, total: Totals) -> String {
         )
     } else {
         question.to_owned()
+    }
+}
+
+impl Preview {
+    /// Whether column `index` holds numbers, judged by its values (see [`value_kind`]).
+    pub fn is_numeric_column(&self, index: usize) -> bool {
+        self.columns
+            .get(index)
+            .is_some_and(|column| is_numeric(value_kind(column, &self.rows, index)))
     }
 }
 

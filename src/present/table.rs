@@ -237,6 +237,54 @@ fn cut(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// The monospace table cut to a budget: the header, then as many rows as fit, then `…` when
+/// rows are left out, then the table's note. `cost` measures a line as the surface will
+/// spend it (escaping, a newline), and `budget` is what the surface has for the whole text.
+/// Returns the text and how many rows it shows.
+pub fn fit_text(
+    preview: &Preview,
+    max_width: usize,
+    budget: usize,
+    cost: impl Fn(&str) -> usize,
+) -> (String, usize) {
+    // The table's own note only says which columns are left out: the count of rows is said
+    // by the surface, the same way for every kind of table.
+    let whole = Preview {
+        columns: preview.columns.clone(),
+        rows: preview.rows.clone(),
+        total_rows: preview.rows.len() as u64,
+        truncated: false,
+    };
+    let text = render_text(&whole, max_width);
+    // One line per row (cells are one line each), under a header and a rule, above the note.
+    let lines: Vec<&str> = text.lines().collect();
+    let (head, rest) = lines.split_at(2.min(lines.len()));
+    let (rows, note) = rest.split_at(preview.rows.len().min(rest.len()));
+    // Room for the `…` line is kept whether or not it is needed.
+    let mut used: usize = head
+        .iter()
+        .chain(note)
+        .map(|line| cost(line))
+        .sum::<usize>()
+        + cost(&ELLIPSIS.to_string());
+    let n_shown = rows
+        .iter()
+        .take_while(|row| {
+            used += cost(row);
+            used <= budget
+        })
+        .count();
+    let more =
+        n_shown < preview.rows.len() || (n_shown as u64) < preview.total_rows || preview.truncated;
+    let ellipsis = ELLIPSIS.to_string();
+    let mut shown: Vec<&str> = head.iter().chain(&rows[..n_shown]).copied().collect();
+    if more {
+        shown.push(&ellipsis);
+    }
+    shown.extend(note);
+    (shown.join("\n"), n_shown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

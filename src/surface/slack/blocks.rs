@@ -10,16 +10,12 @@ mod mrkdwn;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
-
 use slack_morphism::prelude::*;
 
 use crate::bot::Failure;
 use crate::pipeline::Answer;
-use crate::present::number::grouped;
-use crate::present::{Preview, table};
+use crate::present::{Preview, table, words};
 use crate::store::Draft;
-use crate::warehouse::ValueKind;
 
 pub const ACTION_RUN: &str = "querybot_run";
 pub const ACTION_EDIT: &str = "querybot_edit";
@@ -108,15 +104,10 @@ pub fn answer(answer: &Answer) -> SlackMessageContent {
         }
         None => 0,
     };
-    let rows = rows_note(n_shown, answer.row_count, answer.truncated.is_some());
-    let files = if answer.chart.is_some() {
-        "The chart and the full CSV follow in this thread."
-    } else {
-        "The full CSV follows in this thread."
-    };
+    let rows = words::rows_note(n_shown, answer.row_count, answer.truncated.is_some());
     blocks.push(context(vec![
-        format!("{rows} · {}", duration(answer.elapsed)),
-        files.to_owned(),
+        format!("{rows} · {}", words::duration(answer.elapsed)),
+        words::files_note(answer.chart.is_some()).to_owned(),
     ]));
     let text = match summary {
         Some(summary) => format!(
@@ -188,10 +179,7 @@ fn draft_body(draft: &Draft) -> Vec<SlackBlock> {
     blocks.extend(sql.into_iter().map(section));
     let mut notes = Vec::new();
     if cut {
-        notes.push(format!(
-            "The SQL is too long to show in full ({} characters); this is its start.",
-            grouped(mrkdwn::n_chars(&draft.sql) as u64)
-        ));
+        notes.push(words::sql_cut_note(mrkdwn::n_chars(&draft.sql)));
     }
     if let Some(explanation) = draft
         .explanation
@@ -205,11 +193,7 @@ fn draft_body(draft: &Draft) -> Vec<SlackBlock> {
         ))));
     }
     if let Some(estimate) = draft.estimated_rows.and_then(|n| u64::try_from(n).ok()) {
-        notes.push(format!(
-            "Estimated result: about {} {}",
-            grouped(estimate),
-            plural(estimate, "row", "rows")
-        ));
+        notes.push(words::estimate_note(estimate));
     }
     if !notes.is_empty() {
         blocks.push(context(notes));
@@ -258,7 +242,7 @@ fn native_table(preview: &Preview) -> (SlackBlock, usize) {
     let n_shown = rows.len().saturating_sub(1);
     let settings = (0..preview.columns.len())
         .map(|index| {
-            SlackTableColumnSetting::new().with_align(if is_numeric(preview, index) {
+            SlackTableColumnSetting::new().with_align(if preview.is_numeric_column(index) {
                 SlackTableColumnAlign::Right
             } else {
                 SlackTableColumnAlign::Left
@@ -272,106 +256,11 @@ fn native_table(preview: &Preview) -> (SlackBlock, usize) {
 /// The aligned text table in a code block: as many rows as fit one section, then `…` when
 /// there are more.
 fn monospace_table(preview: &Preview) -> (SlackBlock, usize) {
-    // The table's own note only says which columns are left out: the count of rows is said
-    // under the table, the same way for both kinds of table.
-    let whole = Preview {
-        columns: preview.columns.clone(),
-        rows: preview.rows.clone(),
-        total_rows: preview.rows.len() as u64,
-        truncated: false,
-    };
-    let text = table::render_text(&whole, TABLE_TEXT_WIDTH);
-    // One line per row (cells are one line each), under a header and a rule, above the note.
-    let lines: Vec<&str> = text.lines().collect();
-    let (head, rest) = lines.split_at(2.min(lines.len()));
-    let (rows, note) = rest.split_at(preview.rows.len().min(rest.len()));
-
-    let line_chars = |line: &str| mrkdwn::escaped_len(line) + 1;
     let budget = limits::SECTION_CHARS - mrkdwn::CODE_BLOCK_CHARS;
-    // Room for the `…` line is kept whether or not it is needed.
-    let mut used: usize = head
-        .iter()
-        .chain(note)
-        .map(|line| line_chars(line))
-        .sum::<usize>()
-        + 2;
-    let n_shown = rows
-        .iter()
-        .take_while(|row| {
-            used += line_chars(row);
-            used <= budget
-        })
-        .count();
-    let more =
-        n_shown < preview.rows.len() || (n_shown as u64) < preview.total_rows || preview.truncated;
-    let mut shown: Vec<&str> = head.iter().chain(&rows[..n_shown]).copied().collect();
-    if more {
-        shown.push("…");
-    }
-    shown.extend(note);
-    (section(mrkdwn::code_block(&shown.join("\n"))), n_shown)
-}
-
-/// Whether a column holds numbers, judged by its values (declared kinds can mislead, as with
-/// SQLite expressions), or by its declared kind when every value is NULL.
-fn is_numeric(preview: &Preview, index: usize) -> bool {
-    let numeric =
-        |kind: ValueKind| matches!(kind, ValueKind::Int | ValueKind::Float | ValueKind::Decimal);
-    let mut kinds = preview
-        .rows
-        .iter()
-        .filter_map(|row| row.get(index)?.kind())
-        .peekable();
-    match kinds.peek() {
-        Some(_) => kinds.all(numeric),
-        None => preview
-            .columns
-            .get(index)
-            .is_some_and(|column| numeric(column.kind)),
-    }
-}
-
-/// "3 rows", "showing 20 of 1,234 rows", "showing 20 of 5,000+ rows" or "no rows".
-fn rows_note(n_shown: usize, row_count: u64, truncated: bool) -> String {
-    let n_shown = n_shown as u64;
-    if truncated {
-        format!(
-            "showing {} of {}+ rows",
-            grouped(n_shown),
-            grouped(row_count)
-        )
-    } else if row_count == 0 {
-        "no rows".to_owned()
-    } else if n_shown < row_count {
-        format!(
-            "showing {} of {} rows",
-            grouped(n_shown),
-            grouped(row_count)
-        )
-    } else {
-        format!(
-            "{} {}",
-            grouped(row_count),
-            plural(row_count, "row", "rows")
-        )
-    }
-}
-
-/// "320 ms", "1.4 s", "2 min 5 s".
-fn duration(elapsed: Duration) -> String {
-    let millis = elapsed.as_millis();
-    if millis < 1_000 {
-        format!("{millis} ms")
-    } else if millis < 60_000 {
-        format!("{:.1} s", elapsed.as_secs_f64())
-    } else {
-        let secs = elapsed.as_secs();
-        format!("{} min {} s", secs / 60, secs % 60)
-    }
-}
-
-fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 { one } else { many }
+    let (text, n_shown) = table::fit_text(preview, TABLE_TEXT_WIDTH, budget, |line| {
+        mrkdwn::escaped_len(line) + 1
+    });
+    (section(mrkdwn::code_block(&text)), n_shown)
 }
 
 /// The question as a notification shows it: quoted, escaped, short.

@@ -10,7 +10,7 @@ use super::*;
 use crate::pipeline::SavedChart;
 use crate::present::ChartKind;
 use crate::store::{ConversationId, DraftId, DraftState, UserId};
-use crate::warehouse::{Column, Truncation, Value};
+use crate::warehouse::{Column, Truncation, Value, ValueKind};
 
 fn draft_of(question: &str, sql: &str) -> Draft {
     Draft {
@@ -669,26 +669,6 @@ fn edit_modal_refuses_sql_a_text_input_cannot_hold() {
         edit_modal(&draft_of("q", &"x".repeat(3_001))),
         Err(SqlTooLong)
     );
-}
-
-#[test]
-fn counts_and_durations_read_naturally() {
-    let check = |elapsed_ms: u64, expected: &str| {
-        assert_eq!(duration(Duration::from_millis(elapsed_ms)), expected);
-    };
-    check(0, "0 ms");
-    check(320, "320 ms");
-    check(1_400, "1.4 s");
-    check(59_949, "59.9 s");
-    check(125_000, "2 min 5 s");
-    for (n, expected) in [
-        (0, "0"),
-        (999, "999"),
-        (1_000, "1,000"),
-        (1_234_567, "1,234,567"),
-    ] {
-        assert_eq!(grouped(n), expected);
-    }
 }
 
 /// Inputs chosen to break a renderer: empty, mentions, fences, entities that grow when

@@ -1,0 +1,149 @@
+//! How querybot words an answer on every surface: row counts, durations, plurals, the notes
+//! under a draft or an answer, and the status line of a draft that was run or cancelled.
+//!
+//! Surfaces draw these with their own markup; the words are the same everywhere.
+
+use std::time::Duration;
+
+use super::number::grouped;
+
+/// "3 rows", "showing 20 of 1,234 rows", "showing 20 of 5,000+ rows" or "no rows".
+pub fn rows_note(n_shown: usize, row_count: u64, truncated: bool) -> String {
+    let n_shown = n_shown as u64;
+    if truncated {
+        format!(
+            "showing {} of {}+ rows",
+            grouped(n_shown),
+            grouped(row_count)
+        )
+    } else if row_count == 0 {
+        "no rows".to_owned()
+    } else if n_shown < row_count {
+        format!(
+            "showing {} of {} rows",
+            grouped(n_shown),
+            grouped(row_count)
+        )
+    } else {
+        rows(row_count)
+    }
+}
+
+/// "1 row", "1,234 rows".
+pub fn rows(n: u64) -> String {
+    format!("{} {}", grouped(n), plural(n, "row", "rows"))
+}
+
+/// "320 ms", "1.4 s", "2 min 5 s".
+pub fn duration(elapsed: Duration) -> String {
+    let millis = elapsed.as_millis();
+    if millis < 1_000 {
+        format!("{millis} ms")
+    } else if millis < 60_000 {
+        format!("{:.1} s", elapsed.as_secs_f64())
+    } else {
+        let secs = elapsed.as_secs();
+        format!("{} min {} s", secs / 60, secs % 60)
+    }
+}
+
+pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// Under a draft: the planner's estimate.
+pub fn estimate_note(estimated_rows: u64) -> String {
+    format!("Estimated result: about {}", rows(estimated_rows))
+}
+
+/// Under a draft whose SQL is shown only in part.
+pub fn sql_cut_note(n_chars: usize) -> String {
+    format!(
+        "The SQL is too long to show in full ({} characters); this is its start.",
+        grouped(n_chars as u64)
+    )
+}
+
+/// Under an answer: what follows it in the thread.
+pub fn files_note(has_chart: bool) -> &'static str {
+    if has_chart {
+        "The chart and the full CSV follow in this thread."
+    } else {
+        "The full CSV follows in this thread."
+    }
+}
+
+/// What became of a draft, for the line under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Ran {
+        elapsed: Duration,
+        row_count: u64,
+    },
+    /// The query ran but its answer could not be posted.
+    Undelivered,
+    Failed,
+    Cancelled,
+}
+
+/// The status line, with `by` already drawn as the surface mentions a person.
+pub fn status_line(status: RunStatus, by: &str) -> String {
+    match status {
+        RunStatus::Running => format!("Running… (started by {by})"),
+        RunStatus::Ran { elapsed, row_count } => {
+            format!("Ran by {by} in {} · {}", duration(elapsed), rows(row_count))
+        }
+        RunStatus::Undelivered => format!("Ran by {by}, but the answer could not be posted."),
+        RunStatus::Failed => format!("Run by {by} failed; see the thread."),
+        RunStatus::Cancelled => format!("Cancelled by {by}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_and_singular_when_one() {
+        assert_eq!(rows_note(3, 3, false), "3 rows");
+        assert_eq!(rows_note(1, 1, false), "1 row");
+        assert_eq!(rows_note(20, 1234, false), "showing 20 of 1,234 rows");
+        assert_eq!(rows_note(20, 5000, true), "showing 20 of 5,000+ rows");
+        assert_eq!(rows_note(0, 0, false), "no rows");
+        assert_eq!(estimate_note(1), "Estimated result: about 1 row");
+    }
+
+    #[test]
+    fn durations_read_like_a_person_says_them() {
+        for (elapsed_ms, expected) in [
+            (0, "0 ms"),
+            (320, "320 ms"),
+            (1_440, "1.4 s"),
+            (59_949, "59.9 s"),
+            (125_000, "2 min 5 s"),
+        ] {
+            assert_eq!(duration(Duration::from_millis(elapsed_ms)), expected);
+        }
+    }
+
+    #[test]
+    fn status_lines_name_who_acted() {
+        let ran = RunStatus::Ran {
+            elapsed: Duration::from_millis(1_400),
+            row_count: 1234,
+        };
+        assert_eq!(
+            status_line(ran, "@ana"),
+            "Ran by @ana in 1.4 s · 1,234 rows"
+        );
+        assert_eq!(
+            status_line(RunStatus::Running, "@ana"),
+            "Running… (started by @ana)"
+        );
+        assert_eq!(
+            status_line(RunStatus::Cancelled, "@ana"),
+            "Cancelled by @ana"
+        );
+    }
+}
