@@ -1,4 +1,68 @@
 //! Chat surfaces: thin adapters that turn platform events into Bot calls and render replies.
+//!
+//! What every chat platform shares lives here: the neutral vocabulary of what querybot says
+//! ([`Reply`]), the small trait a platform implements to say it ([`Outbox`]), and in `flow`
+//! the sequence itself (placeholder, draft, run, answer and files, cancel, private notices).
+//! A platform adds only what is its own: ingress, rendering under its limits, its editor UI.
 
 pub mod console;
+pub mod flow;
 pub mod slack;
+
+use async_trait::async_trait;
+
+use crate::bot::Failure;
+use crate::pipeline::Answer;
+use crate::present::words::RunStatus;
+use crate::store::Draft;
+
+/// Something querybot says in a conversation, before any platform draws it.
+#[derive(Debug, Clone, Copy)]
+pub enum Reply<'a> {
+    /// The question and what is happening to it ("writing SQL…"), until the draft replaces it.
+    Progress {
+        question: &'a str,
+        status: &'a str,
+    },
+    /// A draft waiting for Run / Edit / Cancel.
+    Draft(&'a Draft),
+    /// A draft without its buttons, and what became of it; the outbox names who acted.
+    Status {
+        draft: &'a Draft,
+        status: RunStatus,
+    },
+    /// A result: the preview, its row counts and time; the files follow as attachments.
+    Answer(&'a Answer),
+    Failure(&'a Failure),
+    /// Help or a hint, not an error.
+    Notice(&'a str),
+}
+
+/// A message querybot posted, as its platform finds it again (a Slack `ts`, a Discord id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRef(pub String);
+
+/// A file that goes into the conversation with an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub title: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A platform call that failed; the platform's own error, boxed.
+pub type SurfaceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How one conversation is talked to, for one inbound event: the platform knows the channel,
+/// the thread, the token and the person who acted.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Posts into the conversation.
+    async fn post(&self, reply: Reply<'_>) -> Result<MessageRef, SurfaceError>;
+    /// Replaces a message querybot posted.
+    async fn update(&self, message: &MessageRef, reply: Reply<'_>) -> Result<(), SurfaceError>;
+    /// Shows something to the person who acted only (or as near as the platform allows).
+    async fn tell_privately(&self, reply: Reply<'_>) -> Result<(), SurfaceError>;
+    /// Adds files to the conversation.
+    async fn attach(&self, files: Vec<Attachment>) -> Result<(), SurfaceError>;
+}

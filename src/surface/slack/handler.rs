@@ -10,14 +10,16 @@ use slack_morphism::prelude::SlackView;
 use tokio::sync::OnceCell;
 use tracing::Instrument;
 
-use super::api::{Api, ApiError, Upload};
+use super::api::{Api, ApiError};
 use super::blocks;
 use super::crypto::TokenCipher;
+use super::outbox::SlackOutbox;
 use super::payload::{Action, ActionKind, Command, EditSubmission, EditTarget, Event, Message};
-use crate::bot::{Bot, Failure};
+use crate::bot::Bot;
 use crate::config::{DEFAULT_CONNECTION, SlackConfig};
-use crate::pipeline::{Answer, Ask, RunOptions};
+use crate::pipeline::Ask;
 use crate::store::{ConversationKey, Draft, Platform, Store, UserId};
+use crate::surface::{MessageRef, Outbox, Reply, SurfaceError, flow};
 
 /// The Slack surface: shared by the HTTP endpoints and Socket Mode connections.
 #[derive(Clone)]
@@ -61,6 +63,8 @@ pub enum SlackError {
     Cipher(#[from] super::crypto::CipherError),
     #[error("cannot prepare the answer's files")]
     Files(#[from] std::io::Error),
+    #[error("{0}")]
+    Flow(SurfaceError),
 }
 
 const HELP: &str = "Ask a question about your data, for example `/ask how many orders per month \
@@ -211,29 +215,38 @@ impl Slack {
         thread: Option<&str>,
         question: &str,
     ) -> Result<(), SlackError> {
-        let api = &self.0.api;
-        let progress = blocks::progress(question, "writing SQL…");
-        let ts = api
-            .post(&workspace.token, asker.channel, thread, progress)
-            .await?;
-        let ask = Ask {
+        let outbox = self.outbox(workspace, asker.channel, thread, asker.user);
+        let ask_for = |placeholder: &MessageRef| Ask {
             conversation: ConversationKey {
                 platform: Platform::Slack,
                 workspace: asker.team.to_owned(),
                 channel: asker.channel.to_owned(),
-                thread: thread.unwrap_or(&ts).to_owned(),
+                thread: thread.unwrap_or(&placeholder.0).to_owned(),
             },
             author: Self::user(asker.team, asker.user),
             connection: self.connection_for(asker.channel),
             question: question.to_owned(),
         };
-        let content = match self.0.bot.ask(&ask).await {
-            Ok(draft) => blocks::draft(&draft),
-            Err(failure) => blocks::failure(&failure),
-        };
-        api.update(&workspace.token, asker.channel, &ts, content)
-            .await?;
+        flow::question(&self.0.bot, &outbox, question, ask_for)
+            .await
+            .map_err(SlackError::Flow)?;
         Ok(())
+    }
+
+    fn outbox<'a>(
+        &'a self,
+        workspace: &'a Workspace,
+        channel: &'a str,
+        thread: Option<&'a str>,
+        user: &'a str,
+    ) -> SlackOutbox<'a> {
+        SlackOutbox {
+            api: &self.0.api,
+            token: &workspace.token,
+            channel,
+            thread,
+            user,
+        }
     }
 
     /// An Events API event, already deduplicated.
@@ -288,16 +301,12 @@ impl Slack {
             return Ok(());
         }
         let question = message.text.replace(&mention, " ").trim().to_owned();
-        let api = &self.0.api;
         let thread = Some(message.thread());
         if question.is_empty() {
-            api.post(
-                &workspace.token,
-                &message.channel,
-                thread,
-                blocks::notice(HELP),
-            )
-            .await?;
+            self.outbox(&workspace, &message.channel, thread, &message.user)
+                .post(Reply::Notice(HELP))
+                .await
+                .map_err(SlackError::Flow)?;
             return Ok(());
         }
         let span = tracing::info_span!("question", platform = "slack", workspace = %team, channel = %message.channel, user = %message.user);
@@ -331,118 +340,46 @@ impl Slack {
     async fn run(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
         let by = Self::user(&action.team, &action.user);
-        // Files go to Slack, not to disk for good: a temporary folder per run, made before
-        // the claim so that nothing after the claim can keep the run from finishing.
-        let out_dir = tempfile::tempdir()?;
-        let draft = match self.0.bot.start(action.draft, &by).await {
-            Ok(draft) => draft,
-            Err(failure) => return self.tell(&workspace, action, &failure).await,
-        };
-        let api = &self.0.api;
-        let running = format!("Running… (started by <@{}>)", action.user);
-        let shown = blocks::draft_status(&draft, &running);
-        let token = &workspace.token;
-        if let Err(error) = api
-            .update(token, &action.channel, &action.message_ts, shown)
+        let outbox = self.action_outbox(&workspace, action);
+        let draft_message = MessageRef(action.message_ts.clone());
+        flow::run(&self.0.bot, &outbox, &draft_message, action.draft, &by)
             .await
-        {
-            tracing::warn!(error = %crate::bot::error_chain(&error), "cannot show the run started");
-        }
-        let options = RunOptions {
-            out_dir: Some(out_dir.path().to_path_buf()),
-        };
-        let status = match self.0.bot.finish(draft.clone(), &by, &options).await {
-            Ok(answer) => match self.post_answer(&workspace, action, &answer).await {
-                Ok(()) => format!(
-                    "Ran by <@{}> in {:.1} s · {} rows",
-                    action.user,
-                    answer.elapsed.as_secs_f64(),
-                    answer.row_count
-                ),
-                Err(error) => {
-                    tracing::warn!(error = %crate::bot::error_chain(&error), "answer not delivered");
-                    format!(
-                        "Ran by <@{}>, but the answer could not be posted.",
-                        action.user
-                    )
-                }
-            },
-            Err(failure) => {
-                let told = api
-                    .post(
-                        token,
-                        &action.channel,
-                        Some(&action.thread_ts),
-                        blocks::failure(&failure),
-                    )
-                    .await;
-                if let Err(error) = told {
-                    tracing::warn!(error = %crate::bot::error_chain(&error), "failure not delivered");
-                }
-                format!("Run by <@{}> failed; see the thread.", action.user)
-            }
-        };
-        let done = blocks::draft_status(&draft, &status);
-        api.update(token, &action.channel, &action.message_ts, done)
-            .await?;
-        Ok(())
+            .map_err(SlackError::Flow)
     }
 
-    async fn post_answer(
-        &self,
-        workspace: &Workspace,
-        action: &Action,
-        answer: &Answer,
-    ) -> Result<(), SlackError> {
-        let api = &self.0.api;
-        api.post(
-            &workspace.token,
+    /// The outbox for a click: the draft's channel and thread, the person who clicked.
+    fn action_outbox<'a>(
+        &'a self,
+        workspace: &'a Workspace,
+        action: &'a Action,
+    ) -> SlackOutbox<'a> {
+        self.outbox(
+            workspace,
             &action.channel,
             Some(&action.thread_ts),
-            blocks::answer(answer),
+            &action.user,
         )
-        .await?;
-        if let Some(chart) = &answer.chart {
-            let upload = Upload {
-                filename: "chart.png",
-                title: &answer.draft.question,
-                bytes: chart.png.clone(),
-            };
-            api.upload(&workspace.token, &action.channel, &action.thread_ts, upload)
-                .await?;
-        }
-        let csv = tokio::fs::read(&answer.csv).await?;
-        let upload = Upload {
-            filename: "result.csv",
-            title: "result.csv",
-            bytes: csv,
-        };
-        api.upload(&workspace.token, &action.channel, &action.thread_ts, upload)
-            .await?;
-        Ok(())
     }
 
     async fn open_editor(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
         let by = Self::user(&action.team, &action.user);
+        let outbox = self.action_outbox(&workspace, action);
         let draft = match self.0.bot.draft_for(action.draft, &by).await {
             Ok(draft) => draft,
-            Err(failure) => return self.tell(&workspace, action, &failure).await,
+            Err(failure) => {
+                return flow::tell(&outbox, &failure)
+                    .await
+                    .map_err(SlackError::Flow);
+            }
         };
         let Ok(mut view) = blocks::edit_modal(&draft) else {
             let text = "This SQL is longer than Slack's 3,000-character editor; ask a narrower \
                         question or run it as it is.";
-            self.0
-                .api
-                .ephemeral(
-                    &workspace.token,
-                    &action.channel,
-                    &action.user,
-                    Some(&action.thread_ts),
-                    blocks::notice(text),
-                )
-                .await?;
-            return Ok(());
+            return outbox
+                .tell_privately(Reply::Notice(text))
+                .await
+                .map_err(SlackError::Flow);
         };
         // The submission must find the draft's message again to update it.
         let target = EditTarget {
@@ -488,67 +425,21 @@ impl Slack {
         draft: &Draft,
     ) -> Result<(), SlackError> {
         let workspace = self.workspace(team).await?;
-        self.0
-            .api
-            .update(
-                &workspace.token,
-                &target.channel,
-                &target.message_ts,
-                blocks::draft(draft),
-            )
-            .await?;
-        Ok(())
+        // Nobody is mentioned in a draft, so the outbox's person does not matter here.
+        let outbox = self.outbox(&workspace, &target.channel, None, "");
+        flow::show_edited(&outbox, &MessageRef(target.message_ts.clone()), draft)
+            .await
+            .map_err(SlackError::Flow)
     }
 
     async fn cancel(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
         let by = Self::user(&action.team, &action.user);
-        match self.0.bot.cancel(action.draft, &by).await {
-            Ok(draft) => {
-                let line = format!("Cancelled by <@{}>", action.user);
-                let status = blocks::draft_status(&draft, &line);
-                self.0
-                    .api
-                    .update(
-                        &workspace.token,
-                        &action.channel,
-                        &action.message_ts,
-                        status,
-                    )
-                    .await?;
-                Ok(())
-            }
-            Err(failure) => self.tell(&workspace, action, &failure).await,
-        }
-    }
-
-    /// A failure after a click: privately to the clicker, or to the thread.
-    async fn tell(
-        &self,
-        workspace: &Workspace,
-        action: &Action,
-        failure: &Failure,
-    ) -> Result<(), SlackError> {
-        let api = &self.0.api;
-        if failure.private {
-            api.ephemeral(
-                &workspace.token,
-                &action.channel,
-                &action.user,
-                Some(&action.thread_ts),
-                blocks::failure(failure),
-            )
-            .await?;
-        } else {
-            api.post(
-                &workspace.token,
-                &action.channel,
-                Some(&action.thread_ts),
-                blocks::failure(failure),
-            )
-            .await?;
-        }
-        Ok(())
+        let outbox = self.action_outbox(&workspace, action);
+        let draft_message = MessageRef(action.message_ts.clone());
+        flow::cancel(&self.0.bot, &outbox, &draft_message, action.draft, &by)
+            .await
+            .map_err(SlackError::Flow)
     }
 
     /// Answers through a slash command's `response_url` (works even where the bot cannot post).
@@ -572,6 +463,7 @@ impl SlackError {
     fn code(&self) -> Option<&str> {
         match self {
             SlackError::Api(error) => error.code(),
+            SlackError::Flow(error) => error.downcast_ref::<ApiError>()?.code(),
             _ => None,
         }
     }

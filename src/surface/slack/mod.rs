@@ -12,6 +12,7 @@ mod crypto;
 mod handler;
 mod ingress;
 mod oauth;
+mod outbox;
 pub mod payload;
 mod socket;
 mod verify;

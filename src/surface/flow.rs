@@ -1,0 +1,152 @@
+//! The conversation every chat surface has: a question becomes a placeholder and then a
+//! draft; Run shows it running, answers in the thread with the table, chart and CSV, and
+//! marks the draft with who ran it; Cancel closes it; failures after a click go privately to
+//! the person who clicked when they concern only them. Platforms supply an [`Outbox`].
+
+use crate::bot::{Bot, Failure};
+use crate::pipeline::{Answer, Ask, RunOptions};
+use crate::present::words::RunStatus;
+use crate::store::{DraftId, UserId};
+
+use super::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
+
+/// What the placeholder says while the LLM writes SQL.
+pub const WRITING_SQL: &str = "writing SQL…";
+
+/// Posts a placeholder for `question`, asks the bot (with the [`Ask`] that `ask_for` makes
+/// once the placeholder exists, since a new conversation's thread may be that very message),
+/// and puts the draft or the failure in the placeholder's place.
+pub async fn question(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    question: &str,
+    ask_for: impl FnOnce(&MessageRef) -> Ask + Send,
+) -> Result<MessageRef, SurfaceError> {
+    let placeholder = outbox
+        .post(Reply::Progress {
+            question,
+            status: WRITING_SQL,
+        })
+        .await?;
+    let ask = ask_for(&placeholder);
+    match bot.ask(&ask).await {
+        Ok(draft) => outbox.update(&placeholder, Reply::Draft(&draft)).await?,
+        Err(failure) => {
+            outbox
+                .update(&placeholder, Reply::Failure(&failure))
+                .await?
+        }
+    }
+    Ok(placeholder)
+}
+
+/// Run: claims the draft for `by` (once, however many clicks), shows it running, runs it,
+/// posts the answer and its files, and marks the draft with the outcome. Once claimed, the
+/// run always finishes and the draft always shows how it ended, whatever fails to post.
+pub async fn run(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    draft_message: &MessageRef,
+    id: DraftId,
+    by: &UserId,
+) -> Result<(), SurfaceError> {
+    // Files go to the platform, not to disk for good: a temporary folder per run, made before
+    // the claim so that nothing after the claim can keep the run from finishing.
+    let out_dir = tempfile::tempdir()?;
+    let draft = match bot.start(id, by).await {
+        Ok(draft) => draft,
+        Err(failure) => return tell(outbox, &failure).await,
+    };
+    let running = Reply::Status {
+        draft: &draft,
+        status: RunStatus::Running,
+    };
+    if let Err(error) = outbox.update(draft_message, running).await {
+        tracing::warn!(%error, "cannot show the run started");
+    }
+    let options = RunOptions {
+        out_dir: Some(out_dir.path().to_path_buf()),
+    };
+    let status = match bot.finish(draft.clone(), by, &options).await {
+        Ok(answer) => match deliver(outbox, &answer).await {
+            Ok(()) => RunStatus::Ran {
+                elapsed: answer.elapsed,
+                row_count: answer.row_count,
+            },
+            Err(error) => {
+                tracing::warn!(%error, "answer not delivered");
+                RunStatus::Undelivered
+            }
+        },
+        Err(failure) => {
+            if let Err(error) = outbox.post(Reply::Failure(&failure)).await {
+                tracing::warn!(%error, "failure not delivered");
+            }
+            RunStatus::Failed
+        }
+    };
+    let done = Reply::Status {
+        draft: &draft,
+        status,
+    };
+    outbox.update(draft_message, done).await
+}
+
+/// The answer in the conversation, then its chart and CSV.
+async fn deliver(outbox: &dyn Outbox, answer: &Answer) -> Result<(), SurfaceError> {
+    outbox.post(Reply::Answer(answer)).await?;
+    let mut files = Vec::new();
+    if let Some(chart) = &answer.chart {
+        files.push(Attachment {
+            filename: "chart.png".to_owned(),
+            title: answer.draft.question.clone(),
+            bytes: chart.png.clone(),
+        });
+    }
+    files.push(Attachment {
+        filename: "result.csv".to_owned(),
+        title: "result.csv".to_owned(),
+        bytes: tokio::fs::read(&answer.csv).await?,
+    });
+    outbox.attach(files).await
+}
+
+/// Cancel: closes the draft and shows who cancelled it.
+pub async fn cancel(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    draft_message: &MessageRef,
+    id: DraftId,
+    by: &UserId,
+) -> Result<(), SurfaceError> {
+    match bot.cancel(id, by).await {
+        Ok(draft) => {
+            let status = Reply::Status {
+                draft: &draft,
+                status: RunStatus::Cancelled,
+            };
+            outbox.update(draft_message, status).await
+        }
+        Err(failure) => tell(outbox, &failure).await,
+    }
+}
+
+/// An edit: the bot checks the new SQL; the draft message shows it when it is allowed, and
+/// the failure (a guard rejection, say) is returned for the platform's editor to show.
+pub async fn show_edited(
+    outbox: &dyn Outbox,
+    draft_message: &MessageRef,
+    draft: &crate::store::Draft,
+) -> Result<(), SurfaceError> {
+    outbox.update(draft_message, Reply::Draft(draft)).await
+}
+
+/// A failure after a click: privately to the person who clicked when it concerns only them
+/// (not allowed, already run), else to the conversation.
+pub async fn tell(outbox: &dyn Outbox, failure: &Failure) -> Result<(), SurfaceError> {
+    if failure.private {
+        outbox.tell_privately(Reply::Failure(failure)).await
+    } else {
+        outbox.post(Reply::Failure(failure)).await.map(|_| ())
+    }
+}

@@ -1,0 +1,82 @@
+//! Slack's [`Outbox`]: one channel (and thread) of one workspace, and the person who acted.
+//! Replies are drawn by `blocks`; the status line names the person as a Slack mention.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use slack_morphism::prelude::SlackMessageContent;
+
+use super::api::{Api, Upload};
+use super::blocks;
+use crate::present::words;
+use crate::surface::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
+
+pub(super) struct SlackOutbox<'a> {
+    pub(super) api: &'a Api,
+    pub(super) token: &'a SecretString,
+    pub(super) channel: &'a str,
+    /// The conversation's thread; `None` posts into the channel, starting one.
+    pub(super) thread: Option<&'a str>,
+    /// The Slack user who acted.
+    pub(super) user: &'a str,
+}
+
+impl SlackOutbox<'_> {
+    fn render(&self, reply: Reply<'_>) -> SlackMessageContent {
+        match reply {
+            Reply::Progress { question, status } => blocks::progress(question, status),
+            Reply::Draft(draft) => blocks::draft(draft),
+            Reply::Status { draft, status } => {
+                let by = format!("<@{}>", self.user);
+                blocks::draft_status(draft, &words::status_line(status, &by))
+            }
+            Reply::Answer(answer) => blocks::answer(answer),
+            Reply::Failure(failure) => blocks::failure(failure),
+            Reply::Notice(text) => blocks::notice(text),
+        }
+    }
+}
+
+#[async_trait]
+impl Outbox for SlackOutbox<'_> {
+    async fn post(&self, reply: Reply<'_>) -> Result<MessageRef, SurfaceError> {
+        let content = self.render(reply);
+        let ts = self
+            .api
+            .post(self.token, self.channel, self.thread, content)
+            .await?;
+        Ok(MessageRef(ts))
+    }
+
+    async fn update(&self, message: &MessageRef, reply: Reply<'_>) -> Result<(), SurfaceError> {
+        let content = self.render(reply);
+        self.api
+            .update(self.token, self.channel, &message.0, content)
+            .await?;
+        Ok(())
+    }
+
+    async fn tell_privately(&self, reply: Reply<'_>) -> Result<(), SurfaceError> {
+        let content = self.render(reply);
+        self.api
+            .ephemeral(self.token, self.channel, self.user, self.thread, content)
+            .await?;
+        Ok(())
+    }
+
+    async fn attach(&self, files: Vec<Attachment>) -> Result<(), SurfaceError> {
+        let thread = self
+            .thread
+            .ok_or("files go into a thread, and there is none")?;
+        for file in files {
+            let upload = Upload {
+                filename: &file.filename,
+                title: &file.title,
+                bytes: file.bytes,
+            };
+            self.api
+                .upload(self.token, self.channel, thread, upload)
+                .await?;
+        }
+        Ok(())
+    }
+}
