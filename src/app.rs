@@ -62,7 +62,7 @@ impl App {
         let slack = if config.slack.enabled() {
             let slack = Slack::new(
                 bot.clone(),
-                store.clone(),
+                crate::bot::SurfaceState::new(store.clone()),
                 config.slack.clone(),
                 config.channels.clone(),
             )

@@ -4,7 +4,8 @@
 //! - `main.rs` parses the command line and calls into `app`.
 //! - `app` builds the components from `config` and runs the HTTP server.
 //! - `http` serves health, readiness and metrics.
-//! - `surface` adapts a chat platform (Slack, the terminal) to the `bot`.
+//! - `surface` adapts a chat platform (Slack, the terminal) to the `bot`, through one shared
+//!   conversation flow (`surface::flow`).
 //! - `bot` authorises, drives the pipeline, and turns outcomes into neutral replies.
 //! - `eval` measures execution accuracy on question and gold-SQL sets.
 //! - `pipeline` turns questions into checked SQL and results (catalog, linking, prompts).

@@ -2,10 +2,19 @@
 //! platform-neutral outcomes (a `Draft`, an `Answer`) or a [`Failure`]: one sentence for the
 //! user and the full cause for the log, made in exactly one place ([`failure`]).
 
+mod state;
+
 use crate::llm::LlmProvider;
-use crate::pipeline::{Answer, Ask, Pipeline, PipelineError, RunOptions};
-use crate::store::{Draft, DraftId, DraftState, UserId};
+use crate::pipeline::{Pipeline, PipelineError};
 use crate::warehouse::WarehouseError;
+
+pub use state::SurfaceState;
+// The vocabulary surfaces speak: they import it from here, never from the layers below.
+pub use crate::pipeline::{Answer, Ask, RunOptions, SavedChart};
+pub use crate::store::{
+    ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, Platform,
+    RunId, SlackInstallation, StoreError, UserId,
+};
 
 /// A failure as the user sees it, and as the logs keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +55,18 @@ impl Bot {
 
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    /// The thread of an earlier conversation, to continue it.
+    pub async fn conversation_key(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<ConversationKey>, Failure> {
+        self.pipeline
+            .store()
+            .conversation_key(id)
+            .await
+            .map_err(|e| self.failure(&e.into()))
     }
 
     /// Drafts SQL for a question: a pending draft to confirm (Run / Edit / Cancel).

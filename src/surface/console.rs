@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
-use crate::bot::{Bot, Failure};
-use crate::pipeline::{Answer, Ask, RunOptions};
+use crate::bot::{
+    Answer, Ask, Bot, ConversationId, ConversationKey, Draft, Failure, Platform, RunOptions, UserId,
+};
 use crate::present::{self, ChartKind};
-use crate::store::{ConversationId, ConversationKey, Draft, Platform, UserId};
 
 /// The local user every terminal action is attributed to.
 const CONSOLE_USER: &str = "console";
@@ -66,11 +66,12 @@ impl Console {
     /// One question; without `yes` prints the SQL and stops, with it runs and prints the result.
     pub async fn ask(&self, question: &str, options: &AskOptions) -> anyhow::Result<Outcome> {
         let conversation = match options.conversation {
-            Some(id) => match self.bot.pipeline().store().conversation_key(id).await? {
-                Some(key) => key,
-                None => {
+            Some(id) => match self.bot.conversation_key(id).await {
+                Ok(Some(key)) => key,
+                Ok(None) => {
                     anyhow::bail!("no conversation {id}; leave out --conversation to start one")
                 }
+                Err(failure) => return report_failure(&failure, options.json),
             },
             None => self.new_thread(),
         };

@@ -3,10 +3,8 @@
 //! marks the draft with who ran it; Cancel closes it; failures after a click go privately to
 //! the person who clicked when they concern only them. Platforms supply an [`Outbox`].
 
-use crate::bot::{Bot, Failure};
-use crate::pipeline::{Answer, Ask, RunOptions};
+use crate::bot::{Answer, Ask, Bot, Draft, DraftId, Failure, RunOptions, UserId};
 use crate::present::words::RunStatus;
-use crate::store::{DraftId, UserId};
 
 use super::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
 
@@ -136,7 +134,7 @@ pub async fn cancel(
 pub async fn show_edited(
     outbox: &dyn Outbox,
     draft_message: &MessageRef,
-    draft: &crate::store::Draft,
+    draft: &Draft,
 ) -> Result<(), SurfaceError> {
     outbox.update(draft_message, Reply::Draft(draft)).await
 }

@@ -11,10 +11,8 @@ pub mod slack;
 
 use async_trait::async_trait;
 
-use crate::bot::Failure;
-use crate::pipeline::Answer;
+use crate::bot::{Answer, Draft, Failure};
 use crate::present::words::RunStatus;
-use crate::store::Draft;
 
 /// Something querybot says in a conversation, before any platform draws it.
 #[derive(Debug, Clone, Copy)]

@@ -34,3 +34,173 @@ fn every_source_file_says_what_it_owns() {
         "files without a `//! ` first line: {missing:?}"
     );
 }
+
+/// The first path segments after every `crate::` in `text`, including each name of a grouped
+/// `crate::{a, b::c}`.
+fn crate_modules(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("crate::") {
+        let rest = &text[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let inside = group.split('}').next().unwrap_or_default();
+            found.extend(
+                inside
+                    .split(',')
+                    .filter_map(|item| item.trim().split("::").next())
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned),
+            );
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// ARCHITECTURE.md's dependency rules, as checks: which modules each part of `src/` must not
+/// name. Test files may build values of any layer.
+#[test]
+fn modules_depend_only_downwards() {
+    const RULES: &[(&str, &[&str])] = &[
+        // Surfaces speak to the bot only (and draw with `present`).
+        (
+            "surface/",
+            &[
+                "pipeline",
+                "store",
+                "warehouse",
+                "guard",
+                "llm",
+                "app",
+                "http",
+                "cli",
+                "eval",
+            ],
+        ),
+        ("bot/", &["surface", "http", "app", "cli"]),
+        ("http/", &["app", "surface", "cli", "bot"]),
+        ("pipeline/", &["surface", "http", "app", "cli", "bot"]),
+        (
+            "llm/",
+            &[
+                "surface",
+                "http",
+                "app",
+                "cli",
+                "bot",
+                "pipeline",
+                "store",
+                "warehouse",
+            ],
+        ),
+        (
+            "warehouse/",
+            &[
+                "surface", "http", "app", "cli", "bot", "pipeline", "store", "llm",
+            ],
+        ),
+        (
+            "guard/",
+            &[
+                "surface",
+                "http",
+                "app",
+                "cli",
+                "bot",
+                "pipeline",
+                "store",
+                "llm",
+                "warehouse",
+            ],
+        ),
+        (
+            "present/",
+            &[
+                "surface", "http", "app", "cli", "bot", "pipeline", "store", "llm",
+            ],
+        ),
+        (
+            "store/",
+            &[
+                "surface",
+                "http",
+                "app",
+                "cli",
+                "bot",
+                "pipeline",
+                "llm",
+                "warehouse",
+                "guard",
+            ],
+        ),
+        (
+            "catalog.rs",
+            &[
+                "surface",
+                "http",
+                "app",
+                "cli",
+                "bot",
+                "pipeline",
+                "store",
+                "warehouse",
+            ],
+        ),
+        (
+            "dialect.rs",
+            &[
+                "surface",
+                "http",
+                "app",
+                "cli",
+                "bot",
+                "pipeline",
+                "store",
+                "warehouse",
+            ],
+        ),
+    ];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut broken = Vec::new();
+    for path in &files {
+        let relative = path
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name == "tests.rs" || name.ends_with("_tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let used = crate_modules(&text);
+        for (prefix, forbidden) in RULES {
+            if !relative.starts_with(prefix) {
+                continue;
+            }
+            for module in used.iter().filter(|m| forbidden.contains(&m.as_str())) {
+                broken.push(format!("{relative} uses crate::{module}"));
+            }
+        }
+    }
+    broken.sort();
+    broken.dedup();
+    assert!(files.len() > 10);
+    assert!(
+        broken.is_empty(),
+        "dependencies against ARCHITECTURE.md:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn the_dependency_check_reads_grouped_and_inline_paths() {
+    let text = "use crate::{bot::Bot, store::Draft};\nlet x = crate::warehouse::Value::Null;";
+    assert_eq!(crate_modules(text), ["bot", "store", "warehouse"]);
+}

@@ -12,10 +12,8 @@ mod tests;
 
 use slack_morphism::prelude::*;
 
-use crate::bot::Failure;
-use crate::pipeline::Answer;
+use crate::bot::{Answer, Draft, Failure};
 use crate::present::{Preview, table, words};
-use crate::store::Draft;
 
 pub const ACTION_RUN: &str = "querybot_run";
 pub const ACTION_EDIT: &str = "querybot_edit";

@@ -15,10 +15,8 @@ use super::blocks;
 use super::crypto::TokenCipher;
 use super::outbox::SlackOutbox;
 use super::payload::{Action, ActionKind, Command, EditSubmission, EditTarget, Event, Message};
-use crate::bot::Bot;
+use crate::bot::{Ask, Bot, ConversationKey, Draft, Platform, StoreError, SurfaceState, UserId};
 use crate::config::{DEFAULT_CONNECTION, SlackConfig};
-use crate::pipeline::Ask;
-use crate::store::{ConversationKey, Draft, Platform, Store, UserId};
 use crate::surface::{MessageRef, Outbox, Reply, SurfaceError, flow};
 
 /// The Slack surface: shared by the HTTP endpoints and Socket Mode connections.
@@ -27,7 +25,7 @@ pub struct Slack(Arc<Inner>);
 
 struct Inner {
     bot: Bot,
-    store: Store,
+    state: SurfaceState,
     api: Api,
     config: SlackConfig,
     cipher: Option<TokenCipher>,
@@ -58,7 +56,7 @@ pub enum SlackError {
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
     #[error(transparent)]
     Cipher(#[from] super::crypto::CipherError),
     #[error("cannot prepare the answer's files")]
@@ -73,7 +71,7 @@ const HELP: &str = "Ask a question about your data, for example `/ask how many o
 impl Slack {
     pub fn new(
         bot: Bot,
-        store: Store,
+        state: SurfaceState,
         config: SlackConfig,
         channels: BTreeMap<String, String>,
     ) -> Result<Slack, SlackError> {
@@ -84,7 +82,7 @@ impl Slack {
         Ok(Slack(Arc::new(Inner {
             api: Api::new(&config.api_url)?,
             bot,
-            store,
+            state,
             config,
             cipher,
             channels,
@@ -96,8 +94,8 @@ impl Slack {
         &self.0.config
     }
 
-    pub(super) fn store(&self) -> &Store {
-        &self.0.store
+    pub(super) fn state(&self) -> &SurfaceState {
+        &self.0.state
     }
 
     pub(super) fn api(&self) -> &Api {
@@ -132,7 +130,7 @@ impl Slack {
             .is_none_or(|o| o.allowed_teams.allows(team));
         if let Some(install) = self
             .0
-            .store
+            .state
             .slack_installation(team)
             .await?
             .filter(|_| allowed)
@@ -254,7 +252,7 @@ impl Slack {
         let result = match event {
             Event::Uninstalled => self
                 .0
-                .store
+                .state
                 .delete_slack_installation(team)
                 .await
                 .map(|known| tracing::info!(team, known, "workspace uninstalled querybot"))
@@ -290,12 +288,7 @@ impl Slack {
             channel: message.channel.clone(),
             thread: message.thread().to_owned(),
         };
-        let follow_up = self
-            .0
-            .store
-            .find_conversation(&conversation)
-            .await?
-            .is_some();
+        let follow_up = self.0.state.is_conversation(&conversation).await?;
         let in_our_thread = message.thread_ts.is_some() && follow_up;
         if !(mentioned || message.is_direct() || in_our_thread) {
             return Ok(());

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::Slack;
 use super::payload::{self, Event, Inbound};
 use super::verify;
-use crate::store::EventId;
+use crate::bot::{EventId, InvalidId};
 
 pub(super) async fn events(State(slack): State<Slack>, Signed(body): Signed) -> Response {
     match payload::event_body(&body) {
@@ -123,9 +123,9 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
 async fn first_sighting(slack: &Slack, key: &str) -> Result<bool, String> {
     let event: EventId = format!("slack:{key}")
         .parse()
-        .map_err(|e: crate::store::InvalidId| e.to_string())?;
+        .map_err(|e: InvalidId| e.to_string())?;
     slack
-        .store()
+        .state()
         .first_sighting(&event)
         .await
         .map_err(|e| e.to_string())

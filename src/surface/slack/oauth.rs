@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 
 use super::Slack;
-use crate::store::SlackInstallation;
+use crate::bot::SlackInstallation;
 
 /// What the bot asks for; matches `manifests/slack-app.yaml`.
 pub(super) const BOT_SCOPES: &str = "commands,app_mentions:read,chat:write,files:write,\
@@ -23,7 +23,7 @@ pub(super) async fn install(State(slack): State<Slack>) -> Response {
         return (StatusCode::NOT_FOUND, "OAuth installs are not configured").into_response();
     };
     let state = uuid::Uuid::new_v4().simple().to_string();
-    if let Err(error) = slack.store().create_oauth_state(&state).await {
+    if let Err(error) = slack.state().create_oauth_state(&state).await {
         tracing::warn!(%error, "cannot store OAuth state");
         return page(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -81,7 +81,7 @@ pub(super) async fn callback(
         );
     };
     let since = Utc::now() - Duration::minutes(STATE_LIFETIME_MINUTES);
-    match slack.store().take_oauth_state(&state, since).await {
+    match slack.state().take_oauth_state(&state, since).await {
         Ok(true) => {}
         Ok(false) => {
             return page(
@@ -152,7 +152,7 @@ pub(super) async fn callback(
         app_id: Some(access.app_id.to_string()),
         installed_by: Some(access.authed_user.id.to_string()),
     };
-    if let Err(error) = slack.store().save_slack_installation(&installation).await {
+    if let Err(error) = slack.state().save_slack_installation(&installation).await {
         tracing::warn!(%error, "cannot store installation");
         return page(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::store::DraftId;
+use crate::bot::DraftId;
 
 use super::blocks::{
     ACTION_CANCEL, ACTION_EDIT, ACTION_RUN, EDIT_ACTION, EDIT_BLOCK, EDIT_CALLBACK,

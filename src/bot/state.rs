@@ -1,0 +1,62 @@
+//! The little of the store a surface may touch itself: delivery dedupe, whether a thread is a
+//! conversation, and a platform's installs. Everything about drafts and runs goes through
+//! [`Bot`](super::Bot).
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{ConversationKey, EventId, SlackInstallation, Store, StoreError};
+
+/// A narrow handle on the store for surfaces.
+#[derive(Debug, Clone)]
+pub struct SurfaceState {
+    store: Store,
+}
+
+impl SurfaceState {
+    pub fn new(store: Store) -> Self {
+        SurfaceState { store }
+    }
+
+    /// Records a delivery; `false` when it was seen before (a retry, or another replica's).
+    pub async fn first_sighting(&self, event: &EventId) -> Result<bool, StoreError> {
+        self.store.first_sighting(event).await
+    }
+
+    /// Whether a thread already is a conversation, so a reply in it is a follow-up.
+    pub async fn is_conversation(&self, key: &ConversationKey) -> Result<bool, StoreError> {
+        Ok(self.store.find_conversation(key).await?.is_some())
+    }
+
+    pub async fn save_slack_installation(
+        &self,
+        install: &SlackInstallation,
+    ) -> Result<(), StoreError> {
+        self.store.save_slack_installation(install).await
+    }
+
+    pub async fn slack_installation(
+        &self,
+        team_id: &str,
+    ) -> Result<Option<SlackInstallation>, StoreError> {
+        self.store.slack_installation(team_id).await
+    }
+
+    /// Forgets a workspace's install; `true` when there was one.
+    pub async fn delete_slack_installation(&self, team_id: &str) -> Result<bool, StoreError> {
+        self.store.delete_slack_installation(team_id).await
+    }
+
+    /// Remembers an OAuth `state` until it comes back.
+    pub async fn create_oauth_state(&self, state: &str) -> Result<(), StoreError> {
+        self.store.create_oauth_state(state).await
+    }
+
+    /// Consumes an OAuth `state` created after `since`; `true` when it was valid.
+    pub async fn take_oauth_state(
+        &self,
+        state: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.store.take_oauth_state(state, since).await
+    }
+}
