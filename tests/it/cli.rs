@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value as Json;
 
-use crate::support::db::PgDatabase;
+use crate::support::db::{PgDatabase, VIEWS_WITH_AND_WITHOUT_BARRIER};
 use crate::support::fake_llm::{FakeLlm, sql_reply};
 use crate::support::testdata;
 
@@ -19,11 +19,18 @@ fn querybot(args: &[&str], settings: &[(&str, &str)], stdin: &str) -> (Output, t
 
 /// Runs `querybot` in `dir` with only the given settings.
 fn querybot_in(dir: &Path, args: &[&str], settings: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_querybot"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_querybot"));
+    command
         .args(args)
         .current_dir(dir)
         .env_clear()
-        .envs(settings.iter().copied())
+        .envs(settings.iter().copied());
+    run_with_stdin(command, stdin)
+}
+
+/// Runs `command` with `stdin` written to it, collecting its output.
+fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -167,26 +174,16 @@ fn guard_refuses_a_deep_chain_on_a_two_megabyte_stack() {
     let deep = format!("SELECT {}1", "1+".repeat(32_700));
     let input = format!("{}\n\"SELECT 1 + 1\"\n", Json::String(deep));
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new("sh")
+    let mut shell = Command::new("sh");
+    shell
         .args([
             "-c",
             r#"ulimit -s 2048 && exec "$0" guard --dialect postgres --tables orders"#,
         ])
         .arg(env!("CARGO_BIN_EXE_querybot"))
         .current_dir(dir.path())
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("shell starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("stdin written");
-    let output = child.wait_with_output().expect("binary finishes");
+        .env_clear();
+    let output = run_with_stdin(shell, &input);
     assert!(
         output.status.success(),
         "{:?}: {}",
@@ -209,12 +206,7 @@ fn guard_refuses_a_deep_chain_on_a_two_megabyte_stack() {
 #[tokio::test]
 async fn catalog_refresh_names_leaky_views_and_skip_leaves_them_out() {
     let db = PgDatabase::create().await;
-    db.run_script(
-        "CREATE TABLE accounts (id int, owner text, tier text); \
-         CREATE VIEW v_plain AS SELECT id, owner FROM accounts WHERE tier <> 'internal'; \
-         CREATE VIEW v_barrier WITH (security_barrier) AS SELECT id FROM accounts;",
-    )
-    .await;
+    db.run_script(VIEWS_WITH_AND_WITHOUT_BARRIER).await;
     let allow = [("WAREHOUSE_URL", db.url.as_str())];
     let (output, _dir) = querybot(&["catalog", "refresh"], &allow, "");
     assert!(output.status.success(), "{}", stderr(&output));

@@ -15,7 +15,7 @@ use querybot::warehouse::{
 };
 use sqlx::{Connection, PgConnection};
 
-use crate::support::db::{PgDatabase, SqliteFile};
+use crate::support::db::{PgDatabase, SqliteFile, VIEWS_WITH_AND_WITHOUT_BARRIER};
 use crate::support::testdata;
 
 const CAPS: Caps = Caps {
@@ -550,11 +550,9 @@ async fn guard_policy_follows_the_catalog() {
 #[tokio::test]
 async fn postgres_catalog_flags_leaky_views_and_hidden_inheritance_children() {
     let db = PgDatabase::create().await;
+    db.run_script(VIEWS_WITH_AND_WITHOUT_BARRIER).await;
     db.run_script(
-        "CREATE TABLE accounts (id int, owner text, tier text); \
-         CREATE VIEW v_plain AS SELECT id, owner FROM accounts WHERE tier <> 'internal'; \
-         CREATE VIEW v_barrier WITH (security_barrier) AS SELECT id, owner FROM accounts WHERE tier <> 'internal'; \
-         CREATE VIEW v_invoker WITH (security_invoker = on) AS SELECT id, owner FROM accounts; \
+        "CREATE VIEW v_invoker WITH (security_invoker = on) AS SELECT id, owner FROM accounts; \
          CREATE TABLE events (id int, kind text); \
          CREATE TABLE secret_events (note text) INHERITS (events); \
          CREATE TABLE logs (id int); \

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
+/// A table and two views over it, one without `security_barrier` (which may leak the rows
+/// it filters out) and one with it.
+pub(crate) const VIEWS_WITH_AND_WITHOUT_BARRIER: &str = "CREATE TABLE accounts (id int, owner text, tier text); \
+     CREATE VIEW v_plain AS SELECT id, owner FROM accounts WHERE tier <> 'internal'; \
+     CREATE VIEW v_barrier WITH (security_barrier) AS SELECT id, owner FROM accounts WHERE tier <> 'internal';";
+
 /// The server tests create their databases on (`TEST_DATABASE_URL`).
 pub(crate) fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL")
