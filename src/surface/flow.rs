@@ -3,13 +3,62 @@
 //! marks the draft with who ran it; Cancel closes it; failures after a click go privately to
 //! the person who clicked when they concern only them. Platforms supply an [`Outbox`].
 
-use crate::bot::{Answer, Ask, Bot, Draft, DraftId, Failure, RunOptions, UserId};
+use crate::bot::{
+    Answer, Ask, Bot, ConversationKey, Draft, DraftId, Failure, RunOptions, StoreError,
+    SurfaceState, UserId,
+};
 use crate::present::words::RunStatus;
 
 use super::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
 
 /// What the placeholder says while the LLM writes SQL.
 pub const WRITING_SQL: &str = "writing SQL…";
+
+/// What querybot says to a mention with no question in it, or a bare `/ask`.
+pub const HELP: &str = "Ask a question about your data, for example `/ask how many orders per \
+                        month in 2024?` — I'll show the SQL first and run it only when you \
+                        click Run.";
+
+/// A chat message as every platform sees it, once its own quirks are dealt with.
+#[derive(Debug, Clone)]
+pub struct Heard<'a> {
+    /// The conversation the message would continue: its thread, or the thread it starts.
+    pub conversation: ConversationKey,
+    pub text: &'a str,
+    /// How the platform writes a mention of querybot (`<@U123>`), removed from the question.
+    pub mention: &'a str,
+    pub mentioned: bool,
+    /// A direct message to querybot.
+    pub direct: bool,
+    /// The message is a reply in a thread (not a new message in a channel).
+    pub in_thread: bool,
+}
+
+/// What querybot should do with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hearing {
+    /// Not for querybot.
+    Nothing,
+    /// For querybot, but no question in it.
+    Help,
+    Question(String),
+}
+
+/// A message is for querybot when it mentions querybot, is a direct message, or replies in a
+/// thread that already is a conversation (a follow-up); the question is its text without
+/// the mention.
+pub async fn hear(state: &SurfaceState, heard: &Heard<'_>) -> Result<Hearing, StoreError> {
+    let follow_up = heard.in_thread && state.is_conversation(&heard.conversation).await?;
+    if !(heard.mentioned || heard.direct || follow_up) {
+        return Ok(Hearing::Nothing);
+    }
+    let question = heard.text.replace(heard.mention, " ").trim().to_owned();
+    Ok(if question.is_empty() {
+        Hearing::Help
+    } else {
+        Hearing::Question(question)
+    })
+}
 
 /// Posts a placeholder for `question`, asks the bot (with the [`Ask`] that `ask_for` makes
 /// once the placeholder exists, since a new conversation's thread may be that very message),

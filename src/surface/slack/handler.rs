@@ -17,7 +17,8 @@ use super::outbox::SlackOutbox;
 use super::payload::{Action, ActionKind, Command, EditSubmission, EditTarget, Event, Message};
 use crate::bot::{Ask, Bot, ConversationKey, Draft, Platform, StoreError, SurfaceState, UserId};
 use crate::config::{DEFAULT_CONNECTION, SlackConfig};
-use crate::surface::{MessageRef, Outbox, Reply, SurfaceError, flow};
+use crate::surface::flow::{self, Heard, Hearing};
+use crate::surface::{MessageRef, Outbox, Reply, SurfaceError};
 
 /// The Slack surface: shared by the HTTP endpoints and Socket Mode connections.
 #[derive(Clone)]
@@ -64,9 +65,6 @@ pub enum SlackError {
     #[error("{0}")]
     Flow(SurfaceError),
 }
-
-const HELP: &str = "Ask a question about your data, for example `/ask how many orders per month \
-                    in 2024?` — I'll show the SQL first and run it only when you click Run.";
 
 impl Slack {
     pub fn new(
@@ -117,7 +115,7 @@ impl Slack {
 
     /// The help text a bare `/ask` gets back at once.
     pub(super) fn help() -> &'static str {
-        HELP
+        flow::HELP
     }
 
     /// The token and bot user for a team: its OAuth installation, else `SLACK_BOT_TOKEN`.
@@ -282,26 +280,31 @@ impl Slack {
         if !mentioned && !message.is_direct() && message.text.contains(&mention) {
             return Ok(());
         }
-        let conversation = ConversationKey {
-            platform: Platform::Slack,
-            workspace: team.to_owned(),
-            channel: message.channel.clone(),
-            thread: message.thread().to_owned(),
+        let heard = Heard {
+            conversation: ConversationKey {
+                platform: Platform::Slack,
+                workspace: team.to_owned(),
+                channel: message.channel.clone(),
+                thread: message.thread().to_owned(),
+            },
+            text: &message.text,
+            mention: &mention,
+            mentioned,
+            direct: message.is_direct(),
+            in_thread: message.thread_ts.is_some(),
         };
-        let follow_up = self.0.state.is_conversation(&conversation).await?;
-        let in_our_thread = message.thread_ts.is_some() && follow_up;
-        if !(mentioned || message.is_direct() || in_our_thread) {
-            return Ok(());
-        }
-        let question = message.text.replace(&mention, " ").trim().to_owned();
         let thread = Some(message.thread());
-        if question.is_empty() {
-            self.outbox(&workspace, &message.channel, thread, &message.user)
-                .post(Reply::Notice(HELP))
-                .await
-                .map_err(SlackError::Flow)?;
-            return Ok(());
-        }
+        let question = match flow::hear(&self.0.state, &heard).await? {
+            Hearing::Nothing => return Ok(()),
+            Hearing::Question(question) => question,
+            Hearing::Help => {
+                self.outbox(&workspace, &message.channel, thread, &message.user)
+                    .post(Reply::Notice(flow::HELP))
+                    .await
+                    .map_err(SlackError::Flow)?;
+                return Ok(());
+            }
+        };
         let span = tracing::info_span!("question", platform = "slack", workspace = %team, channel = %message.channel, user = %message.user);
         let asker = Asker {
             team,
