@@ -64,7 +64,7 @@ impl App {
                 bot.clone(),
                 crate::bot::SurfaceState::new(store.clone()),
                 config.slack.clone(),
-                config.channels.clone(),
+                config.channels.slack.clone(),
             )
             .context("cannot set up Slack")?;
             Some(slack)

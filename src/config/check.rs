@@ -275,9 +275,20 @@ pub fn describe(config: &Config, origins: &Origins) -> Vec<Entry> {
         let key = format!("connections.{name}.url");
         add(&[], Some(&key), connection.url.to_string());
     }
-    for (channel, connection) in &config.channels {
-        let key = format!("channels.{channel}");
-        add(&[], Some(&key), connection.clone());
+    for (platform, bindings) in [
+        ("slack", &config.channels.slack),
+        ("discord", &config.channels.discord),
+    ] {
+        for (channel, connection) in bindings {
+            // A flat `[channels]` entry is a Slack binding; its source is that key.
+            let nested = format!("channels.{platform}.{channel}");
+            let flat = format!("channels.{channel}");
+            let key = match origins.source(&[], Some(&nested)) {
+                Source::Default => flat,
+                _ => nested,
+            };
+            add(&[], Some(&key), connection.clone());
+        }
     }
     entries
 }

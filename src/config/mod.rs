@@ -34,8 +34,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// The editor `querybot chat` opens to edit SQL (`VISUAL`, else `EDITOR`).
     pub editor: Option<String>,
-    /// Chat channel id to the connection its questions go to (`[channels]` in the TOML).
-    pub channels: BTreeMap<String, String>,
+    /// Which connection each chat channel's questions go to, per platform.
+    pub channels: Channels,
     /// Whether anyone who sees a draft may run, edit or cancel it, not only its author.
     pub anyone_may_run: bool,
     pub slack: SlackConfig,
@@ -290,6 +290,22 @@ impl fmt::Debug for SecretUrl {
     }
 }
 
+/// Channel bindings per platform: `[channels.slack]` and `[channels.discord]` in the TOML map
+/// a channel id to a connection name; a flat `[channels]` entry is a Slack channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Channels {
+    pub slack: BTreeMap<String, String>,
+    pub discord: BTreeMap<String, String>,
+}
+
+/// One entry under `[channels]`: a flat Slack binding, or a platform's table of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ChannelEntry {
+    Connection(String),
+    Platform(BTreeMap<String, String>),
+}
+
 /// The optional TOML file: the same settings as the environment, in lower case without the
 /// `QUERYBOT_` prefix, plus named connections.
 #[derive(Debug, Default, Deserialize)]
@@ -314,7 +330,7 @@ struct FileConfig {
     #[serde(default)]
     connections: BTreeMap<String, FileConnection>,
     #[serde(default)]
-    channels: BTreeMap<String, String>,
+    channels: BTreeMap<String, ChannelEntry>,
     anyone_may_run: Option<bool>,
     public_url: Option<String>,
 }
@@ -510,15 +526,37 @@ impl Config {
                 ));
             }
         };
-        for (channel, connection) in &file.channels {
-            if !connections.contains_key(connection) {
-                return Err(ConfigError::new(
-                    &format!("channels.{channel}"),
-                    format!("no connection named `{connection}`"),
-                ));
+        let mut channels = Channels::default();
+        for (key, entry) in file.channels {
+            match entry {
+                ChannelEntry::Connection(connection) => {
+                    channels.slack.insert(key, connection);
+                }
+                ChannelEntry::Platform(bindings) => {
+                    let platform = match key.as_str() {
+                        "slack" => &mut channels.slack,
+                        "discord" => &mut channels.discord,
+                        other => {
+                            return Err(ConfigError::new(
+                                &format!("channels.{other}"),
+                                "expected [channels.slack] or [channels.discord]".to_owned(),
+                            ));
+                        }
+                    };
+                    platform.extend(bindings);
+                }
             }
         }
-        let channels = file.channels;
+        for (platform, bindings) in [("slack", &channels.slack), ("discord", &channels.discord)] {
+            for (channel, connection) in bindings {
+                if !connections.contains_key(connection) {
+                    return Err(ConfigError::new(
+                        &format!("channels.{platform}.{channel}"),
+                        format!("no connection named `{connection}`"),
+                    ));
+                }
+            }
+        }
         let anyone_may_run = match setting("QUERYBOT_ANYONE_MAY_RUN").as_deref() {
             None => file.anyone_may_run.unwrap_or(false),
             Some("on" | "true" | "1") => true,
@@ -1163,10 +1201,25 @@ mod tests {
             "[connections.finance]\nurl = \"sqlite://f.db\"\n[channels]\nC0FINANCE = \"finance\"",
         )
         .expect("loads");
-        assert_eq!(config.channels["C0FINANCE"], "finance");
+        assert_eq!(config.channels.slack["C0FINANCE"], "finance");
+        let config = load(
+            &[],
+            "[connections.finance]\nurl = \"sqlite://f.db\"\n[channels.slack]\nC0S = \"finance\"\n[channels.discord]\n\"1234567890\" = \"finance\"",
+        )
+        .expect("loads");
+        assert_eq!(config.channels.slack["C0S"], "finance");
+        assert_eq!(config.channels.discord["1234567890"], "finance");
+        assert_eq!(
+            rejected_setting(&[], "[channels.discord]\n\"42\" = \"nope\""),
+            "channels.discord.42"
+        );
+        assert_eq!(
+            rejected_setting(&[], "[channels.teams]\nC1 = \"default\""),
+            "channels.teams"
+        );
         assert_eq!(
             rejected_setting(&[], "[channels]\nC1 = \"nope\""),
-            "channels.C1"
+            "channels.slack.C1"
         );
         assert!(!config.anyone_may_run);
         let config = load(&[("QUERYBOT_ANYONE_MAY_RUN", "on")], "").expect("loads");
