@@ -75,6 +75,9 @@ enum Command {
     },
     /// Check the configuration, the store, the LLM and every warehouse connection.
     Doctor,
+    /// Ask a running server on this machine whether it is up (`/healthz`); for container
+    /// health checks, where no curl is installed.
+    Health,
     /// Ask one question: print the SQL, or with --yes run it and print the answer.
     Ask {
         question: String,
@@ -168,6 +171,7 @@ pub async fn run(cli: Cli, config: Config, origins: Origins) -> anyhow::Result<E
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor => doctor(config).await,
+        Command::Health => health(&config).await,
         Command::Ask {
             question,
             yes,
@@ -217,6 +221,22 @@ fn exit_code(outcome: Outcome) -> ExitCode {
     match outcome {
         Outcome::Done => ExitCode::SUCCESS,
         Outcome::Failed => ExitCode::FAILURE,
+    }
+}
+
+async fn health(config: &Config) -> anyhow::Result<ExitCode> {
+    let url = format!("http://127.0.0.1:{}/healthz", config.listen.port());
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(3))
+        .send()
+        .await
+        .with_context(|| format!("no querybot answers at {url}"))?;
+    if response.status().is_success() {
+        say("ok")?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        bail!("{url} answered {}", response.status())
     }
 }
 

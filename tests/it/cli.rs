@@ -301,6 +301,34 @@ fn an_unknown_toml_key_is_named_with_the_closest_known_one() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_asks_the_local_server() {
+    let app = crate::support::app::spawn_app(&[]).await;
+    let port = app.address.rsplit(':').next().expect("a port").to_owned();
+    let listen = format!("0.0.0.0:{port}");
+    let output = tokio::task::spawn_blocking(move || {
+        querybot(&["health"], &[("QUERYBOT_LISTEN", listen.as_str())], "").0
+    })
+    .await
+    .expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "ok");
+    drop(app);
+
+    let listen = format!("127.0.0.1:{}", closed_port());
+    let (output, _dir) = querybot(&["health"], &[("QUERYBOT_LISTEN", listen.as_str())], "");
+    assert!(!output.status.success());
+    assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+}
+
+/// A port that was free a moment ago, so nothing listens there.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 #[test]
 fn store_urls_in_every_form_create_the_file_and_its_folders() {
     let dir = tempfile::tempdir().expect("temp dir");
