@@ -14,6 +14,7 @@ use crate::pipeline::{Pipeline, Settings, examples};
 use crate::store::Store;
 use crate::surface::slack::{self, Slack};
 use crate::warehouse::{self, Connections};
+use tokio_util::task::TaskTracker;
 
 /// Everything a running bot holds.
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct App {
     pub bot: Bot,
     /// The Slack surface, when Slack is configured.
     pub slack: Option<Slack>,
+    /// Work the surfaces started for acknowledged deliveries; shutdown waits for it.
+    pub tasks: TaskTracker,
 }
 
 impl App {
@@ -59,12 +62,14 @@ impl App {
             verified,
         );
         let bot = Bot::new(pipeline, permission);
+        let tasks = TaskTracker::new();
         let slack = if config.slack.enabled() {
             let slack = Slack::new(
                 bot.clone(),
                 crate::bot::SurfaceState::new(store.clone()),
                 config.slack.clone(),
                 config.channels.slack.clone(),
+                tasks.clone(),
             )
             .context("cannot set up Slack")?;
             Some(slack)
@@ -77,10 +82,14 @@ impl App {
             warehouses,
             bot,
             slack,
+            tasks,
         })
     }
 
-    /// Serves HTTP on `listener` until `shutdown` completes, then drains open requests.
+    /// Serves HTTP on `listener` until `shutdown` completes, then drains: readiness turns 503
+    /// and new deliveries are refused (platforms retry them elsewhere), Socket Mode closes,
+    /// and work already acknowledged may finish for `QUERYBOT_SHUTDOWN_GRACE` before the
+    /// server stops.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -104,18 +113,44 @@ impl App {
         let health = crate::http::Health {
             store: self.store.clone(),
             warehouse: self.warehouses.default_connection().clone(),
+            tasks: self.tasks.clone(),
         };
         let mut surfaces = axum::Router::new();
         if let Some(slack) = &self.slack {
             surfaces = surfaces.merge(slack::router(slack.clone()));
         }
-        let served = axum::serve(listener, crate::http::router(health, surfaces))
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-            })
-            .await;
-        served.context("HTTP server failed")
+        let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            axum::serve(listener, crate::http::router(health, surfaces))
+                .with_graceful_shutdown(async move {
+                    let _ = http_stopped.await;
+                })
+                .into_future(),
+        );
+        shutdown.await;
+        // From here on: not ready, no new deliveries, no new Socket Mode envelopes.
+        self.tasks.close();
+        let _ = stop.send(true);
+        let grace = self.config.shutdown_grace;
+        tracing::info!(
+            in_flight = self.tasks.len(),
+            grace_s = grace.as_secs(),
+            "draining"
+        );
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                unfinished = self.tasks.len(),
+                "shutdown grace over; unfinished runs are failed by housekeeping"
+            );
+        }
+        let _ = stop_http.send(());
+        match server.await {
+            Ok(served) => served.context("HTTP server failed"),
+            Err(error) => Err(anyhow::anyhow!("HTTP server task failed: {error}")),
+        }
     }
 }
 

@@ -225,6 +225,11 @@ pub fn describe(config: &Config, origins: &Origins) -> Vec<Entry> {
         pipeline.output_dir.display().to_string(),
     );
     add(
+        &["QUERYBOT_SHUTDOWN_GRACE"],
+        Some("shutdown_grace"),
+        format!("{} s", config.shutdown_grace.as_secs()),
+    );
+    add(
         &["QUERYBOT_ANYONE_MAY_RUN"],
         Some("anyone_may_run"),
         on_off(config.anyone_may_run),

@@ -40,6 +40,8 @@ pub struct Config {
     pub anyone_may_run: bool,
     pub slack: SlackConfig,
     pub log: LogConfig,
+    /// How long `serve` lets acknowledged work finish after SIGTERM or Ctrl-C.
+    pub shutdown_grace: Duration,
 }
 
 /// The Slack surface; off unless a signing secret (HTTP) or an app token (Socket Mode) is set.
@@ -333,6 +335,7 @@ struct FileConfig {
     channels: BTreeMap<String, ChannelEntry>,
     anyone_may_run: Option<bool>,
     public_url: Option<String>,
+    shutdown_grace: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -443,6 +446,8 @@ impl Config {
         let statement_timeout =
             positive(env, "QUERYBOT_STATEMENT_TIMEOUT", file.statement_timeout)?
                 .map_or(defaults.statement_timeout, Duration::from_secs);
+        let shutdown_grace = positive(env, "QUERYBOT_SHUTDOWN_GRACE", file.shutdown_grace)?
+            .map_or(Duration::from_secs(25), Duration::from_secs);
         let preview_rows = positive(env, "QUERYBOT_PREVIEW_ROWS", file.preview_rows)?
             .unwrap_or(defaults.preview_rows);
         let max_rows =
@@ -614,6 +619,7 @@ impl Config {
             anyone_may_run,
             slack,
             log: LogConfig { format, filter },
+            shutdown_grace,
         })
     }
 

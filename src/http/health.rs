@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
 
+use tokio_util::task::TaskTracker;
+
 use crate::store::Store;
 use crate::warehouse::Warehouse;
 
@@ -19,6 +21,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Health {
     pub store: Store,
     pub warehouse: Arc<dyn Warehouse>,
+    /// The process's work; closed once it drains for shutdown, when it is no longer ready.
+    pub tasks: TaskTracker,
 }
 
 pub(super) async fn healthz() -> Json<serde_json::Value> {
@@ -26,6 +30,10 @@ pub(super) async fn healthz() -> Json<serde_json::Value> {
 }
 
 pub(super) async fn readyz(State(health): State<Health>) -> (StatusCode, Json<serde_json::Value>) {
+    if health.tasks.is_closed() {
+        let body = json!({ "status": "draining", "in_flight": health.tasks.len() });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
     let store = outcome(tokio::time::timeout(CHECK_TIMEOUT, health.store.check()).await);
     let warehouse = health.warehouse.check();
     let warehouse = outcome(tokio::time::timeout(CHECK_TIMEOUT, warehouse).await);

@@ -306,6 +306,61 @@ async fn the_ack_comes_before_the_slow_work() {
     t.slack.wait_for("chat.update", 1).await;
 }
 
+/// Polls `/readyz` until it says `draining`, for at most about two seconds.
+async fn wait_until_draining(t: &SlackTest) -> Value {
+    for _ in 0..200 {
+        let response = t.app.get("/readyz").await;
+        if response.status() == 503 {
+            let body: Value = response.json().await.expect("json");
+            if body["status"] == "draining" {
+                return body;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("readiness never turned to draining");
+}
+
+#[tokio::test]
+async fn shutdown_answers_what_was_acknowledged_and_refuses_the_rest() {
+    let mut t = start(false, &[("QUERYBOT_SHUTDOWN_GRACE", "20")]).await;
+    t.llm.script([Step::Hang(Duration::from_millis(1500))]);
+    let response = t.command("U1", "orders per month", "trigger-drain").await;
+    assert_eq!(response.status(), 200);
+    t.app.shut_down();
+    // Readiness goes first, while the acknowledged question is still being answered.
+    let ready = wait_until_draining(&t).await;
+    assert_eq!(ready["in_flight"], 1);
+    // A new delivery is refused, so Slack retries it (elsewhere, or after the restart).
+    let late = t.command("U1", "and per week?", "trigger-late").await;
+    assert_eq!(late.status(), 503);
+    t.app.served().await.expect("serve returns cleanly");
+    assert_eq!(
+        t.slack.calls_to("chat.update").len(),
+        1,
+        "the acknowledged question was answered before the process stopped"
+    );
+    assert_eq!(
+        t.llm.requests().len(),
+        1,
+        "the refused one never reached the LLM"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_stops_after_its_grace() {
+    let mut t = start(false, &[("QUERYBOT_SHUTDOWN_GRACE", "1")]).await;
+    t.llm.script([Step::Hang(Duration::from_secs(30))]);
+    let response = t.command("U1", "orders per month", "trigger-stuck").await;
+    assert_eq!(response.status(), 200);
+    t.app.shut_down();
+    t.app.served().await.expect("serve returns cleanly");
+    assert!(
+        t.slack.calls_to("chat.update").is_empty(),
+        "serve returned without waiting for the 30-second LLM"
+    );
+}
+
 #[tokio::test]
 async fn four_deliveries_of_one_event_make_one_draft() {
     let t = start(false, &[]).await;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use slack_morphism::prelude::SlackView;
 use tokio::sync::OnceCell;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::api::{Api, ApiError};
@@ -32,6 +33,8 @@ struct Inner {
     cipher: Option<TokenCipher>,
     /// Channel id to connection name.
     channels: BTreeMap<String, String>,
+    /// Work started for acknowledged deliveries; closed when the process drains.
+    tasks: TaskTracker,
     /// The bot user of `SLACK_BOT_TOKEN`, asked of Slack once.
     single_bot_user: OnceCell<String>,
 }
@@ -72,6 +75,7 @@ impl Slack {
         state: SurfaceState,
         config: SlackConfig,
         channels: BTreeMap<String, String>,
+        tasks: TaskTracker,
     ) -> Result<Slack, SlackError> {
         let cipher = match &config.oauth {
             Some(oauth) => Some(TokenCipher::new(&oauth.token_key)?),
@@ -84,6 +88,7 @@ impl Slack {
             config,
             cipher,
             channels,
+            tasks,
             single_bot_user: OnceCell::new(),
         })))
     }
@@ -98,6 +103,16 @@ impl Slack {
 
     pub(super) fn api(&self) -> &Api {
         &self.0.api
+    }
+
+    /// Where work for an acknowledged delivery runs, so shutdown can wait for it.
+    pub(super) fn tasks(&self) -> &TaskTracker {
+        &self.0.tasks
+    }
+
+    /// Whether the process is shutting down and takes no new deliveries.
+    pub(super) fn draining(&self) -> bool {
+        self.0.tasks.is_closed()
     }
 
     pub(super) fn cipher(&self) -> Option<&TokenCipher> {
@@ -406,7 +421,7 @@ impl Slack {
         let target = edit.target.clone();
         let team = edit.team.clone();
         // The modal must close within three seconds; the message update can follow.
-        tokio::spawn(async move {
+        self.0.tasks.spawn(async move {
             if let Err(error) = slack.show_edited(&team, &target, &draft).await {
                 tracing::warn!(error = %crate::bot::error_chain(&error), "edited draft not shown");
             }

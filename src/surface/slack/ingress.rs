@@ -110,7 +110,8 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
         slack.event(&team, Event::Uninstalled).await;
         return;
     }
-    tokio::spawn(async move {
+    let tasks = slack.tasks().clone();
+    tasks.spawn(async move {
         match inbound {
             Inbound::Event { team, event, .. } => slack.event(&team, event).await,
             Inbound::Command(command) => slack.command(command).await,

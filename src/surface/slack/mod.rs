@@ -18,6 +18,10 @@ mod socket;
 mod verify;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use api::ApiError;
@@ -27,11 +31,26 @@ pub use socket::serve as socket_mode;
 
 /// The Slack endpoints, to merge into the HTTP server.
 pub fn router(slack: Slack) -> Router {
+    let draining = middleware::from_fn_with_state(slack.clone(), refuse_while_draining);
     Router::new()
         .route("/slack/events", post(ingress::events))
         .route("/slack/commands", post(ingress::commands))
         .route("/slack/interactions", post(ingress::interactions))
         .route("/slack/install", get(oauth::install))
         .route("/slack/oauth/callback", get(oauth::callback))
+        .route_layer(draining)
         .with_state(slack)
+}
+
+/// While the process drains, new deliveries get 503: Slack retries them, and another
+/// replica (or this one after its restart) takes them.
+async fn refuse_while_draining(
+    State(slack): State<Slack>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if slack.draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "querybot is restarting").into_response();
+    }
+    next.run(request).await
 }

@@ -11,10 +11,26 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     pub(crate) store: querybot::store::Store,
     _data: tempfile::TempDir,
-    _shutdown: oneshot::Sender<()>,
+    shutdown: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestApp {
+    /// What SIGTERM does to `serve`.
+    pub(crate) fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Waits for `serve` to return after [`TestApp::shut_down`].
+    pub(crate) async fn served(&mut self) -> anyhow::Result<()> {
+        match self.served.take() {
+            Some(served) => served.await.expect("serve did not panic"),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
@@ -43,7 +59,7 @@ pub(crate) async fn spawn_app(settings: &[(&str, &str)]) -> TestApp {
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (shutdown, stop) = oneshot::channel::<()>();
-    tokio::spawn(app.serve(listener, async move {
+    let served = tokio::spawn(app.serve(listener, async move {
         let _ = stop.await;
     }));
     TestApp {
@@ -51,7 +67,8 @@ pub(crate) async fn spawn_app(settings: &[(&str, &str)]) -> TestApp {
         client: reqwest::Client::new(),
         store,
         _data: data,
-        _shutdown: shutdown,
+        shutdown: Some(shutdown),
+        served: Some(served),
     }
 }
 
