@@ -71,7 +71,12 @@ impl Bot {
 
     /// Drafts SQL for a question: a pending draft to confirm (Run / Edit / Cancel).
     pub async fn ask(&self, ask: &Ask) -> Result<Draft, Failure> {
-        self.pipeline.draft(ask).await.map_err(|e| self.failure(&e))
+        let drafted = self.pipeline.draft(ask).await;
+        let outcome = if drafted.is_ok() { "drafted" } else { "failed" };
+        let surface = ask.conversation.platform.as_str();
+        ::metrics::counter!("querybot_questions_total", "surface" => surface, "outcome" => outcome)
+            .increment(1);
+        drafted.map_err(|e| self.failure(&e))
     }
 
     /// Runs a draft for `by`, if they may.
@@ -102,10 +107,12 @@ impl Bot {
         by: &UserId,
         options: &RunOptions,
     ) -> Result<Answer, Failure> {
-        self.pipeline
-            .run_claimed(draft, by, options)
-            .await
-            .map_err(|e| self.failure(&e))
+        let ran = self.pipeline.run_claimed(draft, by, options).await;
+        let outcome = if ran.is_ok() { "answered" } else { "failed" };
+        let surface = by.surface().to_owned();
+        ::metrics::counter!("querybot_runs_total", "surface" => surface, "outcome" => outcome)
+            .increment(1);
+        ran.map_err(|e| self.failure(&e))
     }
 
     /// The draft, if `by` may act on it (run, edit, cancel).

@@ -117,10 +117,13 @@ impl Transport {
         B: Serialize + Sync,
         W: DeserializeOwned,
     {
+        let started = std::time::Instant::now();
         let result = match self.request(Method::POST, path) {
             Ok(request) => self.send(request.json(body)).await.and_then(into_reply),
             Err(error) => Err(error),
         };
+        metrics::histogram!("querybot_llm_request_duration_seconds", "provider" => self.endpoint.provider)
+            .record(started.elapsed().as_secs_f64());
         let labels = [
             ("provider", self.endpoint.provider),
             ("outcome", outcome(&result)),

@@ -104,6 +104,14 @@ impl Pipeline {
                     .await?;
                 tracing::Span::current().record("run_id", tracing::field::display(run));
                 ::metrics::counter!("querybot_queries_total", "outcome" => "ok").increment(1);
+                if let Some(cut) = execution.truncated {
+                    let cap = match cut {
+                        crate::warehouse::Truncation::Rows(_) => "rows",
+                        crate::warehouse::Truncation::Bytes(_) => "bytes",
+                    };
+                    ::metrics::counter!("querybot_result_truncations_total", "cap" => cap)
+                        .increment(1);
+                }
                 ::metrics::histogram!("querybot_query_duration_seconds")
                     .record(elapsed.as_secs_f64());
                 Ok(Answer {

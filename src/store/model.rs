@@ -153,6 +153,11 @@ impl UserId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The surface the person acts from: the id's first part (`slack:T1:U1` -> `slack`).
+    pub fn surface(&self) -> &str {
+        self.0.split(':').next().unwrap_or_default()
+    }
 }
 
 impl fmt::Display for UserId {

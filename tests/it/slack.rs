@@ -291,6 +291,16 @@ async fn ask_draft_run_answers_in_the_thread_with_table_chart_and_csv() {
         t.slack.calls().iter().all(|c| c.ok()),
         "Slack accepted every call"
     );
+    // The story is counted, by surface and outcome (the recorder is process-wide, so other
+    // tests may have added to the same series).
+    let metrics = t.app.get("/metrics").await.text().await.expect("metrics");
+    for series in [
+        r#"querybot_questions_total{surface="slack",outcome="drafted"}"#,
+        r#"querybot_runs_total{surface="slack",outcome="answered"}"#,
+        "querybot_llm_request_duration_seconds_count",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from\n{metrics}");
+    }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use slack_morphism::prelude::SlackMessageContent;
 
-use super::api::{Api, Upload};
+use super::api::{Api, ApiError, Upload};
 use super::blocks;
 use crate::present::words;
 use crate::surface::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
@@ -18,6 +18,15 @@ pub(super) struct SlackOutbox<'a> {
     pub(super) thread: Option<&'a str>,
     /// The Slack user who acted.
     pub(super) user: &'a str,
+}
+
+/// Counts a failed Web API call by what it was for, and passes the error on.
+fn counted<T>(result: Result<T, ApiError>, call: &'static str) -> Result<T, SurfaceError> {
+    result.map_err(|error| {
+        ::metrics::counter!("querybot_platform_api_errors_total", "platform" => "slack", "call" => call)
+            .increment(1);
+        error.into()
+    })
 }
 
 impl SlackOutbox<'_> {
@@ -40,27 +49,30 @@ impl SlackOutbox<'_> {
 impl Outbox for SlackOutbox<'_> {
     async fn post(&self, reply: Reply<'_>) -> Result<MessageRef, SurfaceError> {
         let content = self.render(reply);
-        let ts = self
+        let posted = self
             .api
             .post(self.token, self.channel, self.thread, content)
-            .await?;
+            .await;
+        let ts = counted(posted, "post")?;
         Ok(MessageRef(ts))
     }
 
     async fn update(&self, message: &MessageRef, reply: Reply<'_>) -> Result<(), SurfaceError> {
         let content = self.render(reply);
-        self.api
+        let updated = self
+            .api
             .update(self.token, self.channel, &message.0, content)
-            .await?;
-        Ok(())
+            .await;
+        counted(updated, "update")
     }
 
     async fn tell_privately(&self, reply: Reply<'_>) -> Result<(), SurfaceError> {
         let content = self.render(reply);
-        self.api
+        let told = self
+            .api
             .ephemeral(self.token, self.channel, self.user, self.thread, content)
-            .await?;
-        Ok(())
+            .await;
+        counted(told, "ephemeral")
     }
 
     async fn attach(&self, files: Vec<Attachment>) -> Result<(), SurfaceError> {
@@ -73,9 +85,11 @@ impl Outbox for SlackOutbox<'_> {
                 title: &file.title,
                 bytes: file.bytes,
             };
-            self.api
+            let uploaded = self
+                .api
                 .upload(self.token, self.channel, thread, upload)
-                .await?;
+                .await;
+            counted(uploaded, "upload")?;
         }
         Ok(())
     }
