@@ -939,6 +939,46 @@ mod tests {
         Config::from_sources(&env(pairs), file)
     }
 
+    /// Every setting with a value it refuses: the error names that setting.
+    #[rustfmt::skip]
+    #[test]
+    fn every_bad_value_is_named() {
+        const OAUTH: &[(&str, &str)] = &[
+            ("SLACK_SIGNING_SECRET", "s"),
+            ("SLACK_CLIENT_ID", "123.456"),
+            ("SLACK_CLIENT_SECRET", "secret"),
+            ("SLACK_TOKEN_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ("QUERYBOT_PUBLIC_URL", "https://bot.example.com"),
+            ("SLACK_ALLOWED_TEAMS", "T1"),
+        ];
+        let with_oauth = |name: &str, value: Option<&str>| -> Vec<(String, String)> {
+            OAUTH
+                .iter()
+                .filter(|(key, _)| *key != name)
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .chain(value.map(|v| (name.to_owned(), v.to_owned())))
+                .collect()
+        };
+        let cases: Vec<(Vec<(String, String)>, &str)> = vec![
+            (vec![("LLM_MAX_RETRIES".into(), "lots".into())], "LLM_MAX_RETRIES"),
+            (vec![("QUERYBOT_ANYONE_MAY_RUN".into(), "maybe".into())], "QUERYBOT_ANYONE_MAY_RUN"),
+            (vec![("QUERYBOT_MAX_RESULT_BYTES".into(), "big".into())], "QUERYBOT_MAX_RESULT_BYTES"),
+            (vec![("QUERYBOT_PREVIEW_ROWS".into(), "-1".into())], "QUERYBOT_PREVIEW_ROWS"),
+            (vec![("QUERYBOT_SHUTDOWN_GRACE".into(), "soon".into())], "QUERYBOT_SHUTDOWN_GRACE"),
+            (vec![("SLACK_SIGNING_SECRET".into(), "s".into()), ("SLACK_API_URL".into(), "ftp://slack".into())], "SLACK_API_URL"),
+            (vec![("SLACK_APP_TOKEN".into(), "xoxb-not-an-app-token".into())], "SLACK_APP_TOKEN"),
+            (with_oauth("SLACK_CLIENT_SECRET", None), "SLACK_CLIENT_SECRET"),
+            (with_oauth("SLACK_TOKEN_KEY", None), "SLACK_TOKEN_KEY"),
+            (with_oauth("SLACK_TOKEN_KEY", Some("c2hvcnQ=")), "SLACK_TOKEN_KEY"),
+            (with_oauth("QUERYBOT_PUBLIC_URL", None), "QUERYBOT_PUBLIC_URL"),
+            (with_oauth("SLACK_ALLOWED_TEAMS", None), "SLACK_ALLOWED_TEAMS"),
+        ];
+        for (pairs, expected) in cases {
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            assert_eq!(rejected_setting(&refs, ""), expected, "{pairs:?}");
+        }
+    }
+
     fn rejected_setting(pairs: &[(&str, &str)], toml_text: &str) -> String {
         load(pairs, toml_text)
             .expect_err("configuration should be rejected")
