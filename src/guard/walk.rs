@@ -358,7 +358,7 @@ impl Walker<'_> {
                     && !types::cast_allowed(data_type, &self.policy.tables) =>
             {
                 let what = format!(
-                    "a cast to {}, a type it does not list",
+                    "a cast to {} (not a built-in type or the type of a listed column)",
                     data_type.to_string().to_lowercase()
                 );
                 self.reject(RejectionKind::UnsupportedSyntax, what)
