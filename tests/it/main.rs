@@ -10,3 +10,4 @@ mod slack_fake;
 mod store;
 mod tidy;
 mod warehouse;
+mod warehouse_contract;
