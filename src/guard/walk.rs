@@ -10,9 +10,9 @@ use std::ops::ControlFlow;
 use std::ptr;
 
 use sqlparser::ast::{
-    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Ident, ObjectName, Query, Select,
-    SetExpr, Statement, TableAlias, TableFactor, TableInheritance, TypedString, Value, Visit,
-    Visitor,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, FunctionArgumentClause,
+    FunctionArguments, Ident, ObjectName, Query, Select, SetExpr, Statement, TableAlias,
+    TableFactor, TableInheritance, TypedString, Value, Visit, Visitor,
 };
 
 use super::rejection::{Rejection, RejectionKind};
@@ -144,7 +144,34 @@ impl Walker<'_> {
         };
         self.check_names(
             std::iter::once(&alias.name).chain(alias.columns.iter().map(|column| &column.name)),
-        )
+        )?;
+        // A column definition list (`AS x(a regclass)`) casts like `::` does.
+        alias
+            .columns
+            .iter()
+            .filter_map(|column| column.data_type.as_ref())
+            .try_for_each(|data_type| self.check_type(data_type))
+    }
+
+    /// A type a value is turned into: no catalog lookups, and in PostgreSQL only known types.
+    fn check_type(&self, data_type: &DataType) -> ControlFlow<Rejection> {
+        if is_object_identifier_type(data_type) {
+            let what = format!(
+                "a cast to {} (a lookup in the database's internal catalogs)",
+                data_type.to_string().to_lowercase()
+            );
+            return self.reject(RejectionKind::UnsupportedSyntax, what);
+        }
+        if self.policy.dialect == Dialect::Postgres
+            && !types::cast_allowed(data_type, &self.policy.tables)
+        {
+            let what = format!(
+                "a cast to {} (not a built-in type or the type of a listed column)",
+                data_type.to_string().to_lowercase()
+            );
+            return self.reject(RejectionKind::UnsupportedSyntax, what);
+        }
+        ControlFlow::Continue(())
     }
 
     fn check_table(&mut self, name: &ObjectName, only: bool) -> ControlFlow<Rejection> {
@@ -326,6 +353,13 @@ impl Walker<'_> {
         match expr {
             Expr::Function(function) => {
                 self.check_function(&function.name)?;
+                if let FunctionArguments::List(list) = &function.args {
+                    for clause in &list.clauses {
+                        if let FunctionArgumentClause::JsonReturningClause(returning) = clause {
+                            self.check_type(&returning.data_type)?;
+                        }
+                    }
+                }
                 if self.policy.dialect == Dialect::Postgres
                     && let Some(config) = types::unknown_text_search_config(function)
                 {
@@ -344,24 +378,8 @@ impl Walker<'_> {
             }
             // Object identifier types look names up in the system catalogs: `'hr'::regclass`
             // tells whether a table exists, whatever the allow-list says.
-            Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. })
-                if is_object_identifier_type(data_type) =>
-            {
-                let what = format!(
-                    "a cast to {} (a lookup in the database's internal catalogs)",
-                    data_type.to_string().to_lowercase()
-                );
-                self.reject(RejectionKind::UnsupportedSyntax, what)
-            }
-            Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. })
-                if self.policy.dialect == Dialect::Postgres
-                    && !types::cast_allowed(data_type, &self.policy.tables) =>
-            {
-                let what = format!(
-                    "a cast to {} (not a built-in type or the type of a listed column)",
-                    data_type.to_string().to_lowercase()
-                );
-                self.reject(RejectionKind::UnsupportedSyntax, what)
+            Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. }) => {
+                self.check_type(data_type)
             }
             // No parameter is ever bound, and in Snowflake `$name` reads a session variable.
             Expr::Value(value) if matches!(value.value, Value::Placeholder(_)) => {

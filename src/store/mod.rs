@@ -14,7 +14,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::ConnectOptions;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::SqliteConnectOptions;
@@ -95,8 +94,7 @@ impl Store {
             });
             let sqlite = SqliteConnectOptions::from_str(url.expose()).map_err(connect_error)?;
             prepare_sqlite_file(sqlite.get_filename())?;
-            AnyConnectOptions::from_url(&sqlite.create_if_missing(true).to_url_lossy())
-                .map_err(connect_error)?
+            AnyConnectOptions::from_str(&with_create_mode(url.expose())).map_err(connect_error)?
         } else {
             options = options.max_connections(10);
             AnyConnectOptions::from_str(url.expose()).map_err(connect_error)?
@@ -745,6 +743,19 @@ fn parse_time(row: &AnyRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
 /// Fixed-width UTC text, so comparing text compares time.
 fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The SQLite URL with `mode=rwc` (create the file if missing) unless it names a mode. The
+/// URL is kept as written otherwise: sqlx reads `sqlite:rel/path`, `sqlite:///abs/path` and
+/// `sqlite::memory:` itself, and printing its parsed options back as a URL loses some forms.
+fn with_create_mode(url: &str) -> String {
+    match url.split_once('?') {
+        Some((_, query)) if query.split('&').any(|pair| pair.starts_with("mode=")) => {
+            url.to_owned()
+        }
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    }
 }
 
 /// Creates a SQLite store's file and missing folders up front, so that a location the

@@ -146,7 +146,11 @@ impl Postgres {
             .await
             .map_err(|e| self.error(e, caps.timeout))?;
         let columns: Vec<Column> = statement.columns().iter().map(column_of).collect();
-        sink.columns(&columns)?;
+        if let Err(error) = sink.columns(&columns) {
+            drop(tx);
+            forget_statements(&mut conn).await;
+            return Err(error.into());
+        }
         let mut capped = CappedSink::new(sink, caps);
         // Decoding is work on this side that the server's timeout does not see.
         let deadline = started + caps.timeout + CLIENT_GRACE;
@@ -422,14 +426,14 @@ impl Warehouse for Postgres {
             let mut conn = self.acquire().await?;
             let mut tx = self.begin_read_only(&mut conn, caps.timeout).await?;
             let explain = format!("EXPLAIN (FORMAT JSON) {}", sql.as_str());
-            let row = sqlx::query(sqlx::AssertSqlSafe(explain))
+            let fetched = sqlx::query(sqlx::AssertSqlSafe(explain))
                 .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e, caps.timeout))?;
-            tx.rollback()
-                .await
-                .map_err(|e| self.error(e, caps.timeout))?;
+                .await;
+            let rolled_back = tx.rollback().await;
+            // Whatever the outcome, the statement prepared for the plan does not stay.
             forget_statements(&mut conn).await;
+            let row = fetched.map_err(|e| self.error(e, caps.timeout))?;
+            rolled_back.map_err(|e| self.error(e, caps.timeout))?;
             // A plan quotes the query's folded constants; a huge one is not parsed.
             let raw_len = row
                 .try_get_raw(0)
@@ -821,6 +825,12 @@ mod tests {
                     panic!("{sql} refused");
                 };
                 warehouse.explain(&sql, &caps).await?;
+                // A plan that fails (division by zero while folding constants) too.
+                let failing = format!("SELECT {n} / 0 AS boom");
+                let guard::Verdict::Allowed(failing) = guard::check(&failing, &policy) else {
+                    panic!("{failing} refused");
+                };
+                assert!(warehouse.explain(&failing, &caps).await.is_err());
                 warehouse
                     .execute(&sql, &caps, &mut super::super::Collected::default())
                     .await?;

@@ -343,6 +343,10 @@ fn store_urls_in_every_form_create_the_file_and_its_folders() {
             dir.path().join("dotted/state.db"),
         ),
         ("sqlite://plain.db".to_owned(), dir.path().join("plain.db")),
+        (
+            "sqlite:state:v2.db".to_owned(),
+            dir.path().join("state:v2.db"),
+        ),
         (format!("sqlite://{}", absolute.display()), absolute.clone()),
         (
             format!("sqlite:{}?mode=rwc", dir.path().join("q.db").display()),
@@ -357,6 +361,12 @@ fn store_urls_in_every_form_create_the_file_and_its_folders() {
         let output = querybot_in(dir.path(), &["migrate"], &[("DATABASE_URL", &url)], "");
         assert!(output.status.success(), "{url} again: {}", stderr(&output));
     }
+}
+
+#[test]
+fn an_in_memory_store_works_for_a_one_off_command() {
+    let (output, _dir) = querybot(&["migrate"], &[("DATABASE_URL", "sqlite::memory:")], "");
+    assert!(output.status.success(), "{}", stderr(&output));
 }
 
 #[test]
