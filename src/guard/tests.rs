@@ -558,6 +558,11 @@ fn casts_name_only_builtin_types_and_listed_column_types() {
     check(Postgres, "SELECT CAST(amount AS double precision), DATE '2024-01-01', INTERVAL '1 day' FROM orders", Ok(()));
     check(Postgres, "SELECT status COLLATE \"C\" FROM orders ORDER BY 1", Ok(()));
     check(Postgres, "SELECT to_tsvector('english', status), to_tsvector(status) FROM orders", Ok(()));
+    check(Postgres, "SELECT ROW(1, 2)::datetime", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT CAST(id AS STRING) FROM orders", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT ts_headline('secretcfg', status, 'a'::tsquery) FROM orders", Err(UnsupportedSyntax));
+    check(Postgres, "SELECT ts_headline(status, 'a'::tsquery), ts_headline('english', status, 'a'::tsquery) FROM orders", Ok(()));
+    check(Postgres, "SELECT created_at::timestamp with time zone, amount::double precision, status::character varying(20), amount::float FROM orders", Ok(()));
     // SQLite's casts look nothing up.
     check(Sqlite, "SELECT CAST(amount AS secret_table) FROM orders", Ok(()));
 }

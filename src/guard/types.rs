@@ -43,6 +43,7 @@ const BUILTIN_CONFIGS: &[&str] = &[
 
 /// Functions whose first of several arguments names a text search configuration.
 const CONFIG_FUNCTIONS: &[&str] = &[
+    "ts_headline",
     "to_tsvector",
     "to_tsquery",
     "plainto_tsquery",
@@ -73,9 +74,37 @@ pub(super) fn cast_allowed(data_type: &DataType, tables: &TableAllowList) -> boo
             | ArrayElemTypeDef::Parenthesis(inner)
             | ArrayElemTypeDef::Qualified(inner, _),
         ) => cast_allowed(inner, tables),
-        // sqlparser's own variants are the standard types; `reg*` are refused before this.
-        _ => true,
+        // sqlparser knows types of many databases; PostgreSQL would look a name it does not
+        // know (`datetime`, `string`) up as a user type. `reg*` are refused before this.
+        other => is_builtin_spelling(&other.to_string().to_ascii_lowercase()),
     }
+}
+
+/// Whether a type sqlparser printed is one PostgreSQL knows: a built-in name, or one of
+/// the SQL standard's several-word spellings (`double precision`, `timestamp with time zone`).
+fn is_builtin_spelling(printed: &str) -> bool {
+    const SPELLINGS: &[&str] = &[
+        "double precision",
+        "character varying",
+        "char varying",
+        "bit varying",
+        "timestamp",
+        "time",
+        "interval",
+        "character",
+        "float",
+        "dec",
+    ];
+    let base = printed
+        .split('(')
+        .next()
+        .unwrap_or(printed)
+        .trim_end_matches("[]")
+        .trim();
+    is_builtin(base)
+        || SPELLINGS
+            .iter()
+            .any(|spelling| base == *spelling || base.starts_with(&format!("{spelling} ")))
 }
 
 fn is_builtin(name: &str) -> bool {
@@ -103,7 +132,10 @@ pub(super) fn unknown_text_search_config(function: &Function) -> Option<String> 
     let FunctionArguments::List(list) = &function.args else {
         return None;
     };
-    if list.args.len() < 2 {
+    // `ts_headline(document, query)` names no configuration; with three or more arguments
+    // the first may be one.
+    let least = if name == "ts_headline" { 3 } else { 2 };
+    if list.args.len() < least {
         return None;
     }
     let config = match list.args.first() {

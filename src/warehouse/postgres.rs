@@ -522,6 +522,9 @@ fn raw_row_size(row: &PgRow) -> u64 {
             let info = raw.type_info();
             if info.name() == "NUMERIC" {
                 numeric_width(bytes).map_or(raw_len, |width| width.min(MAX_DECIMAL_CHARS) as u64)
+            } else if info.name() == "NUMERIC[]" {
+                let (total, _) = numeric_array_widths(bytes);
+                raw_len.max(total)
             } else if matches!(info.kind(), PgTypeKind::Array(_)) {
                 raw_len.max(array_elements(bytes).min(MAX_ARRAY_ELEMENTS) * 2)
             } else {
@@ -542,6 +545,33 @@ fn numeric_width(bytes: &[u8]) -> Option<usize> {
         u64::try_from(integer_digits + dscale).unwrap_or(u64::MAX),
         dscale,
     ))
+}
+
+/// The printed widths of a binary `numeric[]`'s elements: their sum (each counted at most
+/// [`MAX_DECIMAL_CHARS`]) and the widest. Elements follow the header as (length, bytes).
+fn numeric_array_widths(bytes: &[u8]) -> (u64, usize) {
+    let read = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let ndim = read(0).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    let mut at = 12 + ndim * 8;
+    let (mut total, mut widest) = (0_u64, 0_usize);
+    while let Some(length) = read(at) {
+        at += 4;
+        let Ok(length) = usize::try_from(length) else {
+            continue; // NULL
+        };
+        let width = bytes
+            .get(at..at + length)
+            .and_then(numeric_width)
+            .unwrap_or(length);
+        total = total.saturating_add(width.min(MAX_DECIMAL_CHARS) as u64 + 1);
+        widest = widest.max(width);
+        at += length;
+    }
+    (total, widest)
 }
 
 /// How many elements a binary array holds, read from its header (ndim, flags, element type,
@@ -574,6 +604,15 @@ fn decode(row: &PgRow, i: usize) -> Value {
         && let Some(width) = numeric_width(bytes).filter(|w| *w > MAX_DECIMAL_CHARS)
     {
         return Value::Text(format!("(a number about {width} characters long)"));
+    }
+    if info.name() == "NUMERIC[]" {
+        let (_, widest) = numeric_array_widths(bytes);
+        if widest > MAX_DECIMAL_CHARS {
+            return Value::Text(format!(
+                "(an array of {} numbers, some about {widest} characters long)",
+                array_elements(bytes)
+            ));
+        }
     }
     if matches!(info.kind(), PgTypeKind::Array(_)) {
         let n = array_elements(bytes);

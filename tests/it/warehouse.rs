@@ -573,6 +573,20 @@ async fn postgres_byte_cap_counts_what_is_printed_and_checks_before_decoding() {
         ]
     );
 
+    // The same inside an array: each element's width is read from its header.
+    let (result, rows) = run(
+        warehouse.as_ref(),
+        "SELECT array_agg(9e131071) AS huge, array_agg(1.5) AS fine FROM generate_series(1, 100)",
+        &caps,
+    )
+    .await;
+    result.expect("runs");
+    assert_eq!(
+        rows.rows[0][0],
+        Value::Text("(an array of 100 numbers, some about 131073 characters long)".into())
+    );
+    assert_eq!(rows.rows[0][1].to_string().matches("1.5").count(), 100);
+
     // Two million NULLs are eight megabytes on the wire: refused before decoding.
     let (result, rows) = run(
         warehouse.as_ref(),

@@ -42,8 +42,8 @@ pub fn router(slack: Slack) -> Router {
         .with_state(slack)
 }
 
-/// While the process drains, new deliveries get 503: Slack retries them, and another
-/// replica (or this one after its restart) takes them.
+/// While the process drains, new deliveries get 503: Slack retries events (another replica,
+/// or this one after its restart, takes them); a command or click shows Slack's error.
 async fn refuse_while_draining(
     State(slack): State<Slack>,
     request: Request,
