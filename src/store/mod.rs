@@ -624,7 +624,7 @@ impl Store {
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let scripts: [(i64, &str, &'static str); 2] = match backend {
+    let scripts: [(i64, &str, &'static str); 3] = match backend {
         Backend::Postgres => [
             (
                 1,
@@ -635,6 +635,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 2,
                 "slack installations",
                 include_str!("../../migrations/postgres/0002_slack_installations.sql"),
+            ),
+            (
+                3,
+                "catalog caveats",
+                include_str!("../../migrations/postgres/0003_catalog_caveats.sql"),
             ),
         ],
         Backend::Sqlite => [
@@ -647,6 +652,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 2,
                 "slack installations",
                 include_str!("../../migrations/sqlite/0002_slack_installations.sql"),
+            ),
+            (
+                3,
+                "catalog caveats",
+                include_str!("../../migrations/sqlite/0003_catalog_caveats.sql"),
             ),
         ],
     };
