@@ -753,7 +753,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
            SELECT 1 FROM unnest(c.reloptions) AS o
            WHERE o ~* '^security_(barrier|invoker)=(true|on|yes|1)$')
          THEN 'view_without_barrier'
-         WHEN c.relkind = 'r' AND EXISTS (
+         WHEN c.relkind IN ('r', 'f') AND EXISTS (
            WITH RECURSIVE d(oid) AS (
              SELECT inhrelid FROM pg_inherits WHERE inhparent = c.oid
              UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.oid)
