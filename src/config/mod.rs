@@ -535,7 +535,12 @@ impl Config {
         for (key, entry) in file.channels {
             match entry {
                 ChannelEntry::Connection(connection) => {
-                    channels.slack.insert(key, connection);
+                    if channels.slack.insert(key.clone(), connection).is_some() {
+                        return Err(ConfigError::new(
+                            &format!("channels.{key}"),
+                            "the channel is bound twice (also in [channels.slack])".to_owned(),
+                        ));
+                    }
                 }
                 ChannelEntry::Platform(bindings) => {
                     let platform = match key.as_str() {
@@ -548,7 +553,15 @@ impl Config {
                             ));
                         }
                     };
-                    platform.extend(bindings);
+                    for (channel, connection) in bindings {
+                        if platform.insert(channel.clone(), connection).is_some() {
+                            return Err(ConfigError::new(
+                                &format!("channels.{key}.{channel}"),
+                                "the channel is bound twice (also in the flat [channels])"
+                                    .to_owned(),
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -1262,6 +1275,20 @@ mod tests {
         assert_eq!(
             rejected_setting(&[], "[channels.teams]\nC1 = \"default\""),
             "channels.teams"
+        );
+        assert_eq!(
+            rejected_setting(
+                &[],
+                "[channels]\nC1 = \"default\"\n[channels.slack]\nC1 = \"default\""
+            ),
+            "channels.slack.C1"
+        );
+        assert_eq!(
+            rejected_setting(
+                &[],
+                "[channels]\nzz = \"default\"\n[channels.slack]\nzz = \"default\""
+            ),
+            "channels.zz"
         );
         assert_eq!(
             rejected_setting(&[], "[channels]\nC1 = \"nope\""),

@@ -223,6 +223,12 @@ impl<'a> CappedSink<'a> {
     /// Whether a row whose raw size is `bytes` still fits, checked before it is decoded, so
     /// one huge value is refused before it is turned into a `Value`; `false` stops the fetch.
     fn admits(&mut self, bytes: u64) -> bool {
+        // The row past the row cap only tells that there are more rows: it is that cut,
+        // however large the row.
+        if self.rows >= self.caps.max_rows {
+            self.truncated = Some(Truncation::Rows(self.caps.max_rows));
+            return false;
+        }
         if self.bytes.saturating_add(bytes) > self.caps.max_bytes {
             self.truncated = Some(Truncation::Bytes(self.caps.max_bytes));
             return false;
