@@ -227,6 +227,9 @@ pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
         | PipelineError::Catalog(crate::pipeline::catalog::CatalogError::Warehouse(error)) => {
             warehouse_message(error)
         }
+        PipelineError::Store(store) if store_unreachable(store) => {
+            "querybot's own database is not answering right now; try again in a minute.".to_owned()
+        }
         PipelineError::Catalog(_)
         | PipelineError::Store(_)
         | PipelineError::Present(_)
@@ -244,6 +247,22 @@ pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
             error,
             PipelineError::NotPending(_) | PipelineError::DraftNotFound
         ),
+    }
+}
+
+/// Whether the store failed because it could not be reached (restarting, network), which
+/// passes by itself, rather than because of a query.
+fn store_unreachable(error: &StoreError) -> bool {
+    match error {
+        StoreError::Connect { .. } => true,
+        StoreError::Query(error) => matches!(
+            error,
+            sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+        ),
+        _ => false,
     }
 }
 
@@ -292,4 +311,31 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(error: PipelineError) -> String {
+        let config = crate::config::Config::from_env(&std::collections::HashMap::new())
+            .expect("defaults load");
+        failure(&error, crate::llm::connect(&config.llm).as_ref()).user_message
+    }
+
+    #[test]
+    fn an_unreachable_store_is_temporary_and_a_broken_query_is_ours() {
+        let down = message(PipelineError::Store(StoreError::Query(
+            sqlx::Error::PoolTimedOut,
+        )));
+        assert_eq!(
+            down,
+            "querybot's own database is not answering right now; try again in a minute."
+        );
+        let broken = message(PipelineError::Store(StoreError::Corrupt("x".into())));
+        assert!(
+            broken.starts_with("Something went wrong on querybot's side"),
+            "{broken}"
+        );
+    }
 }
