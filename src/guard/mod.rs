@@ -122,7 +122,7 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     }
     let tokens = tokens::tokenize(sql, dialect)
         .map_err(|error| reject(RejectionKind::Parse, error.to_string()))?;
-    if let Some(literal) = tokens::misread_literal(&tokens, sql) {
+    if let Some(literal) = tokens::misread_literal(&tokens, sql, dialect) {
         return Err(reject(
             RejectionKind::UnsupportedSyntax,
             format!("the literal {literal}, which databases read differently (write it plainly)"),

@@ -638,6 +638,9 @@ fn literals_whose_printed_form_means_something_else_are_refused() {
     check(Postgres, "SELECT 123abc", Err(UnsupportedSyntax));
     check(Snowflake, "SELECT 1e3x FROM orders", Err(UnsupportedSyntax));
     check(Sqlite, "SELECT X'1F' AS b, 123 AS abc, 1e3 AS n, '0x1F' AS s", Ok(()));
+    check(Sqlite, "SELECT 0x1F AS n -- x'1f'", Err(UnsupportedSyntax));
+    check(Sqlite, "SELECT 1 AS a,\n  0x1F AS n", Err(UnsupportedSyntax));
+    check(Sqlite, "SELECT 1 AS a,\n  X'1F' AS b -- 0x1f", Ok(()));
     check(Postgres, "SELECT 123 AS abc, 0 AS x", Ok(()));
     // REGEXP and MATCH call functions by name in SQLite; none is registered.
     check(Sqlite, "SELECT 1 FROM orders WHERE status REGEXP 'a'", Err(FunctionNotAllowed));

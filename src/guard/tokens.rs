@@ -30,8 +30,7 @@ pub(super) fn tokenize(sql: &str, dialect: Dialect) -> Result<Vec<Token>, Tokeni
 /// A literal that the databases read differently from sqlparser, whose printed form runs:
 /// `123abc` prints as `123 AS abc` (PostgreSQL 16 refuses it), and `0x1F` is a number to
 /// PostgreSQL 16, `0 AS x1F` to PostgreSQL 15, and a blob once printed for SQLite.
-pub(super) fn misread_literal(tokens: &[Token], sql: &str) -> Option<String> {
-    let lowered = sql.to_ascii_lowercase();
+pub(super) fn misread_literal(tokens: &[Token], sql: &str, dialect: Dialect) -> Option<String> {
     let next = tokens.iter().skip(1).map(Some).chain([None]);
     tokens.iter().zip(next).find_map(|pair| match pair {
         (Token::Number(number, _), Some(Token::Word(word)))
@@ -44,13 +43,32 @@ pub(super) fn misread_literal(tokens: &[Token], sql: &str) -> Option<String> {
         (Token::Number(number, _), _) if number.to_ascii_lowercase().starts_with("0x") => {
             Some(number.clone())
         }
-        (Token::HexStringLiteral(hex), _)
-            if lowered.contains(&format!("0x{}", hex.to_ascii_lowercase()))
-                && !lowered.contains(&format!("x'{}'", hex.to_ascii_lowercase())) =>
-        {
-            Some(format!("0x{hex}"))
-        }
+        (Token::HexStringLiteral(_), _) => hex_written_as_number(sql, dialect),
         _ => None,
+    })
+}
+
+/// A hex literal written `0x1F` rather than `X'1F'` (the tokenizer gives both the same
+/// token), found by looking at the text where each one starts.
+fn hex_written_as_number(sql: &str, dialect: Dialect) -> Option<String> {
+    let tokens = match dialect {
+        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location(),
+        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize_with_location(),
+        Dialect::Snowflake => Tokenizer::new(&SnowflakeDialect {}, sql).tokenize_with_location(),
+    }
+    .ok()?;
+    let lines: Vec<&str> = sql.split('\n').collect();
+    tokens.iter().find_map(|token| {
+        let Token::HexStringLiteral(hex) = &token.token else {
+            return None;
+        };
+        let start = token.span.start;
+        let line = lines.get(usize::try_from(start.line).ok()?.checked_sub(1)?)?;
+        let column = usize::try_from(start.column).ok()?.checked_sub(1)?;
+        let written: String = line.chars().skip(column).take(2).collect();
+        written
+            .eq_ignore_ascii_case("0x")
+            .then(|| format!("0x{hex}"))
     })
 }
 
