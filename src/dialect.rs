@@ -23,6 +23,16 @@ impl Dialect {
         }
     }
 
+    /// sqlparser's rules for this dialect: quoting, escapes and keywords differ, and a text
+    /// that is one statement in Snowflake can be two in PostgreSQL.
+    pub fn parser(self) -> &'static dyn sqlparser::dialect::Dialect {
+        match self {
+            Dialect::Postgres => &sqlparser::dialect::PostgreSqlDialect {},
+            Dialect::Sqlite => &sqlparser::dialect::SQLiteDialect {},
+            Dialect::Snowflake => &sqlparser::dialect::SnowflakeDialect {},
+        }
+    }
+
     /// The schema an unqualified table name resolves to.
     pub fn default_schema(self) -> &'static str {
         match self {

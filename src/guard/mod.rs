@@ -25,7 +25,6 @@ mod tests;
 use std::fmt;
 
 use sqlparser::ast::{Query, Statement};
-use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect, SnowflakeDialect};
 use sqlparser::parser::{Parser, ParserError};
 
 use crate::catalog::Catalog;
@@ -122,7 +121,7 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     }
     let tokens = tokens::tokenize(sql, dialect)
         .map_err(|error| reject(RejectionKind::Parse, error.to_string()))?;
-    if let Some(literal) = tokens::misread_literal(&tokens, sql, dialect) {
+    if let Some(literal) = tokens::misread_literal(&tokens, sql) {
         return Err(reject(
             RejectionKind::UnsupportedSyntax,
             format!("the literal {literal}, which databases read differently (write it plainly)"),
@@ -173,9 +172,5 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
 /// Parses with the target's own dialect: quoting and escapes differ, and a text that is one
 /// statement in Snowflake can be two in PostgreSQL.
 fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, ParserError> {
-    match dialect {
-        Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, sql),
-        Dialect::Sqlite => Parser::parse_sql(&SQLiteDialect {}, sql),
-        Dialect::Snowflake => Parser::parse_sql(&SnowflakeDialect {}, sql),
-    }
+    Parser::parse_sql(dialect.parser(), sql)
 }

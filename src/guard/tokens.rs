@@ -7,9 +7,8 @@
 //! text of `1+` once overflowed a 2 MiB worker stack while the tree was dropped, and took the
 //! process with it. Counting the operators first bounds every chain before a tree exists.
 
-use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect, SnowflakeDialect};
 use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, Tokenizer, TokenizerError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, TokenizerError};
 
 use crate::dialect::Dialect;
 
@@ -18,63 +17,56 @@ use crate::dialect::Dialect;
 /// of the benchmark corpora holds far fewer.
 pub(super) const MAX_OPERATORS: usize = 1_000;
 
-/// The text's tokens in the dialect's own rules, whitespace and comments included.
-pub(super) fn tokenize(sql: &str, dialect: Dialect) -> Result<Vec<Token>, TokenizerError> {
-    match dialect {
-        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize(),
-        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize(),
-        Dialect::Snowflake => Tokenizer::new(&SnowflakeDialect {}, sql).tokenize(),
-    }
+/// The text's tokens in the dialect's own rules, whitespace and comments included, each
+/// with where it starts.
+pub(super) fn tokenize(sql: &str, dialect: Dialect) -> Result<Vec<TokenWithSpan>, TokenizerError> {
+    Tokenizer::new(dialect.parser(), sql).tokenize_with_location()
 }
 
 /// A literal that the databases read differently from sqlparser, whose printed form runs:
 /// `123abc` prints as `123 AS abc` (PostgreSQL 16 refuses it), and `0x1F` is a number to
 /// PostgreSQL 16, `0 AS x1F` to PostgreSQL 15, and a blob once printed for SQLite.
-pub(super) fn misread_literal(tokens: &[Token], sql: &str, dialect: Dialect) -> Option<String> {
-    let next = tokens.iter().skip(1).map(Some).chain([None]);
-    tokens.iter().zip(next).find_map(|pair| match pair {
-        (Token::Number(number, _), Some(Token::Word(word)))
-            if word
-                .value
-                .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') =>
-        {
-            Some(format!("{number}{}", word.value))
-        }
-        (Token::Number(number, _), _) if number.to_ascii_lowercase().starts_with("0x") => {
-            Some(number.clone())
-        }
-        (Token::HexStringLiteral(_), _) => hex_written_as_number(sql, dialect),
-        _ => None,
-    })
+pub(super) fn misread_literal(tokens: &[TokenWithSpan], sql: &str) -> Option<String> {
+    let next = tokens.iter().skip(1).map(|t| Some(&t.token)).chain([None]);
+    tokens
+        .iter()
+        .zip(next)
+        .find_map(|(token, next)| match (&token.token, next) {
+            (Token::Number(number, _), Some(Token::Word(word)))
+                if word
+                    .value
+                    .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') =>
+            {
+                Some(format!("{number}{}", word.value))
+            }
+            (Token::Number(number, _), _) if number.to_ascii_lowercase().starts_with("0x") => {
+                Some(number.clone())
+            }
+            // The tokenizer gives `0x1F` and `X'1F'` the same token: the text tells them apart.
+            (Token::HexStringLiteral(hex), _) => written_at(sql, token)
+                .eq_ignore_ascii_case("0x")
+                .then(|| format!("0x{hex}")),
+            _ => None,
+        })
 }
 
-/// A hex literal written `0x1F` rather than `X'1F'` (the tokenizer gives both the same
-/// token), found by looking at the text where each one starts.
-fn hex_written_as_number(sql: &str, dialect: Dialect) -> Option<String> {
-    let tokens = match dialect {
-        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location(),
-        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, sql).tokenize_with_location(),
-        Dialect::Snowflake => Tokenizer::new(&SnowflakeDialect {}, sql).tokenize_with_location(),
-    }
-    .ok()?;
-    let lines: Vec<&str> = sql.split('\n').collect();
-    tokens.iter().find_map(|token| {
-        let Token::HexStringLiteral(hex) = &token.token else {
-            return None;
-        };
-        let start = token.span.start;
-        let line = lines.get(usize::try_from(start.line).ok()?.checked_sub(1)?)?;
-        let column = usize::try_from(start.column).ok()?.checked_sub(1)?;
-        let written: String = line.chars().skip(column).take(2).collect();
-        written
-            .eq_ignore_ascii_case("0x")
-            .then(|| format!("0x{hex}"))
-    })
+/// The first two characters of the text where `token` starts.
+fn written_at(sql: &str, token: &TokenWithSpan) -> String {
+    let start = token.span.start;
+    let line = usize::try_from(start.line).unwrap_or(0).saturating_sub(1);
+    let column = usize::try_from(start.column).unwrap_or(0).saturating_sub(1);
+    sql.split('\n')
+        .nth(line)
+        .map(|line| line.chars().skip(column).take(2).collect())
+        .unwrap_or_default()
 }
 
 /// How many tokens may join two expressions or queries into one deeper node.
-pub(super) fn count_operators(tokens: &[Token]) -> usize {
-    tokens.iter().filter(|token| is_operator(token)).count()
+pub(super) fn count_operators(tokens: &[TokenWithSpan]) -> usize {
+    tokens
+        .iter()
+        .filter(|token| is_operator(&token.token))
+        .count()
 }
 
 fn is_operator(token: &Token) -> bool {
@@ -140,9 +132,10 @@ fn is_operator(token: &Token) -> bool {
 
 /// Whether `USING` is followed by something other than a join's `(columns)` or one of the
 /// built-in comparison operators an ordering may use.
-pub(super) fn orders_with_an_operator(tokens: &[Token]) -> bool {
+pub(super) fn orders_with_an_operator(tokens: &[TokenWithSpan]) -> bool {
     let mut tokens = tokens
         .iter()
+        .map(|token| &token.token)
         .filter(|token| !matches!(token, Token::Whitespace(_)));
     while let Some(token) = tokens.next() {
         if matches!(token, Token::Word(word) if word.keyword == Keyword::USING)

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{ObjectName, Statement, visit_relations};
-use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect, SnowflakeDialect};
 use sqlparser::parser::Parser;
 
 use crate::catalog::Catalog;
@@ -96,11 +95,7 @@ pub(super) fn read<'q>(catalog: &Catalog, names: &TableNames, context: &[&'q str
 /// The dotted table names `text` reads from, in order, or `None` when it is not SQL.
 fn referenced_names(text: &str, dialect: Dialect) -> Option<Vec<Vec<String>>> {
     let sql = strip_code_fence(text);
-    let parsed = match dialect {
-        Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, sql),
-        Dialect::Sqlite => Parser::parse_sql(&SQLiteDialect {}, sql),
-        Dialect::Snowflake => Parser::parse_sql(&SnowflakeDialect {}, sql),
-    };
+    let parsed = Parser::parse_sql(dialect.parser(), sql);
     // A question may happen to parse ("show tables"); only a query counts as earlier SQL.
     match parsed {
         Ok(statements) if statements.iter().any(|s| matches!(s, Statement::Query(_))) => {
