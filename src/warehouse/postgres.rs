@@ -550,11 +550,7 @@ fn numeric_width(bytes: &[u8]) -> Option<usize> {
 /// The printed widths of a binary `numeric[]`'s elements: their sum (each counted at most
 /// [`MAX_DECIMAL_CHARS`]) and the widest. Elements follow the header as (length, bytes).
 fn numeric_array_widths(bytes: &[u8]) -> (u64, usize) {
-    let read = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let read = |at: usize| be_i32(bytes, at);
     let ndim = read(0).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     let mut at = 12 + ndim * 8;
     let (mut total, mut widest) = (0_u64, 0_usize);
@@ -574,14 +570,16 @@ fn numeric_array_widths(bytes: &[u8]) -> (u64, usize) {
     (total, widest)
 }
 
+/// The big-endian `int4` at `at` in a binary value, if the value is long enough.
+fn be_i32(bytes: &[u8], at: usize) -> Option<i32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
 /// How many elements a binary array holds, read from its header (ndim, flags, element type,
 /// then a size and lower bound per dimension).
 fn array_elements(bytes: &[u8]) -> u64 {
-    let read = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let read = |at: usize| be_i32(bytes, at);
     let Some(ndim) = read(0) else { return 0 };
     (0..usize::try_from(ndim).unwrap_or(0))
         .map(|dim| read(12 + dim * 8).map_or(0, |n| u64::try_from(n).unwrap_or(0)))

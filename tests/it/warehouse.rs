@@ -8,32 +8,18 @@ use std::time::Duration;
 use bigdecimal::BigDecimal;
 use chrono::{NaiveDate, Utc};
 use querybot::catalog::{Catalog, Caveat, ForeignKey, TableKind};
-use querybot::config::{ConnectionConfig, SecretUrl, WarehouseKind};
+use querybot::config::WarehouseKind;
 use querybot::dialect::Dialect;
-use querybot::guard::{self, GuardedSql, Policy, TableAllowList, Verdict};
+use querybot::guard::{self, Policy, TableAllowList, Verdict};
 use querybot::warehouse::{
-    self, Caps, Collected, Execution, RowSink, SinkError, Truncation, Value, ValueKind, Warehouse,
+    self, Caps, Collected, RowSink, SinkError, Truncation, Value, ValueKind, Warehouse,
     WarehouseError,
 };
 use sqlx::{Connection, PgConnection};
 
 use crate::support::db::{PgDatabase, SqliteFile, VIEWS_WITH_AND_WITHOUT_BARRIER};
 use crate::support::testdata;
-
-const CAPS: Caps = Caps {
-    timeout: Duration::from_secs(10),
-    max_rows: 10_000,
-    max_bytes: 10 * 1024 * 1024,
-};
-
-fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {
-    ConnectionConfig {
-        name: "test".into(),
-        url: SecretUrl::new(url),
-        kind,
-        examples: None,
-    }
-}
+use crate::support::warehouse::{CAPS, connection, guarded, run};
 
 /// The guard corpus's PostgreSQL fixture, loaded into a fresh database.
 async fn fixture_postgres() -> (PgDatabase, Arc<dyn Warehouse>) {
@@ -54,25 +40,6 @@ async fn chinook() -> (SqliteFile, Arc<dyn Warehouse>) {
     let warehouse =
         warehouse::connect(&connection(WarehouseKind::Sqlite, &file.url())).expect("connects");
     (file, warehouse)
-}
-
-async fn guarded(warehouse: &dyn Warehouse, sql: &str) -> GuardedSql {
-    let catalog = warehouse.introspect().await.expect("introspects");
-    match guard::check(sql, &Policy::from_catalog(&catalog)) {
-        Verdict::Allowed(sql) => sql,
-        Verdict::Rejected(rejection) => panic!("guard rejected {sql}: {}", rejection.reason()),
-    }
-}
-
-async fn run(
-    warehouse: &dyn Warehouse,
-    sql: &str,
-    caps: &Caps,
-) -> (Result<Execution, WarehouseError>, Collected) {
-    let sql = guarded(warehouse, sql).await;
-    let mut rows = Collected::default();
-    let result = warehouse.execute(&sql, caps, &mut rows).await;
-    (result, rows)
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {

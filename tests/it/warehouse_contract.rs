@@ -6,21 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use querybot::config::{ConnectionConfig, SecretUrl, WarehouseKind};
-use querybot::guard::{self, GuardedSql, Policy, Verdict};
+use querybot::config::WarehouseKind;
 use querybot::warehouse::{
-    self, Caps, Collected, Column, Execution, RowSink, SinkError, Truncation, Value, Warehouse,
-    WarehouseError,
+    self, Caps, Column, RowSink, SinkError, Truncation, Value, Warehouse, WarehouseError,
 };
 use sqlx::Connection;
 
 use crate::support::db::{PgDatabase, SqliteFile};
-
-const CAPS: Caps = Caps {
-    timeout: Duration::from_secs(10),
-    max_rows: 10_000,
-    max_bytes: 10 * 1024 * 1024,
-};
+use crate::support::warehouse::{CAPS, connection, guarded, run};
 
 /// Text that breaks naive CSV and chat rendering.
 const AWKWARD: &str = "O'Brien, \"the\" boss\nsecond line — 東京 🚀";
@@ -40,15 +33,6 @@ fn fixture_sql(awkward: &str) -> String {
 enum Backing {
     Postgres(#[allow(dead_code)] PgDatabase),
     Sqlite(#[allow(dead_code)] SqliteFile),
-}
-
-fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {
-    ConnectionConfig {
-        name: "contract".into(),
-        url: SecretUrl::new(url),
-        kind,
-        examples: None,
-    }
 }
 
 async fn postgres() -> (Backing, Arc<dyn Warehouse>) {
@@ -105,25 +89,6 @@ on_every_warehouse!(
     a_large_result_streams_through_a_sink_that_keeps_nothing,
     the_catalog_lists_the_table_and_its_columns,
 );
-
-async fn guarded(warehouse: &dyn Warehouse, sql: &str) -> GuardedSql {
-    let catalog = warehouse.introspect().await.expect("introspects");
-    match guard::check(sql, &Policy::from_catalog(&catalog)) {
-        Verdict::Allowed(sql) => sql,
-        Verdict::Rejected(rejection) => panic!("guard rejected {sql}: {}", rejection.reason()),
-    }
-}
-
-async fn run(
-    warehouse: &dyn Warehouse,
-    sql: &str,
-    caps: &Caps,
-) -> (Result<Execution, WarehouseError>, Collected) {
-    let sql = guarded(warehouse, sql).await;
-    let mut rows = Collected::default();
-    let result = warehouse.execute(&sql, caps, &mut rows).await;
-    (result, rows)
-}
 
 /// `1`-`n` from a recursive CTE, which every warehouse runs.
 fn numbers(n: u64) -> String {

@@ -4,6 +4,7 @@ pub(crate) mod app;
 pub(crate) mod db;
 pub(crate) mod fake_llm;
 pub(crate) mod fake_slack;
+pub(crate) mod warehouse;
 
 use std::path::PathBuf;
 
