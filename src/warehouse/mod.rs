@@ -220,8 +220,9 @@ impl<'a> CappedSink<'a> {
         }
     }
 
-    /// Whether a row whose raw size is `bytes` still fits, checked before it is decoded, so
-    /// one huge value is refused before it is turned into a `Value`; `false` stops the fetch.
+    /// Whether a row of `bytes` still fits under both caps; `false` records the cut and stops
+    /// the fetch. Warehouses also ask it with a row's raw size before decoding, so one huge
+    /// value is refused before it is turned into a `Value`.
     fn admits(&mut self, bytes: u64) -> bool {
         // The row past the row cap only tells that there are more rows: it is that cut,
         // however large the row.
@@ -238,17 +239,12 @@ impl<'a> CappedSink<'a> {
 
     /// Passes a row on; `false` when a cap is reached and fetching should stop.
     fn push(&mut self, row: Vec<Value>) -> Result<bool, SinkError> {
-        if self.rows >= self.caps.max_rows {
-            self.truncated = Some(Truncation::Rows(self.caps.max_rows));
-            return Ok(false);
-        }
         // A field separator per value, and the line end.
         let size: usize = row.iter().map(|value| value.printed_size() + 1).sum();
-        self.bytes = self.bytes.saturating_add(size as u64);
-        if self.bytes > self.caps.max_bytes {
-            self.truncated = Some(Truncation::Bytes(self.caps.max_bytes));
+        if !self.admits(size as u64) {
             return Ok(false);
         }
+        self.bytes = self.bytes.saturating_add(size as u64);
         self.rows += 1;
         self.sink.row(row)?;
         Ok(true)
