@@ -12,6 +12,7 @@ use crate::demo;
 use crate::llm;
 use crate::pipeline::{Pipeline, Settings, examples};
 use crate::store::Store;
+use crate::surface::discord::{self, Discord};
 use crate::surface::slack::{self, Slack};
 use crate::warehouse::{self, Connections};
 use tokio_util::task::TaskTracker;
@@ -25,6 +26,8 @@ pub struct App {
     pub bot: Bot,
     /// The Slack surface, when Slack is configured.
     pub slack: Option<Slack>,
+    /// The Discord surface, when Discord is configured.
+    pub discord: Option<Discord>,
     /// Work the surfaces started for acknowledged deliveries; shutdown waits for it.
     pub tasks: TaskTracker,
 }
@@ -76,12 +79,22 @@ impl App {
         } else {
             None
         };
+        let discord = config.discord.enabled().then(|| {
+            Discord::new(
+                bot.clone(),
+                crate::bot::SurfaceState::new(store.clone()),
+                config.discord.clone(),
+                config.channels.discord.clone(),
+                tasks.clone(),
+            )
+        });
         Ok(App {
             config: Arc::new(config),
             store,
             warehouses,
             bot,
             slack,
+            discord,
             tasks,
         })
     }
@@ -107,8 +120,26 @@ impl App {
         ));
         if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
             tracing::info!("Slack Socket Mode on");
-            tokio::spawn(slack::socket_mode(slack.clone(), token.clone(), stopped));
+            tokio::spawn(slack::socket_mode(
+                slack.clone(),
+                token.clone(),
+                stopped.clone(),
+            ));
         }
+        // A gateway that stops for good (a bad token, an intent not enabled) stops the process
+        // with the reason; a clean close at shutdown is awaited before exit.
+        let (gateway_failed, mut gateway_failure) = tokio::sync::mpsc::channel::<String>(1);
+        let gateway = self.discord.clone().map(|discord| {
+            tracing::info!("Discord gateway on");
+            let stopped = stopped.clone();
+            tokio::spawn(async move {
+                let result = discord::serve(discord, stopped).await;
+                if let Err(error) = &result {
+                    let _ = gateway_failed.send(crate::bot::error_chain(error)).await;
+                }
+                result
+            })
+        });
         tracing::info!(%address, "serving HTTP");
         let health = crate::http::Health {
             store: self.store.clone(),
@@ -119,6 +150,9 @@ impl App {
         if let Some(slack) = &self.slack {
             surfaces = surfaces.merge(slack::router(slack.clone()));
         }
+        if let Some(discord) = &self.discord {
+            surfaces = surfaces.merge(discord::router(discord.clone()));
+        }
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(
             axum::serve(listener, crate::http::router(health, surfaces))
@@ -127,7 +161,10 @@ impl App {
                 })
                 .into_future(),
         );
-        shutdown.await;
+        let fatal = tokio::select! {
+            () = shutdown => None,
+            Some(problem) = gateway_failure.recv() => Some(problem),
+        };
         // From here on: not ready, no new deliveries, no new Socket Mode envelopes.
         self.tasks.close();
         let _ = stop.send(true);
@@ -146,10 +183,18 @@ impl App {
                 "shutdown grace over; unfinished runs are failed by housekeeping"
             );
         }
+        if let Some(gateway) = gateway {
+            // The gateway closes at once; a hung connection must not hold the exit.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), gateway).await;
+        }
         let _ = stop_http.send(());
-        match server.await {
+        let served = match server.await {
             Ok(served) => served.context("HTTP server failed"),
             Err(error) => Err(anyhow::anyhow!("HTTP server task failed: {error}")),
+        };
+        match fatal {
+            Some(problem) => Err(anyhow::anyhow!(problem)),
+            None => served,
         }
     }
 }

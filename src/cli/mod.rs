@@ -329,6 +329,23 @@ async fn doctor(config: Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(discord) = &app.discord {
+        say(&format!(
+            "discord: {}",
+            app.config
+                .discord
+                .api_url
+                .as_deref()
+                .unwrap_or("https://discord.com")
+        ))?;
+        match discord.check().await {
+            Ok(identity) => say(&format!("  ok ({identity})"))?,
+            Err(error) => {
+                healthy = false;
+                say(&format!("  FAILED: {}", error_chain(&error)))?;
+            }
+        }
+    }
     for warehouse in app.warehouses.iter() {
         let url = &app.config.connections[warehouse.name()].url;
         say(&format!(

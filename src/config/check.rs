@@ -272,6 +272,46 @@ pub fn describe(config: &Config, origins: &Origins) -> Vec<Entry> {
         Some("public_url"),
         oauth.map_or_else(|| "(not set)".to_owned(), |o| o.public_url.clone()),
     );
+    let discord = &config.discord;
+    add(&["DISCORD_TOKEN"], None, hidden(discord.token.as_ref()));
+    let id =
+        |id: Option<u64>, missing: &str| id.map_or_else(|| missing.to_owned(), |id| id.to_string());
+    add(
+        &["DISCORD_APPLICATION_ID"],
+        None,
+        id(discord.application_id, "(asked of Discord)"),
+    );
+    add(
+        &["DISCORD_PUBLIC_KEY"],
+        None,
+        discord.public_key.map_or_else(
+            || "(not set: no HTTP interactions endpoint)".to_owned(),
+            hex::encode,
+        ),
+    );
+    add(
+        &["DISCORD_GUILD_ID"],
+        None,
+        id(discord.guild_id, "(none: /ask is registered globally)"),
+    );
+    add(
+        &["DISCORD_MESSAGE_CONTENT"],
+        None,
+        on_off(discord.message_content),
+    );
+    add(
+        &["DISCORD_API_URL"],
+        None,
+        discord
+            .api_url
+            .clone()
+            .unwrap_or_else(|| "https://discord.com".to_owned()),
+    );
+    add(
+        &["DISCORD_MAX_UPLOAD"],
+        None,
+        format!("{} bytes", discord.max_upload),
+    );
     for (name, connection) in config
         .connections
         .iter()

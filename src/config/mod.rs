@@ -6,6 +6,7 @@
 //! held as [`SecretUrl`], whose `Debug` and `Display` never show the password.
 
 mod check;
+mod discord;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -17,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 pub use check::{Entry, Origins, Source, describe, render};
+pub use discord::{DEFAULT_MAX_UPLOAD, DiscordConfig};
 
 /// The name of the connection `WAREHOUSE_URL` defines.
 pub const DEFAULT_CONNECTION: &str = "default";
@@ -39,6 +41,7 @@ pub struct Config {
     /// Whether anyone who sees a draft may run, edit or cancel it, not only its author.
     pub anyone_may_run: bool,
     pub slack: SlackConfig,
+    pub discord: DiscordConfig,
     pub log: LogConfig,
     /// How long `serve` lets acknowledged work finish after SIGTERM or Ctrl-C.
     pub shutdown_grace: Duration,
@@ -587,6 +590,7 @@ impl Config {
             }
         };
         let slack = slack_config(env, setting("QUERYBOT_PUBLIC_URL").or(file.public_url))?;
+        let discord = discord::discord_config(env)?;
         let output_dir = setting("QUERYBOT_OUTPUT_DIR")
             .map(PathBuf::from)
             .or(file.output_dir)
@@ -631,6 +635,7 @@ impl Config {
             channels,
             anyone_may_run,
             slack,
+            discord,
             log: LogConfig { format, filter },
             shutdown_grace,
         })
@@ -980,6 +985,13 @@ mod tests {
             (vec![("QUERYBOT_SHUTDOWN_GRACE".into(), "soon".into())], "QUERYBOT_SHUTDOWN_GRACE"),
             (vec![("SLACK_SIGNING_SECRET".into(), "s".into()), ("SLACK_API_URL".into(), "ftp://slack".into())], "SLACK_API_URL"),
             (vec![("SLACK_APP_TOKEN".into(), "xoxb-not-an-app-token".into())], "SLACK_APP_TOKEN"),
+            (vec![("DISCORD_TOKEN".into(), "Bot abc".into())], "DISCORD_TOKEN"),
+            (vec![("DISCORD_APPLICATION_ID".into(), "my-app".into())], "DISCORD_APPLICATION_ID"),
+            (vec![("DISCORD_GUILD_ID".into(), "0".into())], "DISCORD_GUILD_ID"),
+            (vec![("DISCORD_PUBLIC_KEY".into(), "abcd".into())], "DISCORD_PUBLIC_KEY"),
+            (vec![("DISCORD_MESSAGE_CONTENT".into(), "yes".into())], "DISCORD_MESSAGE_CONTENT"),
+            (vec![("DISCORD_API_URL".into(), "discord.local".into())], "DISCORD_API_URL"),
+            (vec![("DISCORD_MAX_UPLOAD".into(), "10MB".into())], "DISCORD_MAX_UPLOAD"),
             (with_oauth("SLACK_CLIENT_SECRET", None), "SLACK_CLIENT_SECRET"),
             (with_oauth("SLACK_TOKEN_KEY", None), "SLACK_TOKEN_KEY"),
             (with_oauth("SLACK_TOKEN_KEY", Some("c2hvcnQ=")), "SLACK_TOKEN_KEY"),

@@ -64,6 +64,32 @@ pub fn sql_cut_note(n_chars: usize) -> String {
     )
 }
 
+/// With a CSV cut to a platform's upload limit.
+pub fn csv_cut_note(rows_kept: u64, limit_bytes: u64) -> String {
+    format!(
+        "The CSV is cut to its first {} to stay within the {} upload limit.",
+        rows(rows_kept),
+        bytes(limit_bytes)
+    )
+}
+
+/// "512 bytes", "8 KiB", "10 MiB", "1.5 GiB".
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
+    if n < 1024 {
+        return format!("{n} {}", plural(n, "byte", "bytes"));
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let text = format!("{value:.1}");
+    let text = text.strip_suffix(".0").unwrap_or(&text);
+    format!("{text} {}", UNITS[unit])
+}
+
 /// Under an answer: what follows it in the thread.
 pub fn files_note(has_chart: bool) -> &'static str {
     if has_chart {
@@ -103,6 +129,19 @@ pub fn status_line(status: RunStatus, by: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(bytes(1), "1 byte");
+        assert_eq!(bytes(1023), "1023 bytes");
+        assert_eq!(bytes(8 * 1024), "8 KiB");
+        assert_eq!(bytes(10 * 1024 * 1024), "10 MiB");
+        assert_eq!(bytes(3 * 1024 * 1024 / 2), "1.5 MiB");
+        assert_eq!(
+            csv_cut_note(1234, 10 * 1024 * 1024),
+            "The CSV is cut to its first 1,234 rows to stay within the 10 MiB upload limit."
+        );
+    }
 
     #[test]
     fn counts_are_grouped_and_singular_when_one() {

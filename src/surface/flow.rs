@@ -76,15 +76,22 @@ pub async fn question(
         })
         .await?;
     let ask = ask_for(&placeholder);
-    match bot.ask(&ask).await {
-        Ok(draft) => outbox.update(&placeholder, Reply::Draft(&draft)).await?,
-        Err(failure) => {
-            outbox
-                .update(&placeholder, Reply::Failure(&failure))
-                .await?
-        }
-    }
+    draft_into(bot, outbox, &placeholder, &ask).await?;
     Ok(placeholder)
+}
+
+/// Asks the bot and puts the draft, or the failure, in place of a placeholder the platform
+/// already shows (a deferred reply, say).
+pub async fn draft_into(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    placeholder: &MessageRef,
+    ask: &Ask,
+) -> Result<(), SurfaceError> {
+    match bot.ask(ask).await {
+        Ok(draft) => outbox.update(placeholder, Reply::Draft(&draft)).await,
+        Err(failure) => outbox.update(placeholder, Reply::Failure(&failure)).await,
+    }
 }
 
 /// Run: claims the draft for `by` (once, however many clicks), shows it running, runs it,

@@ -6,6 +6,7 @@
 //! A platform adds only what is its own: ingress, rendering under its limits, its editor UI.
 
 pub mod console;
+pub mod discord;
 pub mod flow;
 pub mod slack;
 

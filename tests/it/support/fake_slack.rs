@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::multipart::multipart_parts;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -1394,68 +1395,12 @@ async fn upload(
         .into_response()
 }
 
-/// One part of a `multipart/form-data` body.
-struct Part {
-    name: String,
-    filename: Option<String>,
-    content: Vec<u8>,
-}
-
-/// Splits a multipart body on its boundary; enough of RFC 7578 for what Slack clients send.
-fn multipart_parts(content_type: &str, body: &[u8]) -> Vec<Part> {
-    let Some(boundary) = content_type
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("boundary="))
-        .map(|b| b.trim_matches('"'))
-    else {
-        return Vec::new();
-    };
-    let delimiter = format!("--{boundary}").into_bytes();
-    let mut parts = Vec::new();
-    let mut rest = body;
-    while let Some(start) = find(rest, &delimiter) {
-        rest = &rest[start + delimiter.len()..];
-        if rest.starts_with(b"--") {
-            break;
-        }
-        let end = find(rest, &delimiter).unwrap_or(rest.len());
-        let part = &rest[..end];
-        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
-        let Some(split) = find(part, b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&part[..split]).into_owned();
-        let content = &part[split + 4..];
-        let content = content.strip_suffix(b"\r\n").unwrap_or(content);
-        let attribute = |key: &str| {
-            head.lines()
-                .find(|line| {
-                    line.to_ascii_lowercase()
-                        .starts_with("content-disposition:")
-                })?
-                .split(';')
-                .find_map(|field| field.trim().strip_prefix(key)?.strip_prefix('='))
-                .map(|value| value.trim_matches('"').to_owned())
-        };
-        parts.push(Part {
-            name: attribute("name").unwrap_or_default(),
-            filename: attribute("filename"),
-            content: content.to_vec(),
-        });
-    }
-    parts
-}
-
 /// The bytes of the `file` part (or the first part with a filename) of a multipart body.
 fn multipart_file(content_type: &str, body: &[u8]) -> Option<Vec<u8>> {
     multipart_parts(content_type, body)
         .into_iter()
         .find(|p| p.name == "file" || p.filename.is_some())
         .map(|p| p.content)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 async fn socket(

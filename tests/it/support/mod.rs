@@ -2,8 +2,11 @@
 
 pub(crate) mod app;
 pub(crate) mod db;
+pub(crate) mod discord_spec;
+pub(crate) mod fake_discord;
 pub(crate) mod fake_llm;
 pub(crate) mod fake_slack;
+pub(crate) mod multipart;
 pub(crate) mod warehouse;
 
 use std::path::PathBuf;

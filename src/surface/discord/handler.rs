@@ -1,0 +1,697 @@
+//! What querybot does for each Discord message and interaction: a mention, a DM or a
+//! follow-up in a conversation thread becomes a draft in that thread; `/ask` is deferred and
+//! becomes a draft that starts a thread; Run and Cancel are deferred updates of the draft;
+//! Edit opens a modal whose submission updates the draft in place.
+//!
+//! An interaction's first response comes from [`Discord::first_response`] (the gateway sends
+//! it as a callback, the HTTP endpoint as its answer); the slow part follows in
+//! [`Discord::follow`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+use twilight_http::Client;
+use twilight_model::application::command::{Command, CommandOptionType, CommandType};
+use twilight_model::application::interaction::application_command::CommandOptionValue;
+use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
+use twilight_model::channel::message::{Message, MessageFlags, MessageType};
+use twilight_model::channel::{Channel, ChannelType};
+use twilight_model::http::interaction::{
+    InteractionResponse, InteractionResponseData, InteractionResponseType,
+};
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, UserMarker};
+
+use super::outbox::{self, DiscordOutbox};
+use super::render::{self, Drawn};
+use super::rest::{self, RestError};
+use crate::bot::{Ask, Bot, ConversationKey, DraftId, Platform, StoreError, SurfaceState, UserId};
+use crate::config::{DEFAULT_CONNECTION, DiscordConfig};
+use crate::surface::flow::{self, Heard, Hearing};
+use crate::surface::{Outbox, Reply, SurfaceError};
+
+/// The slash command querybot registers.
+pub const ASK_COMMAND: &str = "ask";
+/// Its one option.
+pub const QUESTION_OPTION: &str = "question";
+
+/// Said once per thread when a follow-up arrives without its text.
+pub const NEEDS_MENTION: &str = "I can't read messages here unless they mention me: mention me \
+     to continue (@querybot and your question), or an admin can enable the Message Content \
+     intent for querybot and set DISCORD_MESSAGE_CONTENT=on.";
+const NO_THREAD: &str = "I can't start a thread here: give querybot the Create Public Threads \
+     and Send Messages in Threads permissions in this channel, or ask inside a thread.";
+const NO_ACCESS: &str = "I can't post in this channel: give querybot the View Channel and Send \
+     Messages permissions here, or ask me somewhere else.";
+const UNKNOWN_BUTTON: &str = "This button belongs to a draft querybot no longer knows; ask the \
+     question again.";
+const SQL_TOO_LONG: &str = "This SQL is longer than Discord's 4,000-character editor; ask a \
+     narrower question or run it as it is.";
+const DISCORD_FAILED: &str = "Something went wrong talking to Discord; please try again.";
+
+/// The Discord surface, shared by the gateway and the HTTP interactions endpoint.
+#[derive(Clone)]
+pub struct Discord(Arc<Inner>);
+
+struct Inner {
+    bot: Bot,
+    state: SurfaceState,
+    rest: Client,
+    config: DiscordConfig,
+    /// Channel id to connection name.
+    channels: BTreeMap<String, String>,
+    tasks: TaskTracker,
+    me: OnceCell<Me>,
+}
+
+/// Who querybot is on Discord.
+#[derive(Debug, Clone, Copy)]
+pub struct Me {
+    pub user: Id<UserMarker>,
+    pub application: Id<ApplicationMarker>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscordError {
+    #[error("Discord did not accept the request")]
+    Rest(#[from] RestError),
+    #[error("Discord's answer could not be read")]
+    Body(#[from] twilight_http::response::DeserializeBodyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Flow(SurfaceError),
+    #[error("Discord sent an interaction without {0}")]
+    Incomplete(&'static str),
+}
+
+/// What is left to do after an interaction's first response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUp {
+    Ask(String),
+    Run(DraftId),
+    Cancel(DraftId),
+}
+
+impl Discord {
+    pub fn new(
+        bot: Bot,
+        state: SurfaceState,
+        config: DiscordConfig,
+        channels: BTreeMap<String, String>,
+        tasks: TaskTracker,
+    ) -> Discord {
+        let rest = match &config.token {
+            Some(token) => rest::client(token, config.api_url.as_deref()),
+            None => Client::new(String::new()),
+        };
+        Discord(Arc::new(Inner {
+            bot,
+            state,
+            rest,
+            config,
+            channels,
+            tasks,
+            me: OnceCell::new(),
+        }))
+    }
+
+    pub(super) fn config(&self) -> &DiscordConfig {
+        &self.0.config
+    }
+
+    pub(super) fn rest(&self) -> &Client {
+        &self.0.rest
+    }
+
+    pub(super) fn state(&self) -> &SurfaceState {
+        &self.0.state
+    }
+
+    pub(super) fn tasks(&self) -> &TaskTracker {
+        &self.0.tasks
+    }
+
+    /// Whether the process is shutting down and takes no new deliveries.
+    pub(super) fn draining(&self) -> bool {
+        self.0.tasks.is_closed()
+    }
+
+    /// The bot's user and application, asked of Discord once (this also checks the token).
+    pub async fn me(&self) -> Result<Me, DiscordError> {
+        let me = self
+            .0
+            .me
+            .get_or_try_init(|| async {
+                let user = rest::send("me", || self.0.rest.current_user())
+                    .await?
+                    .model()
+                    .await?;
+                let application = match self.0.config.application_id {
+                    Some(id) => Id::new(id),
+                    None => {
+                        rest::send("application", || self.0.rest.current_user_application())
+                            .await?
+                            .model()
+                            .await?
+                            .id
+                    }
+                };
+                Ok::<_, DiscordError>(Me {
+                    user: user.id,
+                    application,
+                })
+            })
+            .await?;
+        Ok(*me)
+    }
+
+    /// For `doctor`: the bot user Discord knows the token as, and whether the Message Content
+    /// intent the settings expect is enabled for the application.
+    pub async fn check(&self) -> Result<String, DiscordError> {
+        use twilight_model::oauth::ApplicationFlags;
+        let user = rest::send("me", || self.0.rest.current_user())
+            .await?
+            .model()
+            .await?;
+        let application = rest::send("application", || self.0.rest.current_user_application())
+            .await?
+            .model()
+            .await?;
+        let content_flags = ApplicationFlags::GATEWAY_MESSAGE_CONTENT
+            | ApplicationFlags::GATEWAY_MESSAGE_CONTENT_LIMITED;
+        let content = application
+            .flags
+            .is_some_and(|flags| flags.intersects(content_flags));
+        let intent = match (content, self.0.config.message_content) {
+            (true, true) => "Message Content intent enabled and used",
+            (true, false) => {
+                "Message Content intent enabled but not used (set DISCORD_MESSAGE_CONTENT=on \
+                 for follow-ups without a mention)"
+            }
+            (false, true) => {
+                "Message Content intent NOT enabled, but DISCORD_MESSAGE_CONTENT=on: enable it \
+                 on the Developer Portal's Bot page, or the gateway will refuse to connect"
+            }
+            (false, false) => "Message Content intent off: follow-ups need a mention",
+        };
+        Ok(format!(
+            "bot user {} ({}), application {}; {intent}",
+            user.name, user.id, application.id
+        ))
+    }
+
+    /// Registers `/ask`: in `DISCORD_GUILD_ID` only when set (instant), else globally.
+    pub async fn register_commands(&self) -> Result<(), DiscordError> {
+        let me = self.me().await?;
+        let commands = [ask_command(me.application)];
+        let interaction = self.0.rest.interaction(me.application);
+        match self.0.config.guild_id {
+            Some(guild) => {
+                rest::send("commands", || {
+                    interaction.set_guild_commands(Id::new(guild), &commands)
+                })
+                .await?;
+            }
+            None => {
+                rest::send("commands", || interaction.set_global_commands(&commands)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn user(user: Id<UserMarker>) -> UserId {
+        UserId::new(format!("discord:{user}"))
+    }
+
+    fn workspace(guild: Option<impl std::fmt::Display>) -> String {
+        guild.map_or_else(|| "@me".to_owned(), |guild| guild.to_string())
+    }
+
+    /// The connection for a question asked in `channel` (a thread's own binding first, then
+    /// its parent's).
+    fn connection_for(&self, channels: &[Option<Id<ChannelMarker>>]) -> String {
+        channels
+            .iter()
+            .flatten()
+            .find_map(|channel| self.0.channels.get(&channel.to_string()))
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_CONNECTION.to_owned())
+    }
+
+    fn outbox<'a>(
+        &'a self,
+        channel: Id<ChannelMarker>,
+        user: Id<UserMarker>,
+        interaction: Option<outbox::Interaction<'a>>,
+    ) -> DiscordOutbox<'a> {
+        DiscordOutbox {
+            rest: &self.0.rest,
+            channel,
+            user,
+            interaction,
+            max_upload: self.0.config.max_upload,
+        }
+    }
+
+    /// A message, already deduplicated: a question when it mentions querybot, is a DM, or
+    /// continues a conversation thread.
+    pub async fn message(&self, message: Message) {
+        let span = tracing::info_span!("question", platform = "discord", channel = %message.channel_id, user = %message.author.id);
+        async {
+            if let Err(error) = self.hear(&message).await {
+                tracing::warn!(error = %crate::bot::error_chain(&error), "message failed");
+                let text = match &error {
+                    DiscordError::Rest(rest)
+                        if matches!(rest::error_code(rest), Some(50001 | 50013)) =>
+                    {
+                        NO_ACCESS
+                    }
+                    _ => DISCORD_FAILED,
+                };
+                let outbox = self.outbox(message.channel_id, message.author.id, None);
+                if let Err(error) = outbox.post(Reply::Notice(text)).await {
+                    tracing::warn!(%error, "cannot say the message failed");
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn hear(&self, message: &Message) -> Result<(), DiscordError> {
+        if message.author.bot || !matches!(message.kind, MessageType::Regular | MessageType::Reply)
+        {
+            return Ok(());
+        }
+        let me = self.me().await?;
+        let direct = message.guild_id.is_none();
+        let mentioned = message.mentions.iter().any(|m| m.id == me.user);
+        let workspace = Self::workspace(message.guild_id);
+        let here = ConversationKey {
+            platform: Platform::Discord,
+            workspace: workspace.clone(),
+            channel: message.channel_id.to_string(),
+            thread: message.channel_id.to_string(),
+        };
+        // Without the Message Content intent, Discord leaves out the text of messages that do
+        // not mention querybot: a follow-up then arrives empty.
+        if message.content.trim().is_empty()
+            && !mentioned
+            && !direct
+            && !self.0.config.message_content
+        {
+            let said_once = format!("discord:needs-mention:{}", message.channel_id);
+            if self.0.state.is_conversation(&here).await?
+                && self
+                    .0
+                    .state
+                    .first_sighting(
+                        &said_once
+                            .parse()
+                            .map_err(|_| DiscordError::Incomplete("a channel id"))?,
+                    )
+                    .await?
+            {
+                self.outbox(message.channel_id, message.author.id, None)
+                    .post(Reply::Notice(NEEDS_MENTION))
+                    .await
+                    .map_err(DiscordError::Flow)?;
+            }
+            return Ok(());
+        }
+        // Discord writes a mention `<@id>`, or `<@!id>` for a nickname.
+        let text = message
+            .content
+            .replace(&format!("<@!{}>", me.user), &format!("<@{}>", me.user));
+        let mention = format!("<@{}>", me.user);
+        let heard = Heard {
+            conversation: here.clone(),
+            text: &text,
+            mention: &mention,
+            mentioned,
+            direct,
+            // Only threads and DMs are conversations, so a message whose channel is one is a
+            // follow-up.
+            in_thread: true,
+        };
+        let question = match flow::hear(&self.0.state, &heard).await? {
+            Hearing::Nothing => return Ok(()),
+            Hearing::Help => {
+                self.outbox(message.channel_id, message.author.id, None)
+                    .post(Reply::Notice(flow::HELP))
+                    .await
+                    .map_err(DiscordError::Flow)?;
+                return Ok(());
+            }
+            Hearing::Question(question) => question,
+        };
+        let (thread, bindings) = if direct {
+            (message.channel_id, vec![Some(message.channel_id)])
+        } else {
+            let channel = self.channel(message.channel_id).await?;
+            if channel.kind.is_thread() {
+                (channel.id, vec![Some(channel.id), channel.parent_id])
+            } else {
+                let thread = self.start_thread(channel.id, message.id, &question).await?;
+                (thread, vec![Some(channel.id)])
+            }
+        };
+        let outbox = self.outbox(thread, message.author.id, None);
+        let ask = Ask {
+            conversation: ConversationKey {
+                platform: Platform::Discord,
+                workspace,
+                channel: thread.to_string(),
+                thread: thread.to_string(),
+            },
+            author: Self::user(message.author.id),
+            connection: self.connection_for(&bindings),
+            question: question.clone(),
+        };
+        flow::question(&self.0.bot, &outbox, &question, |_| ask)
+            .await
+            .map_err(DiscordError::Flow)?;
+        Ok(())
+    }
+
+    async fn channel(&self, id: Id<ChannelMarker>) -> Result<Channel, DiscordError> {
+        Ok(rest::send("channel", || self.0.rest.channel(id))
+            .await?
+            .model()
+            .await?)
+    }
+
+    /// A public thread started from `message`, named after the question; its id is the
+    /// message's.
+    async fn start_thread(
+        &self,
+        channel: Id<ChannelMarker>,
+        message: twilight_model::id::Id<twilight_model::id::marker::MessageMarker>,
+        question: &str,
+    ) -> Result<Id<ChannelMarker>, DiscordError> {
+        let name = render::thread_name(question);
+        let thread = rest::send("thread", || {
+            self.0
+                .rest
+                .create_thread_from_message(channel, message, &name)
+        })
+        .await?
+        .model()
+        .await?;
+        Ok(thread.id)
+    }
+
+    /// The interaction's first response, due within three seconds, and what follows it.
+    pub async fn first_response(
+        &self,
+        interaction: &Interaction,
+    ) -> (InteractionResponse, Option<FollowUp>) {
+        match self.respond(interaction).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::warn!(error = %crate::bot::error_chain(&error), "interaction failed");
+                (ephemeral(DISCORD_FAILED), None)
+            }
+        }
+    }
+
+    async fn respond(
+        &self,
+        interaction: &Interaction,
+    ) -> Result<(InteractionResponse, Option<FollowUp>), DiscordError> {
+        let by = interaction
+            .author_id()
+            .map(Self::user)
+            .ok_or(DiscordError::Incomplete("a user"))?;
+        Ok(match (&interaction.kind, &interaction.data) {
+            (InteractionType::Ping, _) => (response(InteractionResponseType::Pong, None), None),
+            (
+                InteractionType::ApplicationCommand,
+                Some(InteractionData::ApplicationCommand(command)),
+            ) => {
+                let question = command
+                    .options
+                    .iter()
+                    .find(|option| option.name == QUESTION_OPTION)
+                    .and_then(|option| match &option.value {
+                        CommandOptionValue::String(text) => Some(text.trim().to_owned()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                if question.is_empty() {
+                    (ephemeral(flow::HELP), None)
+                } else {
+                    (
+                        response(
+                            InteractionResponseType::DeferredChannelMessageWithSource,
+                            None,
+                        ),
+                        Some(FollowUp::Ask(question)),
+                    )
+                }
+            }
+            (InteractionType::MessageComponent, Some(InteractionData::MessageComponent(data))) => {
+                let Some((action, draft)) = render::parse_custom_id(&data.custom_id) else {
+                    return Ok((ephemeral(UNKNOWN_BUTTON), None));
+                };
+                match action {
+                    render::ACTION_RUN => (deferred_update(), Some(FollowUp::Run(draft))),
+                    render::ACTION_CANCEL => (deferred_update(), Some(FollowUp::Cancel(draft))),
+                    render::ACTION_EDIT => (self.editor(draft, &by).await, None),
+                    _ => (ephemeral(UNKNOWN_BUTTON), None),
+                }
+            }
+            (InteractionType::ModalSubmit, Some(InteractionData::ModalSubmit(data))) => {
+                let draft = render::parse_custom_id(&data.custom_id)
+                    .filter(|(action, _)| *action == render::EDIT_MODAL)
+                    .map(|(_, draft)| draft);
+                let sql = data
+                    .components
+                    .iter()
+                    .flat_map(|row| &row.components)
+                    .find(|input| input.custom_id == render::EDIT_INPUT)
+                    .and_then(|input| input.value.clone());
+                match (draft, sql) {
+                    (Some(draft), Some(sql)) => match self.0.bot.edit(draft, &by, &sql).await {
+                        // The edited draft replaces the message the modal was opened from.
+                        Ok(draft) => (update_message(render::draft(&draft)), None),
+                        Err(failure) => (ephemeral_drawn(render::failure(&failure)), None),
+                    },
+                    _ => (ephemeral(UNKNOWN_BUTTON), None),
+                }
+            }
+            _ => (ephemeral(UNKNOWN_BUTTON), None),
+        })
+    }
+
+    /// Edit's first response: the modal, or why there is none.
+    async fn editor(&self, draft: DraftId, by: &UserId) -> InteractionResponse {
+        let draft = match self.0.bot.draft_for(draft, by).await {
+            Ok(draft) => draft,
+            Err(failure) => return ephemeral_drawn(render::failure(&failure)),
+        };
+        match render::edit_modal(&draft) {
+            Some((custom_id, title, components)) => InteractionResponse {
+                kind: InteractionResponseType::Modal,
+                data: Some(InteractionResponseData {
+                    custom_id: Some(custom_id),
+                    title: Some(title),
+                    components: Some(components),
+                    ..Default::default()
+                }),
+            },
+            None => ephemeral(SQL_TOO_LONG),
+        }
+    }
+
+    /// The work after the first response.
+    pub async fn follow(&self, interaction: Interaction, follow_up: FollowUp) {
+        let span = tracing::info_span!("interaction", platform = "discord", id = %interaction.id, user = ?interaction.author_id());
+        async {
+            if let Err(error) = self.follow_up(&interaction, follow_up).await {
+                tracing::warn!(error = %crate::bot::error_chain(&error), "interaction failed");
+                let text = match &error {
+                    DiscordError::Rest(rest)
+                        if matches!(rest::error_code(rest), Some(160002 | 50001 | 50013)) =>
+                    {
+                        NO_THREAD
+                    }
+                    _ => DISCORD_FAILED,
+                };
+                let client = self.0.rest.interaction(interaction.application_id);
+                let told = rest::send("ephemeral", || {
+                    client
+                        .create_followup(&interaction.token)
+                        .content(text)
+                        .flags(MessageFlags::EPHEMERAL)
+                })
+                .await;
+                if let Err(error) = told {
+                    tracing::warn!(%error, "cannot say the interaction failed");
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn follow_up(
+        &self,
+        interaction: &Interaction,
+        follow_up: FollowUp,
+    ) -> Result<(), DiscordError> {
+        let user = interaction
+            .author_id()
+            .ok_or(DiscordError::Incomplete("a user"))?;
+        let channel = interaction
+            .channel
+            .as_ref()
+            .ok_or(DiscordError::Incomplete("a channel"))?;
+        let token = outbox::Interaction {
+            application: interaction.application_id,
+            token: &interaction.token,
+        };
+        let by = Self::user(user);
+        // Threads and DMs are conversations themselves; elsewhere a draft starts a thread of
+        // its own, whose id is the draft message's.
+        let keeps_conversation = channel.kind.is_thread() || channel.kind == ChannelType::Private;
+        match follow_up {
+            FollowUp::Ask(question) => {
+                let progress = render::progress(&question, flow::WRITING_SQL);
+                let client = self.0.rest.interaction(interaction.application_id);
+                let placeholder = rest::send("deferred", || {
+                    client
+                        .update_response(&interaction.token)
+                        .content(Some(&progress.content))
+                })
+                .await?
+                .model()
+                .await?;
+                let (thread, bindings) = if keeps_conversation {
+                    (channel.id, vec![Some(channel.id), channel.parent_id])
+                } else {
+                    let thread = self
+                        .start_thread(channel.id, placeholder.id, &question)
+                        .await?;
+                    (thread, vec![Some(channel.id)])
+                };
+                let ask = Ask {
+                    conversation: ConversationKey {
+                        platform: Platform::Discord,
+                        workspace: Self::workspace(interaction.guild_id),
+                        channel: thread.to_string(),
+                        thread: thread.to_string(),
+                    },
+                    author: by,
+                    connection: self.connection_for(&bindings),
+                    question,
+                };
+                let outbox = self.outbox(thread, user, Some(token));
+                let placeholder = outbox::message_ref(placeholder.channel_id, placeholder.id);
+                flow::draft_into(&self.0.bot, &outbox, &placeholder, &ask)
+                    .await
+                    .map_err(DiscordError::Flow)
+            }
+            FollowUp::Run(draft) | FollowUp::Cancel(draft) => {
+                let message = interaction
+                    .message
+                    .as_ref()
+                    .ok_or(DiscordError::Incomplete("the draft's message"))?;
+                let thread = if keeps_conversation {
+                    channel.id
+                } else {
+                    message.id.cast()
+                };
+                let outbox = self.outbox(thread, user, Some(token));
+                let draft_message = outbox::message_ref(message.channel_id, message.id);
+                let done = if matches!(follow_up, FollowUp::Run(_)) {
+                    flow::run(&self.0.bot, &outbox, &draft_message, draft, &by).await
+                } else {
+                    flow::cancel(&self.0.bot, &outbox, &draft_message, draft, &by).await
+                };
+                done.map_err(DiscordError::Flow)
+            }
+        }
+    }
+}
+
+/// `/ask question:<text>`, usable in servers and in DMs with the bot.
+fn ask_command(application: Id<ApplicationMarker>) -> Command {
+    use twilight_model::application::command::CommandOption;
+    #[allow(deprecated)]
+    Command {
+        application_id: Some(application),
+        contexts: None,
+        default_member_permissions: None,
+        dm_permission: Some(true),
+        description: "Ask a question about your data; I'll show the SQL before anything runs."
+            .to_owned(),
+        description_localizations: None,
+        guild_id: None,
+        id: None,
+        integration_types: None,
+        kind: CommandType::ChatInput,
+        name: ASK_COMMAND.to_owned(),
+        name_localizations: None,
+        nsfw: None,
+        options: vec![CommandOption {
+            autocomplete: None,
+            channel_types: None,
+            choices: None,
+            description: "For example: how many orders per month in 2024?".to_owned(),
+            description_localizations: None,
+            kind: CommandOptionType::String,
+            max_length: Some(1_000),
+            max_value: None,
+            min_length: Some(1),
+            min_value: None,
+            name: QUESTION_OPTION.to_owned(),
+            name_localizations: None,
+            options: None,
+            required: Some(true),
+        }],
+        version: Id::new(1),
+    }
+}
+
+fn response(
+    kind: InteractionResponseType,
+    data: Option<InteractionResponseData>,
+) -> InteractionResponse {
+    InteractionResponse { kind, data }
+}
+
+fn deferred_update() -> InteractionResponse {
+    response(InteractionResponseType::DeferredUpdateMessage, None)
+}
+
+fn update_message(drawn: Drawn) -> InteractionResponse {
+    response(
+        InteractionResponseType::UpdateMessage,
+        Some(InteractionResponseData {
+            content: Some(drawn.content),
+            components: Some(drawn.components),
+            ..Default::default()
+        }),
+    )
+}
+
+fn ephemeral(text: &str) -> InteractionResponse {
+    ephemeral_drawn(render::notice(text))
+}
+
+fn ephemeral_drawn(drawn: Drawn) -> InteractionResponse {
+    response(
+        InteractionResponseType::ChannelMessageWithSource,
+        Some(InteractionResponseData {
+            content: Some(drawn.content),
+            flags: Some(MessageFlags::EPHEMERAL),
+            allowed_mentions: Some(Default::default()),
+            ..Default::default()
+        }),
+    )
+}

@@ -1,0 +1,74 @@
+//! The Discord surface: @mentions, DMs, follow-ups in conversation threads and `/ask` in;
+//! drafts with Run / Edit / Cancel and threaded answers (table, chart PNG, CSV) out. It adapts
+//! Discord to the Bot and the shared conversation flow, and knows nothing of SQL or LLMs.
+//!
+//! Events arrive over the gateway (`gateway`) and, where configured, interactions over HTTP
+//! (`interactions`, signed per `verify`); both dedupe in the store and hand the work to
+//! `handler`, which draws replies with `render` and calls Discord through `rest`.
+
+mod gateway;
+mod handler;
+mod interactions;
+mod markdown;
+mod outbox;
+pub mod render;
+mod rest;
+pub mod verify;
+
+use axum::Router;
+use axum::routing::post;
+
+pub use gateway::{GatewayError, serve};
+pub use handler::{
+    ASK_COMMAND, Discord, DiscordError, FollowUp, Me, NEEDS_MENTION, QUESTION_OPTION,
+};
+
+/// The Discord endpoints, to merge into the HTTP server: only the interactions endpoint, and
+/// only when `DISCORD_PUBLIC_KEY` is set.
+pub fn router(discord: Discord) -> Router {
+    if discord.config().public_key.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/discord/interactions", post(interactions::interactions))
+        .with_state(discord)
+}
+
+impl Discord {
+    /// Records a delivery; `false` when it was seen before (a redelivery, or another
+    /// replica's). When the store cannot tell, the event is skipped: answering twice is worse
+    /// than a question the asker repeats.
+    async fn first_sighting(&self, id: &str) -> bool {
+        let Ok(event) = id.parse() else {
+            return false;
+        };
+        match self.state().first_sighting(&event).await {
+            Ok(first) => first,
+            Err(error) => {
+                tracing::warn!(%error, id, "cannot record a Discord delivery; skipped");
+                false
+            }
+        }
+    }
+
+    /// An interaction from the gateway: the first response goes back as a callback, then the
+    /// rest follows.
+    async fn interaction_over_gateway(
+        &self,
+        interaction: twilight_model::application::interaction::Interaction,
+    ) {
+        let (response, follow_up) = self.first_response(&interaction).await;
+        let client = self.rest().interaction(interaction.application_id);
+        let sent = rest::send("callback", || {
+            client.create_response(interaction.id, &interaction.token, &response)
+        })
+        .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "interaction callback failed");
+            return;
+        }
+        if let Some(follow_up) = follow_up {
+            self.follow(interaction, follow_up).await;
+        }
+    }
+}

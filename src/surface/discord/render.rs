@@ -1,0 +1,238 @@
+//! Replies drawn for Discord: message text that fits its 2,000 characters (questions and
+//! cells escaped, SQL and tables in code blocks that cannot be broken out of), the Run /
+//! Edit / Cancel buttons carrying only the draft id, and the SQL editor modal.
+
+use twilight_model::channel::message::Component;
+use twilight_model::channel::message::component::{
+    ActionRow, Button, ButtonStyle, TextInput, TextInputStyle,
+};
+
+use super::markdown::{self, code_block, code_block_overhead, cut, escape, n_chars, quote};
+use crate::bot::{Answer, Draft, DraftId, Failure};
+use crate::present::{Preview, table, words};
+
+/// Discord's limit on a message's text.
+pub const MESSAGE_CHARS: usize = 2_000;
+/// Discord's limit on a text input's value.
+pub const INPUT_CHARS: usize = 4_000;
+/// Discord's limit on a thread's name.
+pub const THREAD_NAME_CHARS: usize = 100;
+
+pub const ACTION_RUN: &str = "querybot_run";
+pub const ACTION_EDIT: &str = "querybot_edit";
+pub const ACTION_CANCEL: &str = "querybot_cancel";
+pub const EDIT_MODAL: &str = "querybot_edit_sql";
+pub const EDIT_INPUT: &str = "sql";
+
+const QUESTION_CHARS: usize = 300;
+const EXPLANATION_CHARS: usize = 400;
+const SUMMARY_CHARS: usize = 500;
+const TABLE_WIDTH: usize = 80;
+const MODAL_TITLE_CHARS: usize = 45;
+
+/// A message as Discord takes it: text and rows of components.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    pub content: String,
+    pub components: Vec<Component>,
+}
+
+impl Drawn {
+    fn text(content: String) -> Drawn {
+        Drawn {
+            content: fit(content),
+            components: Vec::new(),
+        }
+    }
+}
+
+/// A component's `custom_id`: the action and the draft id, nothing else.
+pub fn custom_id(action: &str, draft: DraftId) -> String {
+    format!("{action}:{draft}")
+}
+
+/// The action and draft of a `custom_id` querybot made; `None` for anything else.
+pub fn parse_custom_id(custom_id: &str) -> Option<(&str, DraftId)> {
+    let (action, draft) = custom_id.split_once(':')?;
+    Some((action, draft.parse().ok()?))
+}
+
+pub fn progress(question: &str, status: &str) -> Drawn {
+    Drawn::text(format!(
+        "{}\n-# {}",
+        quote(question, QUESTION_CHARS),
+        escape(status)
+    ))
+}
+
+pub fn draft(draft: &Draft) -> Drawn {
+    Drawn {
+        content: draft_body(draft, None),
+        components: vec![buttons(draft.id)],
+    }
+}
+
+pub fn draft_status(draft: &Draft, line: &str) -> Drawn {
+    Drawn {
+        content: draft_body(draft, Some(line)),
+        components: Vec::new(),
+    }
+}
+
+pub fn answer(answer: &Answer) -> Drawn {
+    let mut parts = Vec::new();
+    if let Some(summary) = answer
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        parts.push(escape(&cut(summary, SUMMARY_CHARS)));
+    }
+    let notes_room = 200;
+    let used: usize = parts.iter().map(|p| n_chars(p) + 1).sum();
+    let budget = MESSAGE_CHARS.saturating_sub(used + notes_room + code_block_overhead(""));
+    let n_shown = match preview_text(&answer.preview, budget) {
+        Some((text, n_shown)) => {
+            parts.push(code_block("", &text));
+            n_shown
+        }
+        None => 0,
+    };
+    let rows = words::rows_note(n_shown, answer.row_count, answer.truncated.is_some());
+    parts.push(format!(
+        "-# {rows} · {} · {}",
+        words::duration(answer.elapsed),
+        words::files_note(answer.chart.is_some())
+    ));
+    Drawn::text(parts.join("\n"))
+}
+
+pub fn failure(failure: &Failure) -> Drawn {
+    Drawn::text(format!(
+        "{}\n-# ref {}",
+        escape(failure.user_message.trim()),
+        escape(&failure.reference)
+    ))
+}
+
+pub fn notice(text: &str) -> Drawn {
+    Drawn::text(escape(text.trim()))
+}
+
+/// The thread a question starts is named after it.
+pub fn thread_name(question: &str) -> String {
+    let name = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    let name = if name.is_empty() {
+        "question".to_owned()
+    } else {
+        name
+    };
+    cut(&name, THREAD_NAME_CHARS)
+}
+
+/// The SQL editor: one paragraph input holding the draft's SQL. `None` when the SQL is longer
+/// than a text input holds.
+pub fn edit_modal(draft: &Draft) -> Option<(String, String, Vec<Component>)> {
+    if n_chars(&draft.sql) > INPUT_CHARS {
+        return None;
+    }
+    let input = TextInput {
+        custom_id: EDIT_INPUT.to_owned(),
+        label: "SQL (read-only; checked again before it runs)".to_owned(),
+        max_length: Some(INPUT_CHARS as u16),
+        min_length: Some(1),
+        placeholder: None,
+        required: Some(true),
+        style: TextInputStyle::Paragraph,
+        value: Some(draft.sql.clone()).filter(|sql| !sql.is_empty()),
+    };
+    let title = cut(
+        &format!("Edit SQL: {}", draft.question.trim()),
+        MODAL_TITLE_CHARS,
+    );
+    let row = Component::ActionRow(ActionRow {
+        components: vec![Component::TextInput(input)],
+    });
+    Some((custom_id(EDIT_MODAL, draft.id), title, vec![row]))
+}
+
+fn buttons(draft: DraftId) -> Component {
+    let button = |action: &str, label: &str, style: ButtonStyle| {
+        Component::Button(Button {
+            custom_id: Some(custom_id(action, draft)),
+            disabled: false,
+            emoji: None,
+            label: Some(label.to_owned()),
+            style,
+            url: None,
+            sku_id: None,
+        })
+    };
+    Component::ActionRow(ActionRow {
+        components: vec![
+            button(ACTION_RUN, "Run", ButtonStyle::Primary),
+            button(ACTION_EDIT, "Edit", ButtonStyle::Secondary),
+            button(ACTION_CANCEL, "Cancel", ButtonStyle::Secondary),
+        ],
+    })
+}
+
+/// The question, the SQL (cut to what fits, and said so), the explanation and the notes.
+fn draft_body(draft: &Draft, status: Option<&str>) -> String {
+    let question = quote(&draft.question, QUESTION_CHARS);
+    let explanation = draft
+        .explanation
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| escape(&cut(e, EXPLANATION_CHARS)));
+    let mut notes: Vec<String> = Vec::new();
+    if let Some(estimate) = draft.estimated_rows.and_then(|n| u64::try_from(n).ok()) {
+        notes.push(escape(&words::estimate_note(estimate)));
+    }
+    // The status line names a person as a mention, which must stay a mention.
+    if let Some(status) = status {
+        notes.push(status.to_owned());
+    }
+    let cut_note = escape(&words::sql_cut_note(n_chars(&draft.sql)));
+    let fixed = n_chars(&question)
+        + explanation.as_deref().map_or(0, |e| n_chars(e) + 1)
+        + notes.iter().map(|n| n_chars(n) + 4).sum::<usize>()
+        + n_chars(&cut_note)
+        + 8
+        + code_block_overhead("sql");
+    let room = MESSAGE_CHARS.saturating_sub(fixed);
+    let sql = draft.sql.trim();
+    let sql = if n_chars(sql) > room {
+        notes.insert(0, cut_note);
+        cut(sql, room)
+    } else {
+        sql.to_owned()
+    };
+    let mut parts = vec![question, code_block("sql", &sql)];
+    parts.extend(explanation);
+    parts.extend(notes.iter().map(|note| format!("-# {note}")));
+    fit(parts.join("\n"))
+}
+
+/// The table as monospace text within `budget` characters, and how many rows it shows.
+fn preview_text(preview: &Preview, budget: usize) -> Option<(String, usize)> {
+    if preview.columns.is_empty() || preview.rows.is_empty() {
+        return None;
+    }
+    let (text, n_shown) = table::fit_text(preview, TABLE_WIDTH, budget, |line| {
+        n_chars(&markdown::fence_safe(line)) + 1
+    });
+    Some((text, n_shown))
+}
+
+/// Text cut to Discord's 2,000 characters; what querybot composes stays within it already,
+/// so this only guards against a miscount.
+fn fit(text: String) -> String {
+    if n_chars(&text) <= MESSAGE_CHARS {
+        text
+    } else {
+        cut(&text, MESSAGE_CHARS)
+    }
+}
