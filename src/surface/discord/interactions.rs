@@ -8,10 +8,18 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use twilight_model::application::interaction::{Interaction, InteractionType};
+
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
 
 use super::Discord;
 use super::verify::verify;
+
+/// Just an interaction's type.
+#[derive(serde::Deserialize)]
+struct Kind {
+    #[serde(rename = "type")]
+    kind: InteractionType,
+}
 
 pub(super) async fn interactions(
     State(discord): State<Discord>,
@@ -32,6 +40,14 @@ pub(super) async fn interactions(
     if !verify(&public_key, timestamp, &body, signature) {
         return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
     }
+    // A PING is answered from its type alone: Discord's checks send it with few fields.
+    if serde_json::from_slice::<Kind>(&body).is_ok_and(|kind| kind.kind == InteractionType::Ping) {
+        return Json(InteractionResponse {
+            kind: InteractionResponseType::Pong,
+            data: None,
+        })
+        .into_response();
+    }
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(interaction) => interaction,
         Err(error) => {
@@ -39,13 +55,6 @@ pub(super) async fn interactions(
             return (StatusCode::BAD_REQUEST, "interaction not understood").into_response();
         }
     };
-    if interaction.kind == InteractionType::Ping {
-        return Json(InteractionResponse {
-            kind: InteractionResponseType::Pong,
-            data: None,
-        })
-        .into_response();
-    }
     if discord.draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, "querybot is restarting").into_response();
     }

@@ -109,10 +109,15 @@ pub fn answer(answer: &Answer) -> Drawn {
 }
 
 pub fn failure(failure: &Failure) -> Drawn {
-    Drawn::text(format!(
-        "{}\n-# ref {}",
-        escape(failure.user_message.trim()),
+    // A reference is a uuid, shown as code so it reads and copies as written.
+    let reference = if failure.reference.contains('`') {
         escape(&failure.reference)
+    } else {
+        format!("`{}`", failure.reference)
+    };
+    Drawn::text(format!(
+        "{}\n-# ref {reference}",
+        escape(failure.user_message.trim())
     ))
 }
 

@@ -9,13 +9,30 @@ use serde_json::{Value, json};
 
 use super::testdata;
 
-/// Where the description is stricter than Discord: the JSON path, and why it is allowed.
-/// Each is applied to a copy of the body before it is checked, never to what the fake keeps.
-pub(crate) const LENIENCIES: &[(&str, &str)] = &[(
-    "attachments[].id",
-    "twilight (like serenity) sends attachment ids in payload_json as integers; the \
-     description types them as strings, and Discord accepts both",
-)];
+/// Where the description is stricter than Discord: what is allowed, why, and how a copy of
+/// the body is made to say it the description's way before it is checked (never what the
+/// fake keeps).
+pub(crate) struct Leniency {
+    pub(crate) path: &'static str,
+    pub(crate) reason: &'static str,
+    apply: fn(&mut Value),
+}
+
+pub(crate) const LENIENCIES: &[Leniency] = &[Leniency {
+    path: "attachments[].id",
+    reason: "twilight (like serenity) sends attachment ids in payload_json as integers; the \
+             description types them as strings, and Discord accepts both",
+    apply: attachment_ids_as_strings,
+}];
+
+/// The leniencies, as a note under a violation: what was already allowed, and why.
+pub(crate) fn leniencies() -> String {
+    LENIENCIES
+        .iter()
+        .map(|l| format!("{} ({})", l.path, l.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 pub(crate) struct Spec {
     document: Value,
@@ -81,7 +98,9 @@ impl Spec {
             )];
         };
         let mut body = body.clone();
-        lenient(&mut body);
+        for leniency in LENIENCIES {
+            (leniency.apply)(&mut body);
+        }
         validator
             .iter_errors(&body)
             .map(|error| format!("{} at {}", error, error.instance_path()))
@@ -110,8 +129,7 @@ impl Spec {
     }
 }
 
-/// Applies [`LENIENCIES`] to a copy of a body.
-fn lenient(body: &mut Value) {
+fn attachment_ids_as_strings(body: &mut Value) {
     if let Some(attachments) = body.get_mut("attachments").and_then(Value::as_array_mut) {
         for attachment in attachments {
             if let Some(id) = attachment.get("id").and_then(Value::as_u64) {

@@ -318,6 +318,12 @@ impl FakeDiscord {
         if mentions_bot {
             message["mentions"] = json!([user(BOT_USER)]);
         }
+        self.shared
+            .ledger
+            .lock()
+            .expect("ledger")
+            .messages
+            .insert(id, message.clone());
         self.dispatch("MESSAGE_CREATE", message);
         id
     }
@@ -546,9 +552,10 @@ async fn rest(
             );
             response
         } else if !problems.is_empty() {
-            ledger
-                .violations
-                .push(format!("{key}: {problems:?} in {json_body}"));
+            ledger.violations.push(format!(
+                "{key}: {problems:?} in {json_body} (already allowed: {})",
+                super::discord_spec::leniencies()
+            ));
             error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body")
         } else {
             answer(
@@ -626,7 +633,7 @@ fn answer(
             "id": BOT_USER.to_string(), "username": "querybot", "discriminator": "0",
             "avatar": null, "bot": true, "mfa_enabled": false, "verified": true, "flags": 0,
         })),
-        ("GET", "/oauth2/applications/@me") => {
+        ("GET", "/applications/@me" | "/oauth2/applications/@me") => {
             let flags = if shared
                 .gateway
                 .lock()
