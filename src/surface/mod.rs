@@ -8,6 +8,8 @@
 pub mod console;
 pub mod discord;
 pub mod flow;
+#[cfg(test)]
+pub(crate) mod samples;
 pub mod slack;
 
 use async_trait::async_trait;

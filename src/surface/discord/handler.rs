@@ -552,6 +552,7 @@ impl Discord {
             .as_ref()
             .ok_or(DiscordError::Incomplete("a channel"))?;
         let token = outbox::Interaction {
+            id: interaction.id,
             application: interaction.application_id,
             token: &interaction.token,
         };

@@ -2,12 +2,16 @@
 //! are posted and edited with the bot token; what only the clicker should see goes through
 //! the interaction's token as an ephemeral follow-up.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use async_trait::async_trait;
 use twilight_http::Client;
 use twilight_model::channel::message::MessageFlags;
 use twilight_model::http::attachment::Attachment as Upload;
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, MessageMarker, UserMarker};
+use twilight_model::id::marker::{
+    ApplicationMarker, ChannelMarker, InteractionMarker, MessageMarker, UserMarker,
+};
 
 use super::render::{self, Drawn};
 use super::rest;
@@ -17,8 +21,25 @@ use crate::surface::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
 /// The interaction a reply may answer privately, while its token lasts (15 minutes).
 #[derive(Clone, Copy)]
 pub(super) struct Interaction<'a> {
+    pub(super) id: Id<InteractionMarker>,
     pub(super) application: Id<ApplicationMarker>,
     pub(super) token: &'a str,
+}
+
+/// How long an interaction token takes follow-ups: Discord's 15 minutes, less a margin.
+const TOKEN_LIFE: Duration = Duration::from_secs(14 * 60);
+/// Discord's epoch, the start of 2015, in Unix milliseconds; ids count from it.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+impl Interaction<'_> {
+    /// Whether the token still takes follow-ups; an id says when it was made.
+    fn token_alive(&self) -> bool {
+        let created = UNIX_EPOCH + Duration::from_millis((self.id.get() >> 22) + DISCORD_EPOCH_MS);
+        SystemTime::now()
+            .duration_since(created)
+            .is_ok_and(|age| age < TOKEN_LIFE)
+            || SystemTime::now() < created
+    }
 }
 
 pub(super) struct DiscordOutbox<'a> {
@@ -92,7 +113,7 @@ impl Outbox for DiscordOutbox<'_> {
 
     async fn tell_privately(&self, reply: Reply<'_>) -> Result<(), SurfaceError> {
         let drawn = self.render(reply);
-        match self.interaction {
+        match self.interaction.filter(Interaction::token_alive) {
             Some(interaction) => {
                 let client = self.rest.interaction(interaction.application);
                 rest::send("ephemeral", || {
@@ -103,8 +124,8 @@ impl Outbox for DiscordOutbox<'_> {
                 })
                 .await?;
             }
-            // Only an interaction can answer one person privately; a message can only be
-            // addressed to them.
+            // Only an interaction can answer one person privately (and only while its token
+            // lasts); a message can only be addressed to them.
             None => {
                 let content = format!("<@{}> {}", self.user, drawn.content);
                 let content = super::markdown::cut(&content, render::MESSAGE_CHARS);
@@ -192,6 +213,22 @@ mod tests {
             (cut.as_slice(), rows),
             (&b"name,note\na,\"line one\nline two\"\n"[..], Some(1))
         );
+    }
+
+    #[test]
+    fn an_interaction_token_lasts_fourteen_minutes_by_its_id() {
+        let id_at = |age: Duration| {
+            let at = SystemTime::now() - age;
+            let ms = at.duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as u64;
+            Id::new((ms - DISCORD_EPOCH_MS) << 22)
+        };
+        let interaction = |id| Interaction {
+            id,
+            application: Id::new(1),
+            token: "t",
+        };
+        assert!(interaction(id_at(Duration::from_secs(60))).token_alive());
+        assert!(!interaction(id_at(Duration::from_secs(15 * 60))).token_alive());
     }
 
     #[test]

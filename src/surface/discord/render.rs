@@ -241,3 +241,102 @@ fn fit(text: String) -> String {
         cut(&text, MESSAGE_CHARS)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::surface::samples::{Run, draft_of, preview_of};
+
+    fn chars(drawn: &Drawn) -> usize {
+        n_chars(&drawn.content)
+    }
+
+    #[test]
+    fn every_reply_fits_a_discord_message_whatever_its_size() {
+        let long = "x".repeat(10_000);
+        let huge_sql = format!("SELECT {}", "column_name, ".repeat(900));
+        let mut draft = draft_of(&long, &huge_sql);
+        draft.explanation = Some(long.clone());
+        let drawn = [
+            progress(&long, "writing SQL…"),
+            super::draft(&draft),
+            draft_status(&draft, "Ran by <@1> in 1.4 s · 12 rows"),
+            answer(&Run::of(preview_of(500, 12, &long)).answer()),
+            notice(&long),
+        ];
+        for drawn in &drawn {
+            assert!(chars(drawn) <= MESSAGE_CHARS, "{} chars", chars(drawn));
+            assert_eq!(drawn.content.matches("```").count() % 2, 0, "fences close");
+        }
+        let shown = &drawn[1].content;
+        assert!(shown.contains("too long to show in full"), "{shown}");
+        assert!(shown.contains("```sql\nSELECT column_name"), "{shown}");
+    }
+
+    #[test]
+    fn a_big_table_shows_the_rows_that_fit_and_says_how_many() {
+        let answer = Run {
+            row_count: 5_000,
+            truncated: true,
+            ..Run::of(preview_of(200, 3, "cell"))
+        }
+        .answer();
+        let drawn = super::answer(&answer);
+        assert!(chars(&drawn) <= MESSAGE_CHARS);
+        let shown = drawn.content.lines().filter(|l| l.contains("cell")).count();
+        assert!(shown > 10, "{}", drawn.content);
+        assert!(
+            drawn.content.contains(&format!("showing {shown} of 5,000+ rows")),
+            "{}",
+            drawn.content
+        );
+    }
+
+    #[test]
+    fn questions_and_prose_cannot_format_or_ping_but_the_status_mention_stays() {
+        let mut draft = draft_of("**everyone** look @everyone <@123> ```", "SELECT '```'");
+        draft.explanation = Some("[click](https://evil.example) __now__".to_owned());
+        let drawn = draft_status(&draft, "Ran by <@42> in 1.4 s · 1 row");
+        let content = &drawn.content;
+        assert!(content.contains(r"\*\*everyone\*\*"), "{content}");
+        assert!(content.contains(r"\@everyone \<\@123\>"), "{content}");
+        assert!(content.contains(r"\[click\]"), "{content}");
+        assert!(content.contains("-# Ran by <@42> in 1.4 s"), "{content}");
+        assert_eq!(content.matches("```").count(), 2, "only the SQL's fence: {content}");
+        assert!(drawn.components.is_empty(), "no buttons once run");
+    }
+
+    #[test]
+    fn buttons_carry_only_the_draft_id() {
+        let draft = draft_of("orders?", "SELECT 1");
+        let drawn = super::draft(&draft);
+        let Component::ActionRow(row) = &drawn.components[0] else {
+            panic!("an action row");
+        };
+        let ids: Vec<String> = row
+            .components
+            .iter()
+            .filter_map(|c| match c {
+                Component::Button(b) => b.custom_id.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [ACTION_RUN, ACTION_EDIT, ACTION_CANCEL].map(|a| format!("{a}:{}", draft.id))
+        );
+        assert!(ids.iter().all(|id| id.len() <= 100));
+        assert_eq!(parse_custom_id(&ids[0]), Some((ACTION_RUN, draft.id)));
+        assert_eq!(parse_custom_id("querybot_run:not-a-draft"), None);
+    }
+
+    #[test]
+    fn the_editor_holds_sql_up_to_four_thousand_characters() {
+        let fits = draft_of("q", &"x".repeat(INPUT_CHARS));
+        let (_, title, _) = edit_modal(&fits).expect("a modal");
+        assert!(n_chars(&title) <= 45);
+        assert!(edit_modal(&draft_of("q", &"x".repeat(INPUT_CHARS + 1))).is_none());
+        assert_eq!(thread_name(&"word ".repeat(50)).chars().count(), THREAD_NAME_CHARS);
+        assert_eq!(thread_name("  \n "), "question");
+    }
+}

@@ -115,7 +115,8 @@ impl FakeDiscord {
         let address = listener.local_addr().expect("address");
         let shared = Arc::new(Shared {
             ledger: Mutex::new(Ledger {
-                next_id: 950_000_000_000_000_000,
+                // Ids are snowflakes: their top bits say when they were made.
+                next_id: snowflake_now(),
                 ..Ledger::default()
             }),
             gateway: Mutex::new(Gateway {
@@ -436,6 +437,17 @@ impl FakeDiscord {
     pub(crate) fn dispatch_interaction(&self, payload: &Value) {
         self.dispatch("INTERACTION_CREATE", payload.clone());
     }
+}
+
+/// A Discord id made now: milliseconds since Discord's epoch (2015), shifted past the
+/// worker, process and increment bits.
+fn snowflake_now() -> u64 {
+    const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    (now - DISCORD_EPOCH_MS) << 22
 }
 
 pub(crate) fn user(id: u64) -> Value {
