@@ -9,7 +9,7 @@ pub mod console;
 pub mod discord;
 pub mod flow;
 #[cfg(test)]
-pub(crate) mod samples;
+pub(crate) mod render_tests;
 pub mod slack;
 
 use async_trait::async_trait;

@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod conversation;
 mod discord;
 mod http;
 mod pipeline;

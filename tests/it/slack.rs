@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, spawn_app};
 use crate::support::fake_llm::{FakeLlm, Step, sql_reply};
-use crate::support::fake_slack::{self, BOT_USER_ID, Call, FakeSlack, SIGNING_SECRET, TEAM_ID};
+use crate::support::fake_slack::{
+    self, BOT_USER_ID, Call, FakeSlack, SIGNING_SECRET, TEAM_ID, click_payload, event_callback,
+    mention,
+};
 
 const MONTHLY_2024: &str = "SELECT strftime('%Y-%m', order_date) AS month, count(*) AS orders \
      FROM orders WHERE order_date >= '2024-01-01' AND order_date < '2025-01-01' \
@@ -138,41 +141,6 @@ impl SlackTest {
             draft_id(&update),
         )
     }
-}
-
-/// An `app_mention` of the bot in #sales.
-fn mention(text: &str, ts: &str) -> Value {
-    json!({
-        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> {text}"),
-        "ts": ts, "channel": "C0SALES", "event_ts": ts
-    })
-}
-
-fn event_callback(event_id: &str, event: Value) -> Value {
-    json!({
-        "token": "unused", "team_id": TEAM_ID, "api_app_id": "A0BOT", "type": "event_callback",
-        "event_id": event_id, "event_time": 1_700_000_000, "event": event
-    })
-}
-
-fn click_payload(
-    user: &str,
-    action_id: &str,
-    draft: &str,
-    message_ts: &str,
-    trigger: &str,
-) -> Value {
-    json!({
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "fake"},
-        "user": {"id": user, "team_id": TEAM_ID},
-        "api_app_id": "A0BOT",
-        "trigger_id": trigger,
-        "channel": {"id": "C0SALES", "name": "sales"},
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0SALES"},
-        "message": {"type": "message", "ts": message_ts, "text": "draft"},
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "actions", "value": draft, "action_ts": "1700000100.000000"}]
-    })
 }
 
 /// The draft id on a draft message's Run button.
@@ -400,43 +368,6 @@ async fn four_deliveries_of_one_event_make_one_draft() {
 }
 
 #[tokio::test]
-async fn two_clicks_on_run_execute_once() {
-    let t = start(false, &[]).await;
-    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
-    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
-    let (a, b) = tokio::join!(
-        t.click("U1", "querybot_run", &draft, &message_ts, "trigger-a"),
-        t.click("U1", "querybot_run", &draft, &message_ts, "trigger-b"),
-    );
-    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
-    t.slack.wait_for("files.completeUploadExternal", 2).await;
-    t.slack.wait_for("chat.postEphemeral", 1).await;
-    assert_eq!(
-        t.app.store.recent_runs(10).await.expect("runs").len(),
-        1,
-        "one execution"
-    );
-    assert_eq!(t.slack.uploads().len(), 2, "one chart and one CSV");
-}
-
-#[tokio::test]
-async fn someone_else_cannot_run_the_draft() {
-    let t = start(false, &[]).await;
-    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
-    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
-    t.click("U2", "querybot_run", &draft, &message_ts, "trigger-other")
-        .await;
-    let told = t.slack.wait_for("chat.postEphemeral", 1).await.remove(0);
-    assert_eq!(told.param("user").as_deref(), Some("U2"));
-    assert!(
-        text_of(&told).contains("Only the person who asked"),
-        "{}",
-        told.params
-    );
-    assert!(t.app.store.recent_runs(10).await.expect("runs").is_empty());
-}
-
-#[tokio::test]
 async fn bad_or_stale_signatures_change_nothing() {
     let t = start(false, &[]).await;
     let body =
@@ -621,45 +552,6 @@ async fn edit_opens_a_modal_and_validates_the_sql() {
         text_of(&updates[1]).contains("count(*)"),
         "{}",
         updates[1].params
-    );
-}
-
-#[tokio::test]
-async fn cancel_marks_the_draft_and_removes_the_buttons() {
-    let t = start(false, &[]).await;
-    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
-    let (message_ts, draft) = t.drafted("orders per month in 2024").await;
-    t.click(
-        "U1",
-        "querybot_cancel",
-        &draft,
-        &message_ts,
-        "trigger-cancel",
-    )
-    .await;
-    let updated = t.slack.wait_for("chat.update", 2).await.remove(1);
-    assert!(
-        text_of(&updated).contains("Cancelled by <@U1>"),
-        "{}",
-        updated.params
-    );
-    assert!(find_buttons(&updated.params["blocks"]).is_empty());
-}
-
-#[tokio::test]
-async fn a_rate_limited_post_waits_and_succeeds() {
-    let t = start(false, &[]).await;
-    t.llm.script([sql_reply(MONTHLY_2024, "Orders per month.")]);
-    t.slack.rate_limit_next("chat.postMessage", 1);
-    t.command("U1", "orders per month in 2024", "trigger-429")
-        .await;
-    t.slack.wait_for("chat.update", 1).await;
-    let posts = t.slack.calls_to("chat.postMessage");
-    assert_eq!(posts.len(), 2, "one refused, one retried");
-    assert_eq!(posts[0].status, 429);
-    assert!(
-        posts[1].at - posts[0].at >= Duration::from_millis(900),
-        "Retry-After honoured"
     );
 }
 
@@ -876,37 +768,6 @@ async fn oauth_installs_a_workspace_and_uninstall_forgets_it() {
             .await
             .expect("read")
             .is_none()
-    );
-}
-
-#[tokio::test]
-async fn two_replicas_sharing_a_store_answer_an_event_once() {
-    let store = crate::support::db::PgDatabase::create().await;
-    let shared = [("DATABASE_URL", store.url.as_str())];
-    let first = start(false, &shared).await;
-    let second = start_with(first.llm.clone(), first.slack.clone(), false, &shared).await;
-    first.llm.respond_with(|_| {
-        sql_reply(
-            "SELECT count(*) AS customers FROM customers",
-            "Counts customers.",
-        )
-    });
-    let asked = mention("how many customers?", "1700000000.000100");
-    let (a, b, c, d) = tokio::join!(
-        first.event("Ev5000", asked.clone()),
-        second.event("Ev5000", asked.clone()),
-        first.event("Ev5000", asked.clone()),
-        second.event("Ev5000", asked.clone()),
-    );
-    assert!([a, b, c, d].iter().all(|r| r.status() == 200));
-    first.slack.wait_for("chat.update", 1).await;
-    let marker = mention("and now?", "1700000000.000200");
-    second.event("Ev5001", marker).await;
-    first.slack.wait_for("chat.update", 2).await;
-    assert_eq!(
-        first.llm.requests().len(),
-        2,
-        "four deliveries to two replicas, one answer"
     );
 }
 

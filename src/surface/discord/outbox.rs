@@ -219,7 +219,10 @@ mod tests {
     fn an_interaction_token_lasts_fourteen_minutes_by_its_id() {
         let id_at = |age: Duration| {
             let at = SystemTime::now() - age;
-            let ms = at.duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as u64;
+            let ms = at
+                .duration_since(UNIX_EPOCH)
+                .expect("after 1970")
+                .as_millis() as u64;
             Id::new((ms - DISCORD_EPOCH_MS) << 22)
         };
         let interaction = |id| Interaction {

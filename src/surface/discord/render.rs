@@ -245,7 +245,7 @@ fn fit(text: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::surface::samples::{Run, draft_of, preview_of};
+    use crate::surface::render_tests::{Run, draft_of, preview_of};
 
     fn chars(drawn: &Drawn) -> usize {
         n_chars(&drawn.content)
@@ -286,7 +286,9 @@ mod tests {
         let shown = drawn.content.lines().filter(|l| l.contains("cell")).count();
         assert!(shown > 10, "{}", drawn.content);
         assert!(
-            drawn.content.contains(&format!("showing {shown} of 5,000+ rows")),
+            drawn
+                .content
+                .contains(&format!("showing {shown} of 5,000+ rows")),
             "{}",
             drawn.content
         );
@@ -302,7 +304,11 @@ mod tests {
         assert!(content.contains(r"\@everyone \<\@123\>"), "{content}");
         assert!(content.contains(r"\[click\]"), "{content}");
         assert!(content.contains("-# Ran by <@42> in 1.4 s"), "{content}");
-        assert_eq!(content.matches("```").count(), 2, "only the SQL's fence: {content}");
+        assert_eq!(
+            content.matches("```").count(),
+            2,
+            "only the SQL's fence: {content}"
+        );
         assert!(drawn.components.is_empty(), "no buttons once run");
     }
 
@@ -336,7 +342,10 @@ mod tests {
         let (_, title, _) = edit_modal(&fits).expect("a modal");
         assert!(n_chars(&title) <= 45);
         assert!(edit_modal(&draft_of("q", &"x".repeat(INPUT_CHARS + 1))).is_none());
-        assert_eq!(thread_name(&"word ".repeat(50)).chars().count(), THREAD_NAME_CHARS);
+        assert_eq!(
+            thread_name(&"word ".repeat(50)).chars().count(),
+            THREAD_NAME_CHARS
+        );
         assert_eq!(thread_name("  \n "), "question");
     }
 }

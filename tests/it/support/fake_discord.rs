@@ -50,6 +50,8 @@ pub(crate) struct Request {
     pub(crate) files: Vec<(String, String, Vec<u8>)>,
     pub(crate) status: u16,
     pub(crate) at: Instant,
+    /// For an interaction's callback and webhooks: who acted.
+    pub(crate) acting: Option<u64>,
 }
 
 impl Request {
@@ -67,9 +69,11 @@ struct Ledger {
     violations: Vec<String>,
     next_id: u64,
     messages: HashMap<u64, Value>,
+    /// Each message's text, as created and after every edit.
+    history: HashMap<u64, Vec<String>>,
     channels: HashMap<u64, Value>,
-    /// Interaction token -> (channel, the message a component was on).
-    interactions: HashMap<String, (u64, Option<u64>)>,
+    /// Interaction token -> (channel, the message a component was on, who acted).
+    interactions: HashMap<String, (u64, Option<u64>, u64)>,
     /// Interaction token -> its response message (`@original`).
     originals: HashMap<String, u64>,
     /// Route key (`POST /channels/{channel_id}/messages`) -> 429s still to give, and the wait.
@@ -78,8 +82,8 @@ struct Ledger {
 
 #[derive(Default)]
 struct Gateway {
-    /// The live connection's outbox.
-    socket: Option<mpsc::UnboundedSender<WsMessage>>,
+    /// Every live session's outbox (several replicas may share a shard, as Discord allows).
+    live: Vec<mpsc::UnboundedSender<WsMessage>>,
     /// Every dispatch, with its sequence number, for RESUME to replay.
     dispatched: Vec<(u64, Value)>,
     /// The session's last sequence number.
@@ -233,6 +237,12 @@ impl FakeDiscord {
             .insert(format!("{method} {route}"), (times, retry_after));
     }
 
+    /// A message's text as created and after each edit.
+    pub(crate) fn history(&self, id: u64) -> Vec<String> {
+        let ledger = self.shared.ledger.lock().expect("ledger");
+        ledger.history.get(&id).cloned().unwrap_or_default()
+    }
+
     /// A message querybot posted or edited, as it stands now.
     pub(crate) fn message(&self, id: u64) -> Value {
         self.shared.ledger.lock().expect("ledger").messages[&id].clone()
@@ -242,7 +252,7 @@ impl FakeDiscord {
     pub(crate) async fn wait_identified(&self, n: usize) {
         self.wait_until(&format!("IDENTIFY #{n}"), || {
             let gateway = self.shared.gateway.lock().expect("gateway");
-            (gateway.identifies >= n && gateway.socket.is_some()).then_some(())
+            (gateway.identifies >= n && !gateway.live.is_empty()).then_some(())
         })
         .await;
     }
@@ -250,7 +260,7 @@ impl FakeDiscord {
     pub(crate) async fn wait_resumed(&self, n: usize) {
         self.wait_until(&format!("RESUME #{n}"), || {
             let gateway = self.shared.gateway.lock().expect("gateway");
-            (gateway.resumes >= n && gateway.socket.is_some()).then_some(())
+            (gateway.resumes >= n && !gateway.live.is_empty()).then_some(())
         })
         .await;
     }
@@ -280,7 +290,23 @@ impl FakeDiscord {
         let seq = gateway.seq;
         let frame = json!({"op": 0, "t": event, "s": seq, "d": data});
         gateway.dispatched.push((seq, frame.clone()));
-        if let Some(socket) = &gateway.socket {
+        for socket in &gateway.live {
+            let _ = socket.send(WsMessage::Text(frame.to_string().into()));
+        }
+    }
+
+    /// Sends the same dispatch again, as Discord may after a resume or to another session.
+    pub(crate) fn redeliver_last(&self, event: &str) {
+        let gateway = self.shared.gateway.lock().expect("gateway");
+        let Some((_, frame)) = gateway
+            .dispatched
+            .iter()
+            .rev()
+            .find(|(_, f)| f["t"] == event)
+        else {
+            panic!("no {event} was dispatched");
+        };
+        for socket in &gateway.live {
             let _ = socket.send(WsMessage::Text(frame.to_string().into()));
         }
     }
@@ -288,7 +314,7 @@ impl FakeDiscord {
     /// Drops the live connection as a network failure would (no close frame).
     pub(crate) fn drop_connection(&self) {
         let mut gateway = self.shared.gateway.lock().expect("gateway");
-        if let Some(socket) = gateway.socket.take() {
+        for socket in gateway.live.drain(..) {
             let _ = socket.send(WsMessage::Close(Some(CloseFrame {
                 code: 4000,
                 reason: "unknown error".into(),
@@ -299,7 +325,7 @@ impl FakeDiscord {
     /// Asks the bot to reconnect (op 7).
     pub(crate) fn request_reconnect(&self) {
         let gateway = self.shared.gateway.lock().expect("gateway");
-        if let Some(socket) = &gateway.socket {
+        for socket in &gateway.live {
             let _ = socket.send(WsMessage::Text(
                 json!({"op": 7, "d": null}).to_string().into(),
             ));
@@ -405,7 +431,7 @@ impl FakeDiscord {
             .lock()
             .expect("ledger")
             .interactions
-            .insert(token, (channel, message));
+            .insert(token, (channel, message, author));
         payload
     }
 
@@ -496,6 +522,10 @@ fn message_json(id: u64, channel: u64, author: Value, content: &str, components:
     })
 }
 
+fn content_of(message: &Value) -> String {
+    message["content"].as_str().unwrap_or_default().to_owned()
+}
+
 fn error(status: StatusCode, code: u64, message: &str) -> Response {
     (
         status,
@@ -581,12 +611,21 @@ async fn rest(
             )
         }
     };
+    let acting = path
+        .split('/')
+        .nth(3)
+        .filter(|_| route.starts_with("/interactions/") || route.starts_with("/webhooks/"))
+        .and_then(|token| {
+            let ledger = shared.ledger.lock().expect("ledger");
+            ledger.interactions.get(token).map(|(_, _, author)| *author)
+        });
     shared
         .ledger
         .lock()
         .expect("ledger")
         .requests
         .push(Request {
+            acting,
             method: method.to_string(),
             path,
             route,
@@ -638,6 +677,11 @@ fn answer(
         message["attachments"] = attachments(files);
         message["flags"] = body.get("flags").cloned().unwrap_or(json!(0));
         ledger.messages.insert(id, message.clone());
+        ledger
+            .history
+            .entry(id)
+            .or_default()
+            .push(content_of(&message));
         message
     };
     match (method.as_str(), route) {
@@ -712,7 +756,13 @@ fn answer(
                 }
             }
             message["edited_timestamp"] = json!("2026-12-04T08:00:01.000000+00:00");
-            ok(message.clone())
+            let message = message.clone();
+            ledger
+                .history
+                .entry(ids[1])
+                .or_default()
+                .push(content_of(&message));
+            ok(message)
         }
         ("POST", "/channels/{channel_id}/messages/{message_id}/threads") => {
             let (channel, message) = (ids[0], ids[1]);
@@ -738,7 +788,7 @@ fn answer(
         }
         ("POST", "/interactions/{interaction_id}/{interaction_token}/callback") => {
             let token = path.split('/').nth(3).unwrap_or_default().to_owned();
-            let Some((channel, component_message)) = ledger.interactions.get(&token).copied()
+            let Some((channel, component_message, _)) = ledger.interactions.get(&token).copied()
             else {
                 return error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
             };
@@ -753,14 +803,16 @@ fn answer(
                     ledger.originals.insert(token, id);
                 }
                 Some(7) => {
-                    if let Some(message) =
-                        component_message.and_then(|m| ledger.messages.get_mut(&m))
+                    if let Some(id) = component_message
+                        && let Some(message) = ledger.messages.get_mut(&id)
                     {
                         for field in ["content", "components"] {
                             if let Some(value) = body["data"].get(field) {
                                 message[field] = value.clone();
                             }
                         }
+                        let content = content_of(message);
+                        ledger.history.entry(id).or_default().push(content);
                     }
                 }
                 _ => {}
@@ -781,11 +833,21 @@ fn answer(
                     message[field] = value.clone();
                 }
             }
-            ok(message.clone())
+            let message = message.clone();
+            let id = message["id"]
+                .as_str()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            ledger
+                .history
+                .entry(id)
+                .or_default()
+                .push(content_of(&message));
+            ok(message)
         }
         ("POST", "/webhooks/{webhook_id}/{webhook_token}") => {
             let token = token_of(path);
-            let Some((channel, _)) = ledger.interactions.get(&token).copied() else {
+            let Some((channel, _, _)) = ledger.interactions.get(&token).copied() else {
                 return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
             };
             ok(create(ledger, channel, body))
@@ -873,7 +935,7 @@ async fn session(shared: Arc<Shared>, socket: WebSocket) {
                 // A new session starts its sequence again; older events are not its own.
                 gateway.dispatched.clear();
                 gateway.seq = 1;
-                gateway.socket = Some(outbox.clone());
+                gateway.live.push(outbox.clone());
             }
             Some(6) => {
                 gateway.resumes += 1;
@@ -886,7 +948,7 @@ async fn session(shared: Arc<Shared>, socket: WebSocket) {
                 let resumed = json!({"op": 0, "t": "RESUMED", "s": next, "d": {}});
                 gateway.dispatched.push((next, resumed.clone()));
                 let _ = outbox.send(WsMessage::Text(resumed.to_string().into()));
-                gateway.socket = Some(outbox.clone());
+                gateway.live.push(outbox.clone());
             }
             _ => {}
         }
@@ -895,13 +957,7 @@ async fn session(shared: Arc<Shared>, socket: WebSocket) {
     }
     {
         let mut gateway = shared.gateway.lock().expect("gateway");
-        if gateway
-            .socket
-            .as_ref()
-            .is_some_and(|socket| socket.same_channel(&outbox))
-        {
-            gateway.socket = None;
-        }
+        gateway.live.retain(|socket| !socket.same_channel(&outbox));
     }
     writer.abort();
     shared.changed.notify_waiters();

@@ -490,6 +490,43 @@ impl FakeSlack {
     }
 }
 
+// The payloads Slack sends, as the tests build them.
+
+/// An `app_mention` of the bot in #sales.
+pub(crate) fn mention(text: &str, ts: &str) -> Value {
+    json!({
+        "type": "app_mention", "user": "U1", "text": format!("<@{BOT_USER_ID}> {text}"),
+        "ts": ts, "channel": "C0SALES", "event_ts": ts
+    })
+}
+
+pub(crate) fn event_callback(event_id: &str, event: Value) -> Value {
+    json!({
+        "token": "unused", "team_id": TEAM_ID, "api_app_id": "A0BOT", "type": "event_callback",
+        "event_id": event_id, "event_time": 1_700_000_000, "event": event
+    })
+}
+
+pub(crate) fn click_payload(
+    user: &str,
+    action_id: &str,
+    draft: &str,
+    message_ts: &str,
+    trigger: &str,
+) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "A0BOT",
+        "trigger_id": trigger,
+        "channel": {"id": "C0SALES", "name": "sales"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0SALES"},
+        "message": {"type": "message", "ts": message_ts, "text": "draft"},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "actions", "value": draft, "action_ts": "1700000100.000000"}]
+    })
+}
+
 /// `v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">`, Slack's `X-Slack-Signature`.
 pub(crate) fn sign(signing_secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(signing_secret.as_bytes())

@@ -1,6 +1,7 @@
 //! Shared test support: throwaway databases, paths to shared test data, app spawning.
 
 pub(crate) mod app;
+pub(crate) mod chat;
 pub(crate) mod db;
 pub(crate) mod discord_spec;
 pub(crate) mod fake_discord;

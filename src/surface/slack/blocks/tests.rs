@@ -4,7 +4,7 @@ use serde_json::{Value as Json, json};
 use slack_morphism::prelude::*;
 
 use super::*;
-use crate::surface::samples::{Run, draft_of, preview_of};
+use crate::surface::render_tests::{Run, draft_of, preview_of};
 use crate::warehouse::Value;
 
 fn to_json(message: &impl serde::Serialize) -> Json {

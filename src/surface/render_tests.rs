@@ -1,4 +1,4 @@
-//! Drafts, previews and answers for the surfaces' rendering tests.
+//! Drafts, previews and answers that every surface's rendering tests draw.
 
 use std::time::Duration;
 
@@ -108,4 +108,3 @@ impl Run<'_> {
         }
     }
 }
-
