@@ -714,3 +714,88 @@ async fn an_http_ping_is_answered_and_a_redelivery_on_another_replica_is_not() {
         "the other replica sees it was answered"
     );
 }
+
+#[tokio::test]
+async fn doctor_checks_the_token_and_the_message_content_intent() {
+    let discord = FakeDiscord::start().await;
+    let doctor = |extra: Vec<(&'static str, String)>| {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_querybot"));
+        command
+            .arg("doctor")
+            .current_dir(data.path())
+            .env_clear()
+            .env("QUERYBOT_DATA_DIR", data.path())
+            .env("QUERYBOT_LOG", "warn")
+            .envs(discord.settings())
+            .envs(extra);
+        async move {
+            let output = command.output().await.expect("doctor runs");
+            drop(data);
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
+    };
+    let report = doctor(vec![]).await;
+    assert!(
+        report.contains(&format!("ok (bot user querybot ({BOT_USER})")),
+        "{report}"
+    );
+    assert!(
+        report.contains("Message Content intent enabled but not used"),
+        "{report}"
+    );
+
+    discord.enable_content_intent(false);
+    let report = doctor(vec![("DISCORD_MESSAGE_CONTENT", "on".to_owned())]).await;
+    assert!(
+        report.contains("FAILED: the Message Content intent is NOT enabled"),
+        "{report}"
+    );
+
+    let report = doctor(vec![("DISCORD_TOKEN", "wrong".to_owned())]).await;
+    assert!(
+        report.contains("discord:") && report.contains("FAILED"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_stops_serve_naming_the_setting() {
+    let (llm, discord) = (FakeLlm::start().await, FakeDiscord::start().await);
+    let mut app = app_for(&llm, &discord, &[("DISCORD_TOKEN", "not-the-token")]).await;
+    let served = tokio::time::timeout(Duration::from_secs(15), app.served())
+        .await
+        .expect("serve stops by itself");
+    let error = format!("{:#}", served.expect_err("serve fails"));
+    assert!(error.contains("DISCORD_TOKEN"), "{error}");
+}
+
+#[tokio::test]
+async fn an_unreachable_discord_is_waited_out_while_the_rest_serves() {
+    let llm = FakeLlm::start().await;
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = closed.local_addr().expect("address");
+    drop(closed);
+    let settings: Vec<(String, String)> = llm
+        .settings()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .chain([
+            ("DISCORD_TOKEN".to_owned(), "token".to_owned()),
+            ("DISCORD_API_URL".to_owned(), format!("http://{address}")),
+        ])
+        .collect();
+    let refs: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut app = spawn_app(&refs).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.shut_down();
+    tokio::time::timeout(Duration::from_secs(10), app.served())
+        .await
+        .expect("serve stops")
+        .expect("cleanly");
+}

@@ -3,6 +3,8 @@
 //! so that several replicas answer once. Close codes Discord means as final (a bad token, a
 //! privileged intent not enabled) end `serve` with the setting to fix.
 
+use std::time::Duration;
+
 use tokio::sync::watch;
 use twilight_gateway::{
     CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _,
@@ -31,14 +33,23 @@ pub async fn serve(
         .token
         .clone()
         .ok_or_else(|| GatewayError::Fatal("DISCORD_TOKEN is not set".to_owned()))?;
-    discord.me().await.map_err(|error| match &error {
-        super::DiscordError::Rest(rest) if rest::status(rest) == Some(401) => GatewayError::Fatal(
-            "Discord refused DISCORD_TOKEN: copy the bot token again from the Developer \
-             Portal's Bot page"
-                .to_owned(),
-        ),
-        _ => GatewayError::Discovery(error),
-    })?;
+    // Discord unreachable at start-up is waited out (the rest of querybot serves meanwhile);
+    // a token Discord refuses is not.
+    let mut wait = Duration::from_secs(1);
+    let gateway_url = loop {
+        match connect_info(&discord).await {
+            Ok(url) => break url,
+            Err(GatewayError::Discovery(error)) => {
+                tracing::warn!(error = %crate::bot::error_chain(&error), retry_in_s = wait.as_secs(), "Discord not reachable");
+                tokio::select! {
+                    _ = stopped.changed() => return Ok(()),
+                    () = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(60));
+            }
+            Err(fatal) => return Err(fatal),
+        }
+    };
     if let Err(error) = discord.register_commands().await {
         tracing::warn!(error = %crate::bot::error_chain(&error), "cannot register /ask; mentions still work");
     }
@@ -50,15 +61,8 @@ pub async fn serve(
         secrecy::ExposeSecret::expose_secret(&token).to_owned(),
         intents,
     );
-    // Discovery follows the REST base, so a proxy or a test server can name its own gateway.
-    if discord.config().api_url.is_some() {
-        let info = rest::send("gateway", || discord.rest().gateway().authed())
-            .await
-            .map_err(|e| GatewayError::Discovery(e.into()))?
-            .model()
-            .await
-            .map_err(|e| GatewayError::Discovery(e.into()))?;
-        config = config.proxy_url(info.url);
+    if let Some(url) = gateway_url {
+        config = config.proxy_url(url);
     }
     let mut shard = Shard::with_config(ShardId::ONE, config.build());
     let wanted = EventTypeFlags::READY
@@ -123,6 +127,29 @@ pub async fn serve(
             _ => {}
         }
     }
+}
+
+/// Checks the token (asking who querybot is) and, when the REST base is not Discord's own,
+/// discovers the gateway through it, so a proxy or a test server can name its own gateway.
+async fn connect_info(discord: &Discord) -> Result<Option<String>, GatewayError> {
+    discord.me().await.map_err(|error| match &error {
+        super::DiscordError::Rest(rest) if rest::status(rest) == Some(401) => GatewayError::Fatal(
+            "Discord refused DISCORD_TOKEN: copy the bot token again from the Developer \
+             Portal's Bot page"
+                .to_owned(),
+        ),
+        _ => GatewayError::Discovery(error),
+    })?;
+    if discord.config().api_url.is_none() {
+        return Ok(None);
+    }
+    let info = rest::send("gateway", || discord.rest().gateway().authed())
+        .await
+        .map_err(|e| GatewayError::Discovery(e.into()))?
+        .model()
+        .await
+        .map_err(|e| GatewayError::Discovery(e.into()))?;
+    Ok(Some(info.url))
 }
 
 /// The operator's fix for a close code after which reconnecting cannot help.

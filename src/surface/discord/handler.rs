@@ -86,6 +86,8 @@ pub enum DiscordError {
     Flow(SurfaceError),
     #[error("Discord sent an interaction without {0}")]
     Incomplete(&'static str),
+    #[error("{0}")]
+    Setting(&'static str),
 }
 
 /// What is left to do after an interaction's first response.
@@ -193,8 +195,11 @@ impl Discord {
                  for follow-ups without a mention)"
             }
             (false, true) => {
-                "Message Content intent NOT enabled, but DISCORD_MESSAGE_CONTENT=on: enable it \
-                 on the Developer Portal's Bot page, or the gateway will refuse to connect"
+                return Err(DiscordError::Setting(
+                    "the Message Content intent is NOT enabled, but DISCORD_MESSAGE_CONTENT=on: \
+                     enable it on the Developer Portal's Bot page, or the gateway will refuse \
+                     to connect",
+                ));
             }
             (false, false) => "Message Content intent off: follow-ups need a mention",
         };
