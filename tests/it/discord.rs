@@ -713,6 +713,29 @@ async fn an_http_ping_is_answered_and_a_redelivery_on_another_replica_is_not() {
         204,
         "the other replica sees it was answered"
     );
+
+    // A real question over HTTP: deferred in the answer, then the draft starts a thread.
+    llm.script([sql_reply(
+        "SELECT count(*) AS n FROM orders",
+        "Counts orders.",
+    )]);
+    let ask = discord.slash_ask(ASKER, CHANNEL, "how many orders?");
+    let deferred: Value = deliver(&second, &ask)
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(deferred, json!({"type": 5}));
+    discord.answered_over_http(&ask, &deferred);
+    discord.wait_for("PATCH", ORIGINAL, 1).await;
+    discord.wait_for("POST", THREADS, 1).await;
+    let draft = discord.wait_for("PATCH", MESSAGE, 1).await.remove(0);
+    assert!(draft.content().contains("count(*)"), "{}", draft.content());
+    assert!(
+        callbacks(&discord.requests()).is_empty(),
+        "over HTTP the first response is the answer, not a callback"
+    );
 }
 
 #[tokio::test]
@@ -798,4 +821,41 @@ async fn an_unreachable_discord_is_waited_out_while_the_rest_serves() {
         .await
         .expect("serve stops")
         .expect("cleanly");
+}
+
+#[tokio::test]
+async fn one_process_serves_slack_and_discord_together() {
+    use crate::support::fake_slack::FakeSlack;
+    let (llm, discord, slack) = (
+        FakeLlm::start().await,
+        FakeDiscord::start().await,
+        FakeSlack::start().await,
+    );
+    let slack_settings: Vec<(&str, String)> = slack.socket_mode_settings();
+    let extra: Vec<(&str, &str)> = slack_settings
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let _app = app_for(&llm, &discord, &extra).await;
+    discord.wait_identified(1).await;
+    slack.wait_for_socket(1).await;
+    llm.respond_with(|_| sql_reply("SELECT count(*) AS n FROM orders", "Counts orders."));
+    discord.say(
+        ASKER,
+        CHANNEL,
+        &format!("<@{BOT_USER}> how many orders?"),
+        true,
+    );
+    discord.wait_for("PATCH", MESSAGE, 1).await;
+    slack
+        .send_envelope(crate::support::fake_slack::envelope(
+            "events_api",
+            crate::support::fake_slack::event_callback(
+                "EvBoth",
+                crate::support::fake_slack::mention("how many orders?", "1700000000.000100"),
+            ),
+        ))
+        .await;
+    slack.wait_for("chat.update", 1).await;
+    assert_eq!(llm.requests().len(), 2, "one question from each platform");
 }

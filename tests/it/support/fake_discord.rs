@@ -459,6 +459,16 @@ impl FakeDiscord {
         ledger.next_id
     }
 
+    /// What Discord does with the answer to an interaction delivered over HTTP.
+    pub(crate) fn answered_over_http(&self, interaction: &Value, response: &Value) {
+        let token = interaction["token"].as_str().expect("a token");
+        let mut ledger = self.shared.ledger.lock().expect("ledger");
+        let (channel, message, _) = ledger.interactions[token];
+        apply_response(&mut ledger, token, channel, message, response);
+        drop(ledger);
+        self.shared.changed.notify_waiters();
+    }
+
     /// The gateway event wrapping an interaction payload.
     pub(crate) fn dispatch_interaction(&self, payload: &Value) {
         self.dispatch("INTERACTION_CREATE", payload.clone());
@@ -522,6 +532,77 @@ fn message_json(id: u64, channel: u64, author: Value, content: &str, components:
     })
 }
 
+/// A message the bot posts, kept with its history.
+fn store_message(
+    ledger: &mut Ledger,
+    channel: u64,
+    body: &Value,
+    files: &[(String, String, Vec<u8>)],
+) -> Value {
+    ledger.next_id += 1;
+    let id = ledger.next_id;
+    let mut message = message_json(
+        id,
+        channel,
+        user(BOT_USER),
+        body["content"].as_str().unwrap_or_default(),
+        body.get("components").cloned().unwrap_or(json!([])),
+    );
+    message["attachments"] = files
+        .iter()
+        .enumerate()
+        .map(|(i, (_, filename, bytes))| {
+            json!({"id": (id + 1 + i as u64).to_string(), "filename": filename,
+                   "size": bytes.len(), "url": format!("https://cdn.example/{filename}"),
+                   "proxy_url": format!("https://cdn.example/{filename}")})
+        })
+        .collect();
+    message["flags"] = body.get("flags").cloned().unwrap_or(json!(0));
+    ledger.messages.insert(id, message.clone());
+    ledger
+        .history
+        .entry(id)
+        .or_default()
+        .push(content_of(&message));
+    message
+}
+
+/// What an interaction's first response does, whether it came as a callback or as the
+/// answer to an HTTP delivery.
+fn apply_response(
+    ledger: &mut Ledger,
+    token: &str,
+    channel: u64,
+    component_message: Option<u64>,
+    response: &Value,
+) {
+    match response["type"].as_u64() {
+        Some(4 | 5) => {
+            let data = response.get("data").cloned().unwrap_or(json!({}));
+            let message = store_message(ledger, channel, &data, &[]);
+            let id = message["id"]
+                .as_str()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            ledger.originals.insert(token.to_owned(), id);
+        }
+        Some(7) => {
+            if let Some(id) = component_message
+                && let Some(message) = ledger.messages.get_mut(&id)
+            {
+                for field in ["content", "components"] {
+                    if let Some(value) = response["data"].get(field) {
+                        message[field] = value.clone();
+                    }
+                }
+                let content = content_of(message);
+                ledger.history.entry(id).or_default().push(content);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn content_of(message: &Value) -> String {
     message["content"].as_str().unwrap_or_default().to_owned()
 }
@@ -560,6 +641,23 @@ async fn rest(
         )
     };
     let key = format!("{method} {route}");
+    // Over HTTP, Discord has the first response before the bot's follow-up arrives; here the
+    // test hands it over, so an edit of `@original` waits a moment for it.
+    if route == "/webhooks/{webhook_id}/{webhook_token}/messages/@original" {
+        let token = path.split('/').nth(3).unwrap_or_default().to_owned();
+        for _ in 0..100 {
+            if shared
+                .ledger
+                .lock()
+                .expect("ledger")
+                .originals
+                .contains_key(&token)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let authorized = route.starts_with("/interactions/")
         || route.starts_with("/webhooks/")
         || headers.get("authorization").and_then(|v| v.to_str().ok())
@@ -653,36 +751,8 @@ fn answer(
         .collect();
     let token_of = |path: &str| path.split('/').nth(3).unwrap_or_default().to_owned();
     let ok = |value: Value| axum::Json(value).into_response();
-    let attachments = |files: &[(String, String, Vec<u8>)]| -> Value {
-        files
-            .iter()
-            .enumerate()
-            .map(|(i, (_, filename, bytes))| {
-                json!({"id": (960_000_000_000_000_000u64 + i as u64).to_string(), "filename": filename,
-                       "size": bytes.len(), "url": format!("https://cdn.example/{filename}"),
-                       "proxy_url": format!("https://cdn.example/{filename}")})
-            })
-            .collect()
-    };
     let create = |ledger: &mut Ledger, channel: u64, body: &Value| -> Value {
-        ledger.next_id += 1;
-        let id = ledger.next_id;
-        let mut message = message_json(
-            id,
-            channel,
-            user(BOT_USER),
-            body["content"].as_str().unwrap_or_default(),
-            body.get("components").cloned().unwrap_or(json!([])),
-        );
-        message["attachments"] = attachments(files);
-        message["flags"] = body.get("flags").cloned().unwrap_or(json!(0));
-        ledger.messages.insert(id, message.clone());
-        ledger
-            .history
-            .entry(id)
-            .or_default()
-            .push(content_of(&message));
-        message
+        store_message(ledger, channel, body, files)
     };
     match (method.as_str(), route) {
         ("GET", "/users/@me") => ok(json!({
@@ -792,31 +862,7 @@ fn answer(
             else {
                 return error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
             };
-            match body["type"].as_u64() {
-                Some(4 | 5) => {
-                    let data = body.get("data").cloned().unwrap_or(json!({}));
-                    let message = create(ledger, channel, &data);
-                    let id = message["id"]
-                        .as_str()
-                        .and_then(|i| i.parse().ok())
-                        .unwrap_or(0);
-                    ledger.originals.insert(token, id);
-                }
-                Some(7) => {
-                    if let Some(id) = component_message
-                        && let Some(message) = ledger.messages.get_mut(&id)
-                    {
-                        for field in ["content", "components"] {
-                            if let Some(value) = body["data"].get(field) {
-                                message[field] = value.clone();
-                            }
-                        }
-                        let content = content_of(message);
-                        ledger.history.entry(id).or_default().push(content);
-                    }
-                }
-                _ => {}
-            }
+            apply_response(ledger, &token, channel, component_message, body);
             StatusCode::NO_CONTENT.into_response()
         }
         ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original") => {
