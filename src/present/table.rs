@@ -6,6 +6,7 @@
 //! when the table must fit a width, text columns narrow first, then columns on the right are
 //! left out and the note under the table says so.
 
+use super::words::cut;
 use comfy_table::{
     Cell, CellAlignment, ColumnConstraint, ContentLineStyle, LineStyle, Row, Table, TableStyle,
     Width,
@@ -222,19 +223,6 @@ fn cell_text(text: &str) -> String {
         })
         .collect();
     cut(&one_line, MAX_CELL_CHARS)
-}
-
-/// `text` if it has at most `max_chars` characters, else its start and `…` in that many.
-fn cut(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        return text.to_owned();
-    }
-    if max_chars == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(max_chars.saturating_sub(1)).collect();
-    out.push(ELLIPSIS);
-    out
 }
 
 /// The monospace table cut to a budget: the header, then as many rows as fit, then `…` when

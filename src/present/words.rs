@@ -7,6 +7,24 @@ use std::time::Duration;
 
 use super::number::grouped;
 
+/// How many characters `text` has (Unicode scalar values, as Slack and Discord count them).
+pub fn n_chars(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// `text` if it has at most `max_chars` characters, else its start and `…` in that many.
+pub fn cut(text: &str, max_chars: usize) -> String {
+    if n_chars(text) <= max_chars {
+        return text.to_owned();
+    }
+    if max_chars == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(max_chars - 1).collect();
+    out.push('…');
+    out
+}
+
 /// "3 rows", "showing 20 of 1,234 rows", "showing 20 of 5,000+ rows" or "no rows".
 pub fn rows_note(n_shown: usize, row_count: u64, truncated: bool) -> String {
     let n_shown = n_shown as u64;

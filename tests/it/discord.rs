@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, spawn_app};
+use crate::support::chat;
 use crate::support::fake_discord::{ASKER, BOT_USER, CHANNEL, DM_CHANNEL, FakeDiscord, Request};
 use crate::support::fake_llm::{FakeLlm, Step, sql_reply};
 use crate::support::testdata;
@@ -35,22 +36,8 @@ async fn start(extra: &[(&str, &str)]) -> DiscordTest {
 }
 
 async fn app_for(llm: &FakeLlm, discord: &FakeDiscord, extra: &[(&str, &str)]) -> TestApp {
-    let mut settings: Vec<(String, String)> = llm
-        .settings()
-        .into_iter()
-        .chain(discord.settings())
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    settings.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let refs: Vec<(&str, &str)> = settings
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    spawn_app(&refs).await
+    let settings = chat::settings_of(vec![llm.settings(), discord.settings()], &[], extra);
+    chat::spawn(&settings).await
 }
 
 impl DiscordTest {

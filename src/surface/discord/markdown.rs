@@ -3,7 +3,8 @@
 //!
 //! Lengths are counted in characters, as Discord counts a message's 2,000.
 
-const ELLIPSIS: char = '…';
+pub(super) use crate::present::words::{cut, n_chars};
+
 /// Shows nothing, but keeps backticks apart so they never form a fence.
 const ZERO_WIDTH_SPACE: char = '\u{200B}';
 const FENCE: &str = "```";
@@ -23,23 +24,6 @@ pub(super) fn escape(text: &str) -> String {
         }
         out.push(c);
     }
-    out
-}
-
-pub(super) fn n_chars(text: &str) -> usize {
-    text.chars().count()
-}
-
-/// `text` if it has at most `max_chars` characters, else its start and `…` in that many.
-pub(super) fn cut(text: &str, max_chars: usize) -> String {
-    if n_chars(text) <= max_chars {
-        return text.to_owned();
-    }
-    if max_chars == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(max_chars - 1).collect();
-    out.push(ELLIPSIS);
     out
 }
 

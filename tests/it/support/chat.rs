@@ -113,14 +113,17 @@ async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-fn settings_of(
+/// Settings from the fakes, then `base`, then `extra` (later ones win).
+pub(crate) fn settings_of(
     parts: Vec<Vec<(&'static str, String)>>,
+    base: &[(String, String)],
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
     parts
         .into_iter()
         .flatten()
         .map(|(k, v)| (k.to_owned(), v))
+        .chain(base.iter().cloned())
         .chain(
             extra
                 .iter()
@@ -129,7 +132,7 @@ fn settings_of(
         .collect()
 }
 
-async fn spawn(settings: &[(String, String)]) -> TestApp {
+pub(crate) async fn spawn(settings: &[(String, String)]) -> TestApp {
     let refs: Vec<(&str, &str)> = settings
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -151,7 +154,7 @@ pub(crate) struct SlackChat {
 
 pub(crate) async fn slack(extra: &[(&str, &str)]) -> SlackChat {
     let (llm, slack) = (FakeLlm::start().await, FakeSlack::start().await);
-    let settings = settings_of(vec![llm.settings(), slack.settings()], extra);
+    let settings = settings_of(vec![llm.settings(), slack.settings()], &[], extra);
     let app = spawn(&settings).await;
     SlackChat {
         clicks: std::sync::atomic::AtomicUsize::new(0),
@@ -435,12 +438,7 @@ impl Chat for SlackChat {
     }
 
     async fn add_replica(&mut self, extra: &[(&str, &str)]) {
-        let mut settings = self.settings.clone();
-        settings.extend(
-            extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
+        let settings = settings_of(vec![], &self.settings, extra);
         self.apps.push(spawn(&settings).await);
     }
 
@@ -461,7 +459,7 @@ pub(crate) struct DiscordChat {
 
 pub(crate) async fn discord(extra: &[(&str, &str)]) -> DiscordChat {
     let (llm, discord) = (FakeLlm::start().await, FakeDiscord::start().await);
-    let settings = settings_of(vec![llm.settings(), discord.settings()], extra);
+    let settings = settings_of(vec![llm.settings(), discord.settings()], &[], extra);
     let app = spawn(&settings).await;
     discord.wait_identified(1).await;
     DiscordChat {
@@ -706,12 +704,7 @@ impl Chat for DiscordChat {
     }
 
     async fn add_replica(&mut self, extra: &[(&str, &str)]) {
-        let mut settings = self.settings.clone();
-        settings.extend(
-            extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
+        let settings = settings_of(vec![], &self.settings, extra);
         self.apps.push(spawn(&settings).await);
         self.discord.wait_identified(self.apps.len()).await;
     }

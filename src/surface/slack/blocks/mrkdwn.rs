@@ -3,6 +3,8 @@
 //!
 //! Lengths are counted in characters (Unicode scalar values), as Slack counts them.
 
+pub(super) use crate::present::words::{cut, n_chars};
+
 const ELLIPSIS: char = '…';
 /// Shows nothing, but keeps backticks apart so they never form a fence.
 const ZERO_WIDTH_SPACE: char = '\u{200B}';
@@ -41,24 +43,6 @@ fn escaped_chars(c: char) -> usize {
         '<' | '>' => 4,
         _ => 1,
     }
-}
-
-pub(super) fn n_chars(text: &str) -> usize {
-    text.chars().count()
-}
-
-/// `text` if it has at most `max_chars` characters, else its start and `…` in that many.
-/// For raw text, before escaping; [`cut_escaped`] cuts text that is already mrkdwn.
-pub(super) fn cut(text: &str, max_chars: usize) -> String {
-    if n_chars(text) <= max_chars {
-        return text.to_owned();
-    }
-    if max_chars == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(max_chars - 1).collect();
-    out.push(ELLIPSIS);
-    out
 }
 
 /// Escaped mrkdwn cut to at most `max_chars`: never inside an entity or a `<…>` mention, and a
