@@ -76,7 +76,7 @@ pub struct Me {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
-    #[error("Discord did not accept the request")]
+    #[error("a call to Discord failed")]
     Rest(#[from] RestError),
     #[error("Discord's answer could not be read")]
     Body(#[from] twilight_http::response::DeserializeBodyError),
