@@ -12,6 +12,7 @@ mod interactions;
 mod markdown;
 mod outbox;
 pub mod render;
+mod respond;
 mod rest;
 pub mod verify;
 
