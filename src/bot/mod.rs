@@ -281,13 +281,14 @@ fn warehouse_message(error: &WarehouseError) -> String {
             crate::warehouse::shown_rejection(message, *data_error).trim_end_matches('.')
         ),
         WarehouseError::Connect { connection, .. }
+        | WarehouseError::Unreachable { connection, .. }
         | WarehouseError::Unusable { connection, .. } => {
             format!(
                 "The warehouse `{connection}` can't be reached right now; try again later or ask \
                  an admin to check it."
             )
         }
-        WarehouseError::Driver(_) | WarehouseError::Sink(_) => {
+        WarehouseError::Driver(_) | WarehouseError::Sink(_) | WarehouseError::Protocol { .. } => {
             "The query failed while reading its result; try again.".to_owned()
         }
     }

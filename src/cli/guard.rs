@@ -112,6 +112,7 @@ fn ad_hoc_connection(url: String) -> anyhow::Result<ConnectionConfig> {
     let kind = match url.scheme() {
         "postgres" | "postgresql" => WarehouseKind::Postgres,
         "sqlite" => WarehouseKind::Sqlite,
+        "snowflake" => bail!("name a configured Snowflake connection with --connection instead"),
         _ => bail!("`{url}` is not a postgres:// or sqlite:// URL"),
     };
     Ok(ConnectionConfig {
@@ -119,5 +120,6 @@ fn ad_hoc_connection(url: String) -> anyhow::Result<ConnectionConfig> {
         url,
         kind,
         examples: None,
+        snowflake: None,
     })
 }

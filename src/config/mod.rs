@@ -7,6 +7,7 @@
 
 mod check;
 mod discord;
+mod snowflake;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 pub use check::{Entry, Origins, Source, describe, render};
 pub use discord::{DEFAULT_MAX_UPLOAD, DiscordConfig};
+pub use snowflake::{SnowflakeAuth, SnowflakeConfig};
 
 /// The name of the connection `WAREHOUSE_URL` defines.
 pub const DEFAULT_CONNECTION: &str = "default";
@@ -214,12 +216,15 @@ pub struct ConnectionConfig {
     pub kind: WarehouseKind,
     /// A YAML file of verified question and SQL pairs for this connection.
     pub examples: Option<PathBuf>,
+    /// What a Snowflake connection needs beyond its URL.
+    pub snowflake: Option<SnowflakeConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarehouseKind {
     Postgres,
     Sqlite,
+    Snowflake,
 }
 
 #[derive(Debug, Clone)]
@@ -467,7 +472,7 @@ impl Config {
         let mut connections = BTreeMap::new();
         for (name, connection) in file.connections {
             let setting_name = format!("connections.{name}.url");
-            let mut config = connection_config(&setting_name, name.clone(), connection.url)?;
+            let mut config = connection_config(&setting_name, name.clone(), connection.url, env)?;
             config.examples = connection.examples;
             connections.insert(name, config);
         }
@@ -477,6 +482,7 @@ impl Config {
                 "WAREHOUSE_URL",
                 DEFAULT_CONNECTION.to_owned(),
                 url,
+                env,
             )?),
             None if connections.contains_key(DEFAULT_CONNECTION) => None,
             None => {
@@ -485,6 +491,7 @@ impl Config {
                     "WAREHOUSE_URL",
                     DEFAULT_CONNECTION.to_owned(),
                     url,
+                    env,
                 )?)
             }
         };
@@ -901,27 +908,39 @@ fn slack_config(
     Ok(config)
 }
 
+/// A connection from its URL alone, as `WAREHOUSE_URL` would define it, with `env` holding the
+/// settings beside the URL (Snowflake's credentials and API URL): for tools and tests.
+pub fn connection_from_url(
+    name: &str,
+    url: &str,
+    env: &HashMap<String, String>,
+) -> Result<ConnectionConfig, ConfigError> {
+    connection_config("WAREHOUSE_URL", name.to_owned(), url.to_owned(), env)
+}
+
 fn connection_config(
     setting: &str,
     name: String,
     url: String,
+    env: &HashMap<String, String>,
 ) -> Result<ConnectionConfig, ConfigError> {
     let url = SecretUrl::new(url);
     let kind = match url.scheme() {
         "postgres" | "postgresql" => WarehouseKind::Postgres,
         "sqlite" => WarehouseKind::Sqlite,
-        "snowflake" => {
-            return Err(ConfigError::new(
-                setting,
-                "Snowflake connections are not supported by this build yet",
-            ));
-        }
+        "snowflake" => WarehouseKind::Snowflake,
         _ => {
             return Err(ConfigError::new(
                 setting,
-                format!("expected postgres://... or sqlite://PATH, got `{url}`"),
+                format!(
+                    "expected postgres://..., sqlite://PATH or snowflake://USER@ACCOUNT/DATABASE, got `{url}`"
+                ),
             ));
         }
+    };
+    let snowflake = match kind {
+        WarehouseKind::Snowflake => Some(snowflake::snowflake_config(setting, url.expose(), env)?),
+        _ => None,
     };
     if name.is_empty()
         || !name
@@ -938,6 +957,7 @@ fn connection_config(
         url,
         kind,
         examples: None,
+        snowflake,
     })
 }
 

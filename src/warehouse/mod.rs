@@ -5,6 +5,7 @@
 //! [`RowSink`], so a result is never held whole in memory unless the sink chooses to.
 
 mod postgres;
+mod snowflake;
 mod sqlite;
 mod value;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use postgres::Postgres;
+pub use snowflake::Snowflake;
 pub use sqlite::Sqlite;
 pub use value::{Column, Value, ValueKind};
 
@@ -134,6 +136,16 @@ pub enum WarehouseError {
     },
     #[error("warehouse `{connection}` is not usable: {problem}")]
     Unusable { connection: String, problem: String },
+    /// A warehouse spoken to over HTTP (Snowflake) could not be reached.
+    #[error("cannot reach warehouse `{connection}`")]
+    Unreachable {
+        connection: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The warehouse answered something querybot could not read.
+    #[error("warehouse `{connection}` answered unreadably: {problem}")]
+    Protocol { connection: String, problem: String },
     #[error("the query ran longer than {} s and was stopped", .limit.as_secs())]
     Timeout { limit: Duration },
     /// The database refused the query (unknown column, type error, permission ...).
@@ -197,6 +209,7 @@ pub fn connect(connection: &ConnectionConfig) -> Result<Arc<dyn Warehouse>, Ware
     Ok(match connection.kind {
         WarehouseKind::Postgres => Arc::new(Postgres::connect(connection)?),
         WarehouseKind::Sqlite => Arc::new(Sqlite::connect(connection)?),
+        WarehouseKind::Snowflake => Arc::new(Snowflake::connect(connection)?),
     })
 }
 

@@ -842,6 +842,7 @@ mod tests {
             url: crate::config::SecretUrl::new(url),
             kind: crate::config::WarehouseKind::Postgres,
             examples: None,
+            snowflake: None,
         };
         let warehouse = Postgres::connect(&connection).expect("connects");
         let policy = guard::Policy {

@@ -7,6 +7,7 @@ pub(crate) mod discord_spec;
 pub(crate) mod fake_discord;
 pub(crate) mod fake_llm;
 pub(crate) mod fake_slack;
+pub(crate) mod fakesnow;
 pub(crate) mod multipart;
 pub(crate) mod warehouse;
 

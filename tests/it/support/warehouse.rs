@@ -19,7 +19,14 @@ pub(crate) fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {
         url: SecretUrl::new(url),
         kind,
         examples: None,
+        snowflake: None,
     }
+}
+
+/// A Snowflake connection to a server at `api_url`.
+pub(crate) fn snowflake_connection(url: &str, api_url: &str) -> ConnectionConfig {
+    let env = [("SNOWFLAKE_API_URL".to_owned(), api_url.to_owned())].into();
+    querybot::config::connection_from_url("test", url, &env).expect("a valid Snowflake URL")
 }
 
 /// `sql` as the guard allows it under the warehouse's current catalog; panics if refused.

@@ -1,0 +1,528 @@
+//! Snowflake warehouses through querybot's own client for Snowflake's driver protocol
+//! (`session`): results read in order (the inline part, then chunks fetched a few at a time),
+//! decoded from Arrow (`arrow`) and pushed row by row into the sink until a cap stops them.
+//!
+//! Snowflake has no read-only transactions: what keeps a query read-only is the guard, a role
+//! that can only read (README gives its grants), the statement timeout and the caps.
+
+mod arrow;
+mod jwt;
+mod protocol;
+mod session;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use futures_util::StreamExt;
+
+use self::protocol::QueryData;
+use self::session::{Session, SessionError};
+use super::{
+    CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, Plan, RowSink, Value, ValueKind,
+    Warehouse, WarehouseError, quote_identifier,
+};
+use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
+use crate::config::ConnectionConfig;
+use crate::dialect::Dialect;
+use crate::guard::{self, GuardedSql};
+
+/// Result chunks downloaded at once.
+const CHUNK_CONCURRENCY: usize = 4;
+
+pub struct Snowflake {
+    name: String,
+    session: Session,
+}
+
+impl Snowflake {
+    pub fn connect(connection: &ConnectionConfig) -> Result<Snowflake, WarehouseError> {
+        let unusable = |problem: String| WarehouseError::Unusable {
+            connection: connection.name.clone(),
+            problem,
+        };
+        let config = connection
+            .snowflake
+            .clone()
+            .ok_or_else(|| unusable("the Snowflake settings are missing".to_owned()))?;
+        Ok(Snowflake {
+            name: connection.name.clone(),
+            session: Session::new(config).map_err(unusable)?,
+        })
+    }
+
+    /// Ends the Snowflake session, at shutdown.
+    pub async fn close(&self) {
+        self.session.close().await;
+    }
+
+    fn error(&self, error: SessionError) -> WarehouseError {
+        match error {
+            SessionError::Unreachable(source) => WarehouseError::Unreachable {
+                connection: self.name.clone(),
+                source,
+            },
+            SessionError::Login(problem) => WarehouseError::Unusable {
+                connection: self.name.clone(),
+                problem: format!(
+                    "Snowflake refused the login of {} to account {}: {problem}",
+                    self.session.config().user,
+                    self.session.config().account
+                ),
+            },
+            SessionError::Statement {
+                code,
+                sql_state,
+                message,
+                query_id,
+                ..
+            } => {
+                tracing::info!(connection = %self.name, %code, ?sql_state, ?query_id, "Snowflake refused a statement");
+                // Snowflake's messages start with the code and state; the rest is the reason.
+                let reason = message
+                    .split_once("): ")
+                    .map_or(message.as_str(), |(_, reason)| reason)
+                    .to_owned();
+                WarehouseError::rejected(sql_state.as_deref(), &reason)
+            }
+            SessionError::Timeout => WarehouseError::Timeout {
+                limit: Duration::ZERO,
+            },
+            SessionError::Protocol(problem) => WarehouseError::Protocol {
+                connection: self.name.clone(),
+                problem,
+            },
+        }
+    }
+
+    /// Runs a statement of querybot's own (introspection) and collects its rows.
+    async fn rows(&self, sql: &str) -> Result<(Vec<Column>, Vec<Vec<Value>>), WarehouseError> {
+        let mut collected = super::Collected::default();
+        let caps = Caps {
+            timeout: INTROSPECTION_TIMEOUT,
+            max_rows: 1_000_000,
+            max_bytes: 256 * 1024 * 1024,
+        };
+        self.run(sql, &caps, &mut collected).await?;
+        Ok((collected.columns, collected.rows))
+    }
+
+    async fn run(
+        &self,
+        sql: &str,
+        caps: &Caps,
+        sink: &mut dyn RowSink,
+    ) -> Result<Execution, WarehouseError> {
+        let started = Instant::now();
+        let data =
+            self.session
+                .query(sql, caps.timeout)
+                .await
+                .map_err(|e| match self.error(e) {
+                    WarehouseError::Timeout { .. } => WarehouseError::Timeout {
+                        limit: caps.timeout,
+                    },
+                    other => other,
+                })?;
+        let columns = arrow::columns(&data.rowtype);
+        sink.columns(&columns)?;
+        let mut capped = CappedSink::new(sink, caps);
+        let open = self.push_inline(&data, &columns, &mut capped)?;
+        if open && !data.chunks.is_empty() {
+            let remaining = caps.timeout.saturating_sub(started.elapsed());
+            let chunks = self.push_chunks(&data, &columns, &mut capped);
+            match tokio::time::timeout(remaining, chunks).await {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(WarehouseError::Timeout {
+                        limit: caps.timeout,
+                    });
+                }
+            }
+        }
+        Ok(capped.finish(columns, started.elapsed()))
+    }
+
+    /// The part of the result that came with the answer; `false` once a cap stopped it.
+    fn push_inline(
+        &self,
+        data: &QueryData,
+        columns: &[Column],
+        capped: &mut CappedSink<'_>,
+    ) -> Result<bool, WarehouseError> {
+        if let Some(rows) = &data.rowset {
+            for row in rows {
+                if !capped.push(json_row(row, columns))? {
+                    return Ok(false);
+                }
+            }
+            return Ok(true);
+        }
+        let Some(encoded) = data.rowset_base64.as_deref().filter(|e| !e.is_empty()) else {
+            return Ok(true);
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| self.protocol(format!("the inline result is not base64: {e}")))?;
+        self.push_arrow(&bytes, data, capped)
+    }
+
+    /// The chunks, in order, a few downloading at once; the rest are not fetched once a cap
+    /// is reached.
+    async fn push_chunks(
+        &self,
+        data: &QueryData,
+        columns: &[Column],
+        capped: &mut CappedSink<'_>,
+    ) -> Result<(), WarehouseError> {
+        let json = data.query_result_format.as_deref() == Some("json");
+        let urls: Vec<String> = data.chunks.iter().map(|chunk| chunk.url.clone()).collect();
+        let session = &self.session;
+        let mut downloads = futures_util::stream::iter(urls)
+            .map(|url| async move { session.chunk(&url, data).await })
+            .buffered(CHUNK_CONCURRENCY);
+        while let Some(bytes) = downloads.next().await {
+            let bytes = bytes.map_err(|e| self.error(e))?;
+            let open = if json {
+                // A JSON chunk is rows separated by commas, without the enclosing brackets.
+                let mut text = Vec::with_capacity(bytes.len() + 2);
+                text.push(b'[');
+                text.extend_from_slice(&bytes);
+                text.push(b']');
+                let rows: Vec<Vec<serde_json::Value>> = serde_json::from_slice(&text)
+                    .map_err(|e| self.protocol(format!("a JSON chunk could not be read: {e}")))?;
+                let mut open = true;
+                for row in &rows {
+                    if !capped.push(json_row(row, columns))? {
+                        open = false;
+                        break;
+                    }
+                }
+                open
+            } else {
+                self.push_arrow(&bytes, data, capped)?
+            };
+            if !open {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn push_arrow(
+        &self,
+        bytes: &[u8],
+        data: &QueryData,
+        capped: &mut CappedSink<'_>,
+    ) -> Result<bool, WarehouseError> {
+        for batch in arrow::batches(bytes).map_err(|e| self.protocol(e))? {
+            for row in 0..batch.num_rows() {
+                if !capped.admits(arrow::raw_size(&batch, row)) {
+                    return Ok(false);
+                }
+                if !capped.push(arrow::row(&batch, row, &data.rowtype))? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn protocol(&self, problem: String) -> WarehouseError {
+        WarehouseError::Protocol {
+            connection: self.name.clone(),
+            problem,
+        }
+    }
+
+    async fn read_catalog(&self) -> Result<Catalog, WarehouseError> {
+        let (_, tables) = self
+            .rows(
+                "SELECT table_schema, table_name, table_type, row_count, comment \
+                 FROM information_schema.tables WHERE table_schema <> 'INFORMATION_SCHEMA' \
+                 ORDER BY table_schema, table_name",
+            )
+            .await?;
+        let (_, columns) = self
+            .rows(
+                "SELECT table_schema, table_name, column_name, data_type, is_nullable, comment \
+                 FROM information_schema.columns WHERE table_schema <> 'INFORMATION_SCHEMA' \
+                 ORDER BY table_schema, table_name, ordinal_position",
+            )
+            .await?;
+        let text = |value: &Value| match value {
+            Value::Text(text) => Some(text.clone()),
+            _ => None,
+        };
+        let mut by_name: BTreeMap<(String, String), Table> = BTreeMap::new();
+        for row in &tables {
+            let (Some(schema), Some(name)) = (text(&row[0]), text(&row[1])) else {
+                continue;
+            };
+            let kind = match text(&row[2]).as_deref() {
+                Some("VIEW") => TableKind::View,
+                Some("MATERIALIZED VIEW") => TableKind::MaterializedView,
+                _ => TableKind::Table,
+            };
+            let row_estimate = match &row[3] {
+                Value::Int(n) => Some(*n),
+                _ => None,
+            };
+            by_name.insert(
+                (schema.clone(), name.clone()),
+                Table {
+                    schema,
+                    name,
+                    kind,
+                    comment: text(&row[4]).filter(|c| !c.is_empty()),
+                    row_estimate,
+                    columns: Vec::new(),
+                    primary_key: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    caveat: None,
+                },
+            );
+        }
+        for row in &columns {
+            let (Some(schema), Some(table), Some(name)) =
+                (text(&row[0]), text(&row[1]), text(&row[2]))
+            else {
+                continue;
+            };
+            if let Some(table) = by_name.get_mut(&(schema, table)) {
+                table.columns.push(catalog::Column {
+                    name,
+                    data_type: text(&row[3]).unwrap_or_default(),
+                    nullable: text(&row[4]).as_deref() != Some("NO"),
+                    comment: text(&row[5]).filter(|c| !c.is_empty()),
+                    samples: Vec::new(),
+                });
+            }
+        }
+        let schemas: std::collections::BTreeSet<String> =
+            by_name.keys().map(|(schema, _)| schema.clone()).collect();
+        for schema in &schemas {
+            self.read_keys(schema, &mut by_name).await;
+        }
+        Ok(Catalog {
+            dialect: Dialect::Snowflake,
+            tables: by_name.into_values().collect(),
+        })
+    }
+
+    /// Primary and foreign keys, where Snowflake records them (they are not enforced, but say
+    /// how tables join). A warehouse that cannot list them still has a catalog.
+    async fn read_keys(&self, schema: &str, tables: &mut BTreeMap<(String, String), Table>) {
+        let database = self.session.config().database.clone();
+        let scope = match &database {
+            Some(database) => format!(
+                "{}.{}",
+                quote_identifier(database),
+                quote_identifier(schema)
+            ),
+            None => quote_identifier(schema),
+        };
+        match self
+            .rows(&format!("SHOW PRIMARY KEYS IN SCHEMA {scope}"))
+            .await
+        {
+            Ok((columns, rows)) => {
+                let at = |name: &str| {
+                    columns
+                        .iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(name))
+                };
+                if let (Some(table), Some(column), Some(sequence)) =
+                    (at("table_name"), at("column_name"), at("key_sequence"))
+                {
+                    let mut keys: Vec<(String, i64, String)> = rows
+                        .iter()
+                        .filter_map(|row| {
+                            Some((
+                                text_of(&row[table])?,
+                                int_of(&row[sequence]).unwrap_or(0),
+                                text_of(&row[column])?,
+                            ))
+                        })
+                        .collect();
+                    keys.sort();
+                    for (table, _, column) in keys {
+                        if let Some(table) = tables.get_mut(&(schema.to_owned(), table)) {
+                            table.primary_key.push(column);
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::debug!(%error, schema, "no primary keys read"),
+        }
+        match self
+            .rows(&format!("SHOW IMPORTED KEYS IN SCHEMA {scope}"))
+            .await
+        {
+            Ok((columns, rows)) => {
+                let at = |name: &str| {
+                    columns
+                        .iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(name))
+                };
+                let positions = [
+                    "fk_table_name",
+                    "fk_column_name",
+                    "pk_schema_name",
+                    "pk_table_name",
+                    "pk_column_name",
+                    "fk_name",
+                ]
+                .map(at);
+                if let [
+                    Some(fk_table),
+                    Some(fk_column),
+                    Some(pk_schema),
+                    Some(pk_table),
+                    Some(pk_column),
+                    Some(name),
+                ] = positions
+                {
+                    let mut grouped: BTreeMap<(String, String), ForeignKey> = BTreeMap::new();
+                    for row in &rows {
+                        let (
+                            Some(table),
+                            Some(column),
+                            Some(ref_schema),
+                            Some(ref_table),
+                            Some(ref_column),
+                            Some(key),
+                        ) = (
+                            text_of(&row[fk_table]),
+                            text_of(&row[fk_column]),
+                            text_of(&row[pk_schema]),
+                            text_of(&row[pk_table]),
+                            text_of(&row[pk_column]),
+                            text_of(&row[name]),
+                        )
+                        else {
+                            continue;
+                        };
+                        let key = grouped.entry((table, key)).or_insert_with(|| ForeignKey {
+                            columns: Vec::new(),
+                            references_schema: ref_schema,
+                            references_table: ref_table,
+                            references_columns: Vec::new(),
+                        });
+                        key.columns.push(column);
+                        key.references_columns.push(ref_column);
+                    }
+                    for ((table, _), key) in grouped {
+                        if let Some(table) = tables.get_mut(&(schema.to_owned(), table)) {
+                            table.foreign_keys.push(key);
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::debug!(%error, schema, "no foreign keys read"),
+        }
+    }
+}
+
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::Text(text) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+fn int_of(value: &Value) -> Option<i64> {
+    match value {
+        Value::Int(n) => Some(*n),
+        Value::Text(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A row of a JSON rowset: Snowflake sends every value as text (or null).
+fn json_row(row: &[serde_json::Value], columns: &[Column]) -> Vec<Value> {
+    row.iter()
+        .zip(columns)
+        .map(|(value, column)| match value {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::String(text) => match column.kind {
+                ValueKind::Int => text
+                    .parse()
+                    .map_or_else(|_| Value::Text(text.clone()), Value::Int),
+                ValueKind::Float => text
+                    .parse()
+                    .map_or_else(|_| Value::Text(text.clone()), Value::Float),
+                ValueKind::Decimal => text
+                    .parse()
+                    .map_or_else(|_| Value::Text(text.clone()), Value::Decimal),
+                ValueKind::Bool => match text.as_str() {
+                    "1" | "true" | "TRUE" => Value::Bool(true),
+                    "0" | "false" | "FALSE" => Value::Bool(false),
+                    _ => Value::Text(text.clone()),
+                },
+                _ => Value::Text(text.clone()),
+            },
+            other => Value::Text(other.to_string()),
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Warehouse for Snowflake {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Snowflake
+    }
+
+    async fn check(&self) -> Result<(), WarehouseError> {
+        self.rows("SELECT 1").await.map(|_| ())
+    }
+
+    async fn introspect(&self) -> Result<Catalog, WarehouseError> {
+        self.read_catalog().await
+    }
+
+    async fn execute(
+        &self,
+        sql: &GuardedSql,
+        caps: &Caps,
+        sink: &mut dyn RowSink,
+    ) -> Result<Execution, WarehouseError> {
+        // One row past the cap tells a full result from a cut one.
+        let limited = guard::with_limit(sql, caps.max_rows.saturating_add(1));
+        self.run(limited.as_str(), caps, sink).await
+    }
+
+    async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError> {
+        // Compiling the plan resolves every table and column without running the query.
+        match self
+            .session
+            .query(
+                &format!("EXPLAIN USING JSON {}", sql.as_str()),
+                caps.timeout,
+            )
+            .await
+        {
+            Ok(_) => Ok(Plan {
+                estimated_rows: None,
+            }),
+            // A server that cannot explain (an emulator, say) has no plan to give; the run
+            // still checks the query.
+            Err(SessionError::Statement {
+                internal: true,
+                message,
+                ..
+            }) => {
+                tracing::debug!(connection = %self.name, %message, "no plan from Snowflake");
+                Ok(Plan {
+                    estimated_rows: None,
+                })
+            }
+            Err(error) => Err(self.error(error)),
+        }
+    }
+}
