@@ -9,6 +9,7 @@ mod http;
 mod pipeline;
 mod slack;
 mod slack_fake;
+mod snowflake;
 mod store;
 mod tidy;
 mod warehouse;
