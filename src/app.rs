@@ -187,6 +187,9 @@ impl App {
             // The gateway closes at once; a hung connection must not hold the exit.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), gateway).await;
         }
+        for warehouse in self.warehouses.iter() {
+            warehouse.close().await;
+        }
         let _ = stop_http.send(());
         let served = match server.await {
             Ok(served) => served.context("HTTP server failed"),

@@ -353,8 +353,9 @@ async fn doctor(config: Config) -> anyhow::Result<ExitCode> {
             warehouse.name(),
             warehouse.dialect()
         ))?;
-        match warehouse.check().await {
-            Ok(()) => say("  ok")?,
+        match warehouse.describe().await {
+            Ok(about) if about.is_empty() => say("  ok")?,
+            Ok(about) => say(&format!("  ok ({about})"))?,
             Err(error) => {
                 healthy = false;
                 say(&format!("  FAILED: {}", error_chain(&error)))?;

@@ -36,6 +36,15 @@ pub trait Warehouse: Send + Sync {
     /// Whether the warehouse answers, for `doctor` and readiness checks.
     async fn check(&self) -> Result<(), WarehouseError>;
 
+    /// For `doctor`: checks the warehouse and says who querybot is there, where the warehouse
+    /// has more to say than that it answers.
+    async fn describe(&self) -> Result<String, WarehouseError> {
+        self.check().await.map(|()| String::new())
+    }
+
+    /// Ends what the connection holds open in the warehouse (sessions), at shutdown.
+    async fn close(&self) {}
+
     /// Reads what the connection's role may see: tables, views, columns, keys, comments,
     /// row estimates, and sample values of low-cardinality text columns.
     async fn introspect(&self) -> Result<Catalog, WarehouseError>;

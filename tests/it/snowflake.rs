@@ -262,26 +262,35 @@ async fn the_inline_part_comes_first_then_the_chunks_in_order_with_their_headers
     let (result, rows) = run(warehouse.as_ref(), &CAPS).await;
     assert_eq!(result.expect("runs").row_count, 12);
     assert_eq!(ints(&rows), (1..=12).collect::<Vec<_>>());
-    let stub = stub.lock().expect("stub");
+    let state = stub.lock().expect("stub");
     assert!(
-        stub.chunk_headers
+        state
+            .chunk_headers
             .iter()
             .all(|h| h.as_deref() == Some("s3cr3t")),
         "chunk headers are sent: {:?}",
-        stub.chunk_headers
+        state.chunk_headers
     );
-    let login = &stub.logins[0];
+    let login = &state.logins[0];
     assert_eq!(login["data"]["PASSWORD"], json!("secret"));
     assert_eq!(
         login["data"]["SESSION_PARAMETERS"]["QUERY_TAG"],
         json!("querybot")
     );
-    let query = stub
+    let query = state
         .seen
         .iter()
         .find(|s| s.starts_with("query"))
         .expect("a query");
     assert!(query.ends_with("Snowflake Token=\"token-1\""), "{query}");
+    drop(state);
+    warehouse.close().await;
+    let seen = stub.lock().expect("stub").seen.clone();
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("close"),
+        "the session ends: {seen:?}"
+    );
 }
 
 #[tokio::test]
@@ -593,6 +602,39 @@ async fn key_pair_login_sends_a_jwt_signed_by_the_configured_key() {
             .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
             .expect("signed by the configured key");
     }
+}
+
+#[tokio::test]
+async fn doctor_logs_in_and_says_who_querybot_is_and_what_it_can_read() {
+    let Some(api_url) = crate::support::fakesnow::url() else {
+        return;
+    };
+    let db = crate::support::fakesnow::FakeSnowDatabase::create(&api_url).await;
+    db.run_script("CREATE TABLE orders (id INTEGER); CREATE TABLE customers (id INTEGER)")
+        .await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_querybot"))
+        .arg("doctor")
+        .current_dir(data.path())
+        .env_clear()
+        .env("QUERYBOT_DATA_DIR", data.path())
+        .env("QUERYBOT_LOG", "warn")
+        .env("WAREHOUSE_URL", db.warehouse_url())
+        .env("SNOWFLAKE_API_URL", &api_url)
+        .output()
+        .await
+        .expect("doctor runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.contains("warehouse `default` (snowflake)"),
+        "{report}"
+    );
+    assert!(report.contains("ok (user tester,"), "{report}");
+    assert!(report.contains("2 tables readable"), "{report}");
+    assert!(
+        !report.contains("secret"),
+        "no password in the report: {report}"
+    );
 }
 
 #[tokio::test]

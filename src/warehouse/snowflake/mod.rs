@@ -52,11 +52,6 @@ impl Snowflake {
         })
     }
 
-    /// Ends the Snowflake session, at shutdown.
-    pub async fn close(&self) {
-        self.session.close().await;
-    }
-
     fn error(&self, error: SessionError) -> WarehouseError {
         match error {
             SessionError::Unreachable(source) => WarehouseError::Unreachable {
@@ -480,6 +475,33 @@ impl Warehouse for Snowflake {
 
     async fn check(&self) -> Result<(), WarehouseError> {
         self.rows("SELECT 1").await.map(|_| ())
+    }
+
+    async fn describe(&self) -> Result<String, WarehouseError> {
+        self.check().await?;
+        let config = self.session.config();
+        // What Snowflake says the session uses; what was asked for where it cannot say.
+        let current = |sql: &'static str, asked: Option<String>| async move {
+            match self.rows(sql).await {
+                Ok((_, rows)) => rows.first().and_then(|row| text_of(&row[0])).or(asked),
+                Err(_) => asked,
+            }
+        };
+        let role = current("SELECT CURRENT_ROLE()", config.role.clone()).await;
+        let warehouse = current("SELECT CURRENT_WAREHOUSE()", config.warehouse.clone()).await;
+        let tables = self.read_catalog().await?.tables.len();
+        Ok(format!(
+            "user {}, role {}, warehouse {}, {tables} tables readable",
+            config.user,
+            role.as_deref().unwrap_or("(default)"),
+            warehouse
+                .as_deref()
+                .unwrap_or("(none: set ?warehouse= in the URL)"),
+        ))
+    }
+
+    async fn close(&self) {
+        self.session.close().await;
     }
 
     async fn introspect(&self) -> Result<Catalog, WarehouseError> {
