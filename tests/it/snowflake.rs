@@ -262,28 +262,29 @@ async fn the_inline_part_comes_first_then_the_chunks_in_order_with_their_headers
     let (result, rows) = run(warehouse.as_ref(), &CAPS).await;
     assert_eq!(result.expect("runs").row_count, 12);
     assert_eq!(ints(&rows), (1..=12).collect::<Vec<_>>());
-    let state = stub.lock().expect("stub");
-    assert!(
-        state
-            .chunk_headers
+    {
+        let state = stub.lock().expect("stub");
+        assert!(
+            state
+                .chunk_headers
+                .iter()
+                .all(|h| h.as_deref() == Some("s3cr3t")),
+            "chunk headers are sent: {:?}",
+            state.chunk_headers
+        );
+        let login = &state.logins[0];
+        assert_eq!(login["data"]["PASSWORD"], json!("secret"));
+        assert_eq!(
+            login["data"]["SESSION_PARAMETERS"]["QUERY_TAG"],
+            json!("querybot")
+        );
+        let query = state
+            .seen
             .iter()
-            .all(|h| h.as_deref() == Some("s3cr3t")),
-        "chunk headers are sent: {:?}",
-        state.chunk_headers
-    );
-    let login = &state.logins[0];
-    assert_eq!(login["data"]["PASSWORD"], json!("secret"));
-    assert_eq!(
-        login["data"]["SESSION_PARAMETERS"]["QUERY_TAG"],
-        json!("querybot")
-    );
-    let query = state
-        .seen
-        .iter()
-        .find(|s| s.starts_with("query"))
-        .expect("a query");
-    assert!(query.ends_with("Snowflake Token=\"token-1\""), "{query}");
-    drop(state);
+            .find(|s| s.starts_with("query"))
+            .expect("a query");
+        assert!(query.ends_with("Snowflake Token=\"token-1\""), "{query}");
+    }
     warehouse.close().await;
     let seen = stub.lock().expect("stub").seen.clone();
     assert_eq!(
