@@ -159,7 +159,10 @@ impl Pipeline {
             csv_path: out_dir.join("result.csv"),
             title: draft.question.clone(),
         })?;
-        let caps = Caps::from(&self.settings.limits);
+        let caps = Caps {
+            draft: Some(draft.id.as_uuid()),
+            ..Caps::from(&self.settings.limits)
+        };
         let span = tracing::info_span!("warehouse", connection = %draft.connection);
         let execution = warehouse
             .execute(&sql, &caps, &mut presenter)

@@ -79,6 +79,10 @@ macro_rules! uuid_id {
             pub fn new() -> Self {
                 $name(Uuid::new_v4())
             }
+
+            pub fn as_uuid(self) -> Uuid {
+                self.0
+            }
         }
 
         impl Default for $name {

@@ -68,6 +68,8 @@ pub struct Caps {
     pub timeout: Duration,
     pub max_rows: u64,
     pub max_bytes: u64,
+    /// The draft being run, for the warehouse's own query history (Snowflake's query tag).
+    pub draft: Option<uuid::Uuid>,
 }
 
 impl From<&QueryLimits> for Caps {
@@ -76,6 +78,7 @@ impl From<&QueryLimits> for Caps {
             timeout: limits.statement_timeout,
             max_rows: limits.max_rows,
             max_bytes: limits.max_bytes,
+            draft: None,
         }
     }
 }

@@ -853,6 +853,7 @@ mod tests {
             timeout: Duration::from_secs(10),
             max_rows: 100,
             max_bytes: 1 << 20,
+            draft: None,
         };
         let mut counts = Vec::new();
         let result: Result<(), WarehouseError> = async {

@@ -85,8 +85,9 @@ async fn query(State(stub): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         .unwrap_or_default()
         .to_owned();
     stub.seen.push(format!(
-        "query {} {token}",
-        body["sqlText"].as_str().unwrap_or_default()
+        "query {} [{}] {token}",
+        body["sqlText"].as_str().unwrap_or_default(),
+        body["parameters"]["QUERY_TAG"].as_str().unwrap_or_default()
     ));
     match stub.queries.pop_front() {
         Some((status, answer)) => (status, axum::Json(answer)).into_response(),
@@ -259,7 +260,12 @@ async fn the_inline_part_comes_first_then_the_chunks_in_order_with_their_headers
         stub.queries.push_back((StatusCode::OK, answer));
     }
     let warehouse = warehouse::connect(&connection(address)).expect("connects");
-    let (result, rows) = run(warehouse.as_ref(), &CAPS).await;
+    let draft = uuid::Uuid::new_v4();
+    let caps = Caps {
+        draft: Some(draft),
+        ..CAPS
+    };
+    let (result, rows) = run(warehouse.as_ref(), &caps).await;
     assert_eq!(result.expect("runs").row_count, 12);
     assert_eq!(ints(&rows), (1..=12).collect::<Vec<_>>());
     {
@@ -284,6 +290,10 @@ async fn the_inline_part_comes_first_then_the_chunks_in_order_with_their_headers
             .find(|s| s.starts_with("query"))
             .expect("a query");
         assert!(query.ends_with("Snowflake Token=\"token-1\""), "{query}");
+        assert!(
+            query.contains(&format!("[querybot draft {draft}]")),
+            "the draft is in the query tag: {query}"
+        );
     }
     warehouse.close().await;
     let seen = stub.lock().expect("stub").seen.clone();

@@ -98,6 +98,7 @@ impl Snowflake {
             timeout: INTROSPECTION_TIMEOUT,
             max_rows: 1_000_000,
             max_bytes: 256 * 1024 * 1024,
+            draft: None,
         };
         self.run(sql, &caps, &mut collected).await?;
         Ok((collected.columns, collected.rows))
@@ -110,16 +111,21 @@ impl Snowflake {
         sink: &mut dyn RowSink,
     ) -> Result<Execution, WarehouseError> {
         let started = Instant::now();
-        let data =
-            self.session
-                .query(sql, caps.timeout)
-                .await
-                .map_err(|e| match self.error(e) {
-                    WarehouseError::Timeout { .. } => WarehouseError::Timeout {
-                        limit: caps.timeout,
-                    },
-                    other => other,
-                })?;
+        // Admins find querybot's statements, and the draft each ran for, in the query history.
+        let tag = match caps.draft {
+            Some(draft) => format!("querybot draft {draft}"),
+            None => "querybot".to_owned(),
+        };
+        let data = self
+            .session
+            .query(sql, caps.timeout, &tag)
+            .await
+            .map_err(|e| match self.error(e) {
+                WarehouseError::Timeout { .. } => WarehouseError::Timeout {
+                    limit: caps.timeout,
+                },
+                other => other,
+            })?;
         let columns = arrow::columns(&data.rowtype);
         sink.columns(&columns)?;
         let mut capped = CappedSink::new(sink, caps);
@@ -526,6 +532,7 @@ impl Warehouse for Snowflake {
             .query(
                 &format!("EXPLAIN USING JSON {}", sql.as_str()),
                 caps.timeout,
+                "querybot",
             )
             .await
         {

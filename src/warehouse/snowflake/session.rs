@@ -170,14 +170,15 @@ impl Session {
         &self,
         sql: &str,
         deadline: Duration,
+        tag: &str,
     ) -> Result<QueryData, SessionError> {
         let started = Instant::now();
-        match self.query_once(sql, started, deadline).await {
+        match self.query_once(sql, started, deadline, tag).await {
             Err(SessionError::Statement { code, .. })
                 if SESSION_EXPIRED.contains(&code.as_str()) =>
             {
                 tracing::info!("Snowflake session expired; logging in again");
-                self.query_once(sql, started, deadline).await
+                self.query_once(sql, started, deadline, tag).await
             }
             other => other,
         }
@@ -188,6 +189,7 @@ impl Session {
         sql: &str,
         started: Instant,
         deadline: Duration,
+        tag: &str,
     ) -> Result<QueryData, SessionError> {
         let token = self.token().await?;
         let request_id = uuid::Uuid::new_v4().to_string();
@@ -203,7 +205,7 @@ impl Session {
             "isInternal": false,
             "parameters": {
                 "STATEMENT_TIMEOUT_IN_SECONDS": deadline.as_secs().max(1),
-                "QUERY_TAG": "querybot",
+                "QUERY_TAG": tag,
             },
         });
         let response = self

@@ -11,6 +11,7 @@ pub(crate) const CAPS: Caps = Caps {
     timeout: Duration::from_secs(10),
     max_rows: 10_000,
     max_bytes: 10 * 1024 * 1024,
+    draft: None,
 };
 
 pub(crate) fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {
