@@ -148,6 +148,11 @@ pub fn describe(config: &Config, origins: &Origins) -> Vec<Entry> {
         limits.max_bytes.to_string(),
     );
     add(
+        &["QUERYBOT_CONFIRM_ABOVE_BYTES"],
+        Some("confirm_above_bytes"),
+        limits.confirm_above_bytes.to_string(),
+    );
+    add(
         &["QUERYBOT_LOG", "RUST_LOG"],
         Some("log"),
         config

@@ -196,6 +196,8 @@ pub struct QueryLimits {
     pub max_rows: u64,
     /// Bytes of result data fetched at most, whatever the row count.
     pub max_bytes: u64,
+    /// A draft whose plan scans more than this many bytes shows a warning before Run.
+    pub confirm_above_bytes: u64,
 }
 
 impl Default for QueryLimits {
@@ -205,6 +207,7 @@ impl Default for QueryLimits {
             preview_rows: 20,
             max_rows: 100_000,
             max_bytes: 64 * 1024 * 1024,
+            confirm_above_bytes: 10 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -329,6 +332,7 @@ struct FileConfig {
     preview_rows: Option<u64>,
     max_rows: Option<u64>,
     max_result_bytes: Option<u64>,
+    confirm_above_bytes: Option<u64>,
     log_format: Option<String>,
     log: Option<String>,
     examples: Option<PathBuf>,
@@ -462,6 +466,12 @@ impl Config {
             positive(env, "QUERYBOT_MAX_ROWS", file.max_rows)?.unwrap_or(defaults.max_rows);
         let max_bytes = positive(env, "QUERYBOT_MAX_RESULT_BYTES", file.max_result_bytes)?
             .unwrap_or(defaults.max_bytes);
+        let confirm_above_bytes = positive(
+            env,
+            "QUERYBOT_CONFIRM_ABOVE_BYTES",
+            file.confirm_above_bytes,
+        )?
+        .unwrap_or(defaults.confirm_above_bytes);
         if preview_rows > max_rows {
             return Err(ConfigError::new(
                 "QUERYBOT_PREVIEW_ROWS",
@@ -629,6 +639,7 @@ impl Config {
                 preview_rows,
                 max_rows,
                 max_bytes,
+                confirm_above_bytes,
             },
             connections,
             llm,
@@ -1001,6 +1012,7 @@ mod tests {
             (vec![("LLM_MAX_RETRIES".into(), "lots".into())], "LLM_MAX_RETRIES"),
             (vec![("QUERYBOT_ANYONE_MAY_RUN".into(), "maybe".into())], "QUERYBOT_ANYONE_MAY_RUN"),
             (vec![("QUERYBOT_MAX_RESULT_BYTES".into(), "big".into())], "QUERYBOT_MAX_RESULT_BYTES"),
+            (vec![("QUERYBOT_CONFIRM_ABOVE_BYTES".into(), "10GB".into())], "QUERYBOT_CONFIRM_ABOVE_BYTES"),
             (vec![("QUERYBOT_PREVIEW_ROWS".into(), "-1".into())], "QUERYBOT_PREVIEW_ROWS"),
             (vec![("QUERYBOT_SHUTDOWN_GRACE".into(), "soon".into())], "QUERYBOT_SHUTDOWN_GRACE"),
             (vec![("SLACK_SIGNING_SECRET".into(), "s".into()), ("SLACK_API_URL".into(), "ftp://slack".into())], "SLACK_API_URL"),

@@ -9,8 +9,8 @@ use crate::guard::{self, Policy, Verdict};
 use crate::llm::{self, Usage};
 use crate::pipeline::examples;
 use crate::pipeline::linking::{self, Budget};
-use crate::store::{Draft, NewDraft};
-use crate::warehouse::{Caps, WarehouseError};
+use crate::store::{Draft, NewDraft, Scan};
+use crate::warehouse::{Caps, Plan, WarehouseError};
 
 /// Earlier turns of a thread replayed to the model.
 const HISTORY_TURNS: i64 = 6;
@@ -24,7 +24,7 @@ const MAX_QUESTION_CHARS: usize = 4_000;
 /// One attempt's outcome. What made it unusable goes back to the model in a repair round;
 /// the user sees the last problem in words that quote no data (`for_user`).
 enum Attempt {
-    Usable(guard::GuardedSql, Option<String>, Option<i64>),
+    Usable(guard::GuardedSql, Option<String>, Plan),
     Unusable { for_model: String, for_user: String },
 }
 
@@ -152,7 +152,13 @@ impl Pipeline {
                 }
             };
             match attempt {
-                Attempt::Usable(sql, explanation, estimated_rows) => {
+                Attempt::Usable(sql, explanation, plan) => {
+                    let limit = self.settings.limits.confirm_above_bytes;
+                    let scan = plan.scanned_bytes.map(|bytes| Scan {
+                        bytes,
+                        partitions: plan.partitions,
+                        over_limit: bytes > limit,
+                    });
                     let draft = self
                         .store
                         .create_draft(NewDraft {
@@ -162,7 +168,8 @@ impl Pipeline {
                             question: question.to_owned(),
                             sql: sql.as_str().to_owned(),
                             explanation,
-                            estimated_rows,
+                            estimated_rows: plan.estimated_rows,
+                            scan,
                             repair_rounds: i64::from(round),
                             prompt_tokens: saturating_i64(usage.prompt_tokens),
                             completion_tokens: saturating_i64(usage.completion_tokens),
@@ -204,7 +211,7 @@ impl Pipeline {
             }
         };
         match warehouse.explain(&guarded, caps).await {
-            Ok(plan) => Ok(Attempt::Usable(guarded, explanation, plan.estimated_rows)),
+            Ok(plan) => Ok(Attempt::Usable(guarded, explanation, plan)),
             Err(WarehouseError::Rejected {
                 message,
                 data_error,
@@ -216,7 +223,9 @@ impl Pipeline {
                 ),
             }),
             // A slow planner is no reason to reject good SQL; the run has its own timeout.
-            Err(WarehouseError::Timeout { .. }) => Ok(Attempt::Usable(guarded, explanation, None)),
+            Err(WarehouseError::Timeout { .. }) => {
+                Ok(Attempt::Usable(guarded, explanation, Plan::default()))
+            }
             Err(other) => Err(other.into()),
         }
     }

@@ -74,6 +74,24 @@ pub fn estimate_note(estimated_rows: u64) -> String {
     format!("Estimated result: about {}", rows(estimated_rows))
 }
 
+/// Under a draft: what its plan reads, "Scans about 1.2 GiB (14 of 300 partitions)".
+pub fn scan_note(bytes: u64, partitions: Option<(u64, u64)>) -> String {
+    match partitions {
+        Some((read, total)) => format!(
+            "Scans about {} ({} of {} {})",
+            self::bytes(bytes),
+            grouped(read),
+            grouped(total),
+            plural(total, "partition", "partitions")
+        ),
+        None => format!("Scans about {}", self::bytes(bytes)),
+    }
+}
+
+/// Under a draft whose plan reads more than the bot warns above.
+pub const SCAN_WARNING: &str = "⚠ This query reads more data than this bot runs without a \
+                                warning (QUERYBOT_CONFIRM_ABOVE_BYTES); check it before you Run.";
+
 /// Under a draft whose SQL is shown only in part.
 pub fn sql_cut_note(n_chars: usize) -> String {
     format!(
@@ -147,6 +165,19 @@ pub fn status_line(status: RunStatus, by: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scan_says_bytes_and_partitions() {
+        assert_eq!(
+            scan_note(1_288_490_189, Some((14, 300))),
+            "Scans about 1.2 GiB (14 of 300 partitions)"
+        );
+        assert_eq!(scan_note(2048, None), "Scans about 2 KiB");
+        assert_eq!(
+            scan_note(10, Some((1, 1))),
+            "Scans about 10 bytes (1 of 1 partition)"
+        );
+    }
 
     #[test]
     fn sizes_read_in_binary_units() {

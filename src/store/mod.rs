@@ -21,7 +21,7 @@ use sqlx::{AnyPool, Row, SqlSafeStr};
 
 pub use model::{
     ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, NewDraft,
-    NewRun, Platform, Run, RunId, Turn, UserId,
+    NewRun, Platform, Run, RunId, Scan, Turn, UserId,
 };
 
 use crate::catalog::Catalog;
@@ -60,7 +60,7 @@ pub struct Store {
 }
 
 const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, sql, explanation, \
-     estimated_rows, repair_rounds, prompt_tokens, completion_tokens, state, claimed_by, \
+     estimated_rows, scan, repair_rounds, prompt_tokens, completion_tokens, state, claimed_by, \
      created_at, updated_at";
 
 impl Store {
@@ -186,7 +186,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let insert = format!(
             "INSERT INTO drafts ({DRAFT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', NULL, $12, $12) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, $13, $13) \
              RETURNING {DRAFT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(insert))
@@ -198,6 +198,12 @@ impl Store {
             .bind(&new.sql)
             .bind(new.explanation.as_deref())
             .bind(new.estimated_rows)
+            .bind(
+                new.scan
+                    .map(|scan| serde_json::to_string(&scan))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            )
             .bind(new.repair_rounds)
             .bind(new.prompt_tokens)
             .bind(new.completion_tokens)
@@ -298,7 +304,7 @@ impl Store {
         explanation: Option<&str>,
     ) -> Result<Option<Draft>, StoreError> {
         let edit = format!(
-            "UPDATE drafts SET sql = $1, explanation = $2, estimated_rows = NULL, updated_at = $3 \
+            "UPDATE drafts SET sql = $1, explanation = $2, estimated_rows = NULL, scan = NULL, updated_at = $3 \
              WHERE id = $4 AND state = 'pending' RETURNING {DRAFT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(edit))
@@ -710,6 +716,11 @@ fn draft_from_row(row: &AnyRow) -> Result<Draft, StoreError> {
         sql: row.try_get("sql")?,
         explanation: row.try_get("explanation")?,
         estimated_rows: row.try_get("estimated_rows")?,
+        scan: row
+            .try_get::<Option<String>, _>("scan")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("a draft's scan: {e}")))?,
         repair_rounds: row.try_get("repair_rounds")?,
         prompt_tokens: row.try_get("prompt_tokens")?,
         completion_tokens: row.try_get("completion_tokens")?,

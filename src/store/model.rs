@@ -226,9 +226,20 @@ pub struct NewDraft {
     pub sql: String,
     pub explanation: Option<String>,
     pub estimated_rows: Option<i64>,
+    pub scan: Option<Scan>,
     pub repair_rounds: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+}
+
+/// What a draft's plan says it will read, where the warehouse can tell without running it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scan {
+    pub bytes: u64,
+    /// Micro-partitions read, of how many the tables have (Snowflake's pruning).
+    pub partitions: Option<(u64, u64)>,
+    /// More than the bot's `QUERYBOT_CONFIRM_ABOVE_BYTES`: the draft warns before Run.
+    pub over_limit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -241,6 +252,7 @@ pub struct Draft {
     pub sql: String,
     pub explanation: Option<String>,
     pub estimated_rows: Option<i64>,
+    pub scan: Option<Scan>,
     pub repair_rounds: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,

@@ -238,6 +238,7 @@ fn draft_json(draft: &Draft) -> serde_json::Value {
         "sql": draft.sql,
         "explanation": draft.explanation,
         "estimated_rows": draft.estimated_rows,
+        "scan": draft.scan,
         "draft": draft.id,
         "conversation": draft.conversation,
     })
@@ -279,8 +280,9 @@ fn print_draft(draft: &Draft) -> anyhow::Result<()> {
     if let Some(explanation) = &draft.explanation {
         text.push_str(explanation);
     }
-    if let Some(rows) = draft.estimated_rows {
-        text.push_str(&format!(" (about {rows} rows)"));
+    for note in super::plan_notes(draft) {
+        text.push('\n');
+        text.push_str(&note);
     }
     say(text.trim_end())
 }

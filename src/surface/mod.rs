@@ -15,7 +15,7 @@ pub mod slack;
 use async_trait::async_trait;
 
 use crate::bot::{Answer, Draft, Failure};
-use crate::present::words::RunStatus;
+use crate::present::words::{self, RunStatus};
 
 /// Something querybot says in a conversation, before any platform draws it.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +37,22 @@ pub enum Reply<'a> {
     Failure(&'a Failure),
     /// Help or a hint, not an error.
     Notice(&'a str),
+}
+
+/// What a draft's plan says, as notes every surface shows under it: the estimated rows, what
+/// it scans, and a warning when that is more than the bot's limit.
+pub fn plan_notes(draft: &Draft) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(estimate) = draft.estimated_rows.and_then(|n| u64::try_from(n).ok()) {
+        notes.push(words::estimate_note(estimate));
+    }
+    if let Some(scan) = &draft.scan {
+        notes.push(words::scan_note(scan.bytes, scan.partitions));
+        if scan.over_limit {
+            notes.push(words::SCAN_WARNING.to_owned());
+        }
+    }
+    notes
 }
 
 /// A message querybot posted, as its platform finds it again (a Slack `ts`, a Discord id).

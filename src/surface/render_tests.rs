@@ -20,6 +20,7 @@ pub(crate) fn draft_of(question: &str, sql: &str) -> Draft {
         sql: sql.to_owned(),
         explanation: Some("Counts orders per month.".to_owned()),
         estimated_rows: Some(1_200),
+        scan: None,
         repair_rounds: 0,
         prompt_tokens: 0,
         completion_tokens: 0,

@@ -102,9 +102,13 @@ pub enum Truncation {
     Bytes(u64),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub estimated_rows: Option<i64>,
+    /// Bytes the plan reads, where the warehouse tells (Snowflake).
+    pub scanned_bytes: Option<u64>,
+    /// Partitions the plan reads, of how many there are (Snowflake's pruning).
+    pub partitions: Option<(u64, u64)>,
 }
 
 /// Receives a result as it streams.

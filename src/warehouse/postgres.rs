@@ -442,9 +442,7 @@ impl Warehouse for Postgres {
                 .unwrap_or(usize::MAX);
             if raw_len > MAX_PLAN_BYTES {
                 tracing::info!(bytes = raw_len, "plan too large to read; no estimate");
-                return Ok(Plan {
-                    estimated_rows: None,
-                });
+                return Ok(Plan::default());
             }
             let plan: serde_json::Value =
                 row.try_get(0).map_err(|e| self.error(e, caps.timeout))?;
@@ -452,7 +450,10 @@ impl Warehouse for Postgres {
                 .pointer("/0/Plan/Plan Rows")
                 .and_then(serde_json::Value::as_f64)
                 .map(|rows| rows.round() as i64);
-            Ok(Plan { estimated_rows })
+            Ok(Plan {
+                estimated_rows,
+                ..Plan::default()
+            })
         };
         with_backstop(caps.timeout, work).await
     }

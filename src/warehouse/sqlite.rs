@@ -365,9 +365,7 @@ impl Warehouse for Sqlite {
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| self.error(e, deadline))?;
-            Ok(Plan {
-                estimated_rows: None,
-            })
+            Ok(Plan::default())
         })
         .await
     }

@@ -545,6 +545,37 @@ async fn explain_refuses_an_unknown_column_as_snowflake_says_it() {
 }
 
 #[tokio::test]
+async fn explain_says_how_much_the_query_will_scan() {
+    let (address, stub) = start(Stub::default()).await;
+    let plan = json!({"GlobalStats": {"partitionsTotal": 300, "partitionsAssigned": 14,
+        "bytesAssigned": 1_288_490_189u64}, "Operations": [[{"id": 0, "operation": "Result"}]]});
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "content",
+        DataType::Utf8,
+        true,
+    )]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(arrow_array::StringArray::from(vec![
+            plan.to_string(),
+        ]))],
+    )
+    .expect("a batch");
+    let rowtype = json!([{"name": "content", "type": "text"}]);
+    stub.lock()
+        .expect("stub")
+        .queries
+        .push_back((StatusCode::OK, finished(rowtype, &ipc(&batch), 0, address)));
+    let warehouse = warehouse::connect(&connection(address)).expect("connects");
+    let plan = warehouse
+        .explain(&guarded("SELECT n FROM t"), &CAPS)
+        .await
+        .expect("plans");
+    assert_eq!(plan.scanned_bytes, Some(1_288_490_189));
+    assert_eq!(plan.partitions, Some((14, 300)));
+}
+
+#[tokio::test]
 async fn key_pair_login_sends_a_jwt_signed_by_the_configured_key() {
     use rsa::pkcs1v15::{Signature, VerifyingKey};
     use rsa::pkcs8::DecodePublicKey;

@@ -7,7 +7,7 @@ use querybot::catalog::{Catalog, Column, Table, TableKind};
 use querybot::config::SecretUrl;
 use querybot::dialect::Dialect;
 use querybot::store::{
-    ConversationId, ConversationKey, DraftState, EventId, NewDraft, NewRun, Platform,
+    ConversationId, ConversationKey, DraftState, EventId, NewDraft, NewRun, Platform, Scan,
     SlackInstallation, Store, UserId,
 };
 
@@ -102,6 +102,11 @@ fn new_draft(conversation: ConversationId, question: &str, sql: &str) -> NewDraf
         sql: sql.into(),
         explanation: Some("Counts orders.".into()),
         estimated_rows: Some(1),
+        scan: Some(Scan {
+            bytes: 12_884_901_888,
+            partitions: Some((14, 300)),
+            over_limit: true,
+        }),
         repair_rounds: 0,
         prompt_tokens: 900,
         completion_tokens: 40,
@@ -171,6 +176,11 @@ async fn a_draft_goes_from_pending_to_done(_: &Backing, store: Store) {
         .expect("draft stored");
     assert_eq!(draft.state, DraftState::Pending);
     assert_eq!((draft.prompt_tokens, draft.completion_tokens), (900, 40));
+    assert_eq!(
+        draft.scan.map(|s| (s.bytes, s.partitions, s.over_limit)),
+        Some((12_884_901_888, Some((14, 300)), true)),
+        "the plan's scan is kept"
+    );
     assert_eq!(
         store.draft(draft.id).await.expect("read").as_ref(),
         Some(&draft)
@@ -271,6 +281,7 @@ async fn only_pending_drafts_can_be_edited_or_cancelled(_: &Backing, store: Stor
         .expect("pending drafts can be edited");
     assert_eq!(edited.sql, "SELECT 2");
     assert_eq!(edited.estimated_rows, None);
+    assert_eq!(edited.scan, None, "an edit's plan is not the old one's");
     assert!(store.cancel_draft(draft.id).await.expect("cancel"));
     assert!(!store.cancel_draft(draft.id).await.expect("cancel again"));
     assert!(

@@ -193,9 +193,11 @@ fn draft_body(draft: &Draft, status: Option<&str>) -> String {
         .filter(|e| !e.is_empty())
         .map(|e| escape(&cut(e, EXPLANATION_CHARS)));
     let mut notes: Vec<String> = Vec::new();
-    if let Some(estimate) = draft.estimated_rows.and_then(|n| u64::try_from(n).ok()) {
-        notes.push(escape(&words::estimate_note(estimate)));
-    }
+    notes.extend(
+        crate::surface::plan_notes(draft)
+            .iter()
+            .map(|note| escape(note)),
+    );
     // The status line names a person as a mention, which must stay a mention.
     if let Some(status) = status {
         notes.push(status.to_owned());
@@ -310,6 +312,28 @@ mod tests {
             "only the SQL's fence: {content}"
         );
         assert!(drawn.components.is_empty(), "no buttons once run");
+    }
+
+    #[test]
+    fn a_large_scan_is_a_warning_on_the_draft() {
+        let mut draft = draft_of("orders?", "SELECT 1");
+        draft.scan = Some(crate::store::Scan {
+            bytes: 12 * 1024 * 1024 * 1024,
+            partitions: Some((14, 300)),
+            over_limit: true,
+        });
+        // As Discord shows it: escapes are not displayed.
+        let content = super::draft(&draft).content.replace('\\', "");
+        assert!(
+            content.contains("Scans about 12 GiB (14 of 300 partitions)"),
+            "{content}"
+        );
+        assert!(content.contains("check it before you Run"), "{content}");
+        draft.scan = Some(crate::store::Scan {
+            over_limit: false,
+            ..draft.scan.expect("a scan")
+        });
+        assert!(!super::draft(&draft).content.contains("before you Run"));
     }
 
     #[test]

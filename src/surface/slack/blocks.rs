@@ -190,9 +190,7 @@ fn draft_body(draft: &Draft) -> Vec<SlackBlock> {
             EXPLANATION_CHARS,
         ))));
     }
-    if let Some(estimate) = draft.estimated_rows.and_then(|n| u64::try_from(n).ok()) {
-        notes.push(words::estimate_note(estimate));
-    }
+    notes.extend(crate::surface::plan_notes(draft));
     if !notes.is_empty() {
         blocks.push(context(notes));
     }

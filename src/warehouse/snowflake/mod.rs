@@ -67,6 +67,15 @@ impl Snowflake {
                 ),
             },
             SessionError::Statement {
+                internal: true,
+                message,
+                code,
+                ..
+            } => WarehouseError::Protocol {
+                connection: self.name.clone(),
+                problem: format!("Snowflake failed ({code}): {message}"),
+            },
+            SessionError::Statement {
                 code,
                 sql_state,
                 message,
@@ -526,32 +535,48 @@ impl Warehouse for Snowflake {
     }
 
     async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError> {
-        // Compiling the plan resolves every table and column without running the query.
-        match self
-            .session
-            .query(
-                &format!("EXPLAIN USING JSON {}", sql.as_str()),
-                caps.timeout,
-                "querybot",
-            )
-            .await
-        {
-            Ok(_) => Ok(Plan {
-                estimated_rows: None,
-            }),
+        // Compiling the plan resolves every table and column without running the query, and
+        // its global statistics say how much it will read after pruning.
+        let explain = format!("EXPLAIN USING JSON {}", sql.as_str());
+        let mut plan = super::Collected::default();
+        let caps = Caps {
+            max_rows: 10,
+            max_bytes: 4 * 1024 * 1024,
+            draft: None,
+            ..*caps
+        };
+        match self.run(&explain, &caps, &mut plan).await {
+            Ok(_) => Ok(plan_of(&plan)),
             // A server that cannot explain (an emulator, say) has no plan to give; the run
             // still checks the query.
-            Err(SessionError::Statement {
-                internal: true,
-                message,
-                ..
-            }) => {
-                tracing::debug!(connection = %self.name, %message, "no plan from Snowflake");
-                Ok(Plan {
-                    estimated_rows: None,
-                })
+            Err(WarehouseError::Protocol { problem, .. }) => {
+                tracing::debug!(connection = %self.name, %problem, "no plan from Snowflake");
+                Ok(Plan::default())
             }
-            Err(error) => Err(self.error(error)),
+            Err(error) => Err(error),
         }
+    }
+}
+
+/// The scan an `EXPLAIN USING JSON` plan announces (`GlobalStats`).
+fn plan_of(rows: &super::Collected) -> Plan {
+    let Some(Value::Text(json) | Value::Json(serde_json::Value::String(json))) =
+        rows.rows.first().and_then(|row| row.first())
+    else {
+        return match rows.rows.first().and_then(|row| row.first()) {
+            Some(Value::Json(json)) => scan_of(json),
+            _ => Plan::default(),
+        };
+    };
+    serde_json::from_str(json).map_or_else(|_| Plan::default(), |json| scan_of(&json))
+}
+
+fn scan_of(plan: &serde_json::Value) -> Plan {
+    let stats = &plan["GlobalStats"];
+    let number = |name: &str| stats[name].as_u64();
+    Plan {
+        estimated_rows: None,
+        scanned_bytes: number("bytesAssigned"),
+        partitions: number("partitionsAssigned").zip(number("partitionsTotal")),
     }
 }
