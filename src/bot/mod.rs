@@ -13,7 +13,7 @@ pub use state::SurfaceState;
 pub use crate::pipeline::{Answer, Ask, RunOptions, SavedChart};
 pub use crate::store::{
     ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, Platform,
-    RunId, SlackInstallation, StoreError, UserId,
+    RunId, Scan, SlackInstallation, StoreError, UserId,
 };
 
 /// A failure as the user sees it, and as the logs keep it.

@@ -630,7 +630,7 @@ impl Store {
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let scripts: [(i64, &str, &'static str); 3] = match backend {
+    let scripts: [(i64, &str, &'static str); 4] = match backend {
         Backend::Postgres => [
             (
                 1,
@@ -646,6 +646,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 3,
                 "catalog caveats",
                 include_str!("../../migrations/postgres/0003_catalog_caveats.sql"),
+            ),
+            (
+                4,
+                "draft scan",
+                include_str!("../../migrations/postgres/0004_draft_scan.sql"),
             ),
         ],
         Backend::Sqlite => [
@@ -663,6 +668,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 3,
                 "catalog caveats",
                 include_str!("../../migrations/sqlite/0003_catalog_caveats.sql"),
+            ),
+            (
+                4,
+                "draft scan",
+                include_str!("../../migrations/sqlite/0004_draft_scan.sql"),
             ),
         ],
     };

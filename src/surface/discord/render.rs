@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn a_large_scan_is_a_warning_on_the_draft() {
         let mut draft = draft_of("orders?", "SELECT 1");
-        draft.scan = Some(crate::store::Scan {
+        draft.scan = Some(crate::bot::Scan {
             bytes: 12 * 1024 * 1024 * 1024,
             partitions: Some((14, 300)),
             over_limit: true,
@@ -329,7 +329,7 @@ mod tests {
             "{content}"
         );
         assert!(content.contains("check it before you Run"), "{content}");
-        draft.scan = Some(crate::store::Scan {
+        draft.scan = Some(crate::bot::Scan {
             over_limit: false,
             ..draft.scan.expect("a scan")
         });
