@@ -680,6 +680,43 @@ async fn doctor_logs_in_and_says_who_querybot_is_and_what_it_can_read() {
 }
 
 #[tokio::test]
+async fn the_catalog_has_comments_keys_and_sample_values_of_few_valued_text() {
+    let Some(api_url) = crate::support::fakesnow::url() else {
+        return;
+    };
+    let db = crate::support::fakesnow::FakeSnowDatabase::create(&api_url).await;
+    db.run_script(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, status TEXT, note TEXT) COMMENT = 'one row per order'; \
+         INSERT INTO orders VALUES (1, 'shipped', 'a'), (2, 'placed', 'b'), (3, 'shipped', 'c'), \
+         (4, 'refunded', 'd'), (5, 'placed', 'e'), (6, 'placed', 'f'), (7, 'placed', 'g'), \
+         (8, 'placed', 'h'), (9, 'placed', 'i'), (10, 'placed', 'j'), (11, 'placed', 'k')",
+    )
+    .await;
+    let warehouse =
+        warehouse::connect(&snowflake_connection(&db.warehouse_url(), &api_url)).expect("connects");
+    let catalog = warehouse.introspect().await.expect("introspects");
+    let orders = catalog
+        .tables
+        .iter()
+        .find(|t| t.name == "ORDERS")
+        .expect("orders");
+    assert_eq!(orders.comment.as_deref(), Some("one row per order"));
+    assert_eq!(orders.primary_key, ["ID"]);
+    let column = |name: &str| {
+        orders
+            .columns
+            .iter()
+            .find(|c| c.name == name)
+            .expect("a column")
+    };
+    assert_eq!(column("STATUS").samples, ["placed", "refunded", "shipped"]);
+    assert!(
+        column("NOTE").samples.is_empty(),
+        "eleven values are too many to sample"
+    );
+}
+
+#[tokio::test]
 async fn snowflakes_recorded_answers_are_read_a_json_rowset_and_a_refused_login() {
     let (address, stub) = start(Stub::default()).await;
     stub.lock()

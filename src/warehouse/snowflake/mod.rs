@@ -20,8 +20,8 @@ use futures_util::StreamExt;
 use self::protocol::QueryData;
 use self::session::{Session, SessionError};
 use super::{
-    CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, Plan, RowSink, Value, ValueKind,
-    Warehouse, WarehouseError, quote_identifier,
+    CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
+    Value, ValueKind, Warehouse, WarehouseError, quote_identifier,
 };
 use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
 use crate::config::ConnectionConfig;
@@ -30,6 +30,10 @@ use crate::guard::{self, GuardedSql};
 
 /// Result chunks downloaded at once.
 const CHUNK_CONCURRENCY: usize = 4;
+/// Tables read for sample values have at most this many rows (a scan of each text column).
+const SAMPLE_TABLE_MAX_ROWS: i64 = 200_000;
+/// Columns read for sample values in one catalog refresh, at most.
+const SAMPLE_COLUMNS: usize = 200;
 
 pub struct Snowflake {
     name: String,
@@ -310,6 +314,7 @@ impl Snowflake {
                 });
             }
         }
+        self.read_samples(&mut by_name).await;
         let schemas: std::collections::BTreeSet<String> =
             by_name.keys().map(|(schema, _)| schema.clone()).collect();
         for schema in &schemas {
@@ -319,6 +324,51 @@ impl Snowflake {
             dialect: Dialect::Snowflake,
             tables: by_name.into_values().collect(),
         })
+    }
+
+    /// Sample values of text columns with at most a few distinct values, from small tables
+    /// only (each is a query the warehouse runs), and at most [`SAMPLE_COLUMNS`] columns.
+    async fn read_samples(&self, tables: &mut BTreeMap<(String, String), Table>) {
+        let mut budget = SAMPLE_COLUMNS;
+        for table in tables.values_mut() {
+            if table.kind != TableKind::Table
+                || table
+                    .row_estimate
+                    .is_none_or(|rows| rows > SAMPLE_TABLE_MAX_ROWS)
+            {
+                continue;
+            }
+            let name = format!(
+                "{}.{}",
+                quote_identifier(&table.schema),
+                quote_identifier(&table.name)
+            );
+            for column in &mut table.columns {
+                if budget == 0 {
+                    return;
+                }
+                let text = ["TEXT", "VARCHAR", "STRING", "CHAR"]
+                    .iter()
+                    .any(|kind| column.data_type.to_uppercase().starts_with(kind));
+                if !text {
+                    continue;
+                }
+                budget -= 1;
+                let quoted = quote_identifier(&column.name);
+                let sql = format!(
+                    "SELECT DISTINCT {quoted} FROM {name} WHERE {quoted} IS NOT NULL \
+                     ORDER BY 1 LIMIT {}",
+                    MAX_SAMPLE_VALUES + 1
+                );
+                match self.rows(&sql).await {
+                    Ok((_, rows)) if rows.len() <= MAX_SAMPLE_VALUES => {
+                        column.samples = rows.iter().filter_map(|row| text_of(&row[0])).collect();
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::debug!(%error, column = %column.name, "no samples read"),
+                }
+            }
+        }
     }
 
     /// Primary and foreign keys, where Snowflake records them (they are not enforced, but say
