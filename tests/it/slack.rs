@@ -82,9 +82,19 @@ impl SlackTest {
     }
 
     async fn command(&self, user: &str, text: &str, trigger: &str) -> reqwest::Response {
+        self.command_in("C0SALES", user, text, trigger).await
+    }
+
+    async fn command_in(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+        trigger: &str,
+    ) -> reqwest::Response {
         let body = serde_urlencoded::to_string([
             ("team_id", TEAM_ID),
-            ("channel_id", "C0SALES"),
+            ("channel_id", channel),
             ("user_id", user),
             ("command", "/ask"),
             ("text", text),
@@ -891,5 +901,52 @@ async fn a_direct_message_that_mentions_the_bot_is_answered() {
     assert_eq!(
         t.llm.requests()[0].last_user_message(),
         "how many customers?"
+    );
+}
+
+#[tokio::test]
+async fn posts_are_paced_per_channel_not_per_process() {
+    let t = &start(false, &[]).await;
+    t.llm
+        .respond_with(|_| sql_reply("SELECT count(*) AS n FROM orders", "Counts orders."));
+    // Ten channels at once: nothing makes one channel's post wait for another's.
+    let asks = (0..10).map(|i| {
+        let channel = format!("C0{i:03}");
+        async move {
+            let trigger = format!("trigger-{channel}");
+            t.command_in(&channel, "U1", "how many orders?", &trigger)
+                .await
+        }
+    });
+    for response in futures_util::future::join_all(asks).await {
+        assert_eq!(response.status(), 200);
+    }
+    let posts = t.slack.wait_for("chat.postMessage", 10).await;
+    let spread = posts[9].at - posts[0].at;
+    assert!(
+        spread < Duration::from_secs(3),
+        "ten channels' first posts took {spread:?}: one line for every channel would take 9 s"
+    );
+    // One channel: a burst of three, then about one a second.
+    let asks = (0..5).map(|i| {
+        let trigger = format!("trigger-burst-{i}");
+        async move {
+            t.command_in("C0BUSY", "U1", "how many orders?", &trigger)
+                .await
+        }
+    });
+    futures_util::future::join_all(asks).await;
+    let busy: Vec<_> = t
+        .slack
+        .wait_for("chat.postMessage", 15)
+        .await
+        .into_iter()
+        .filter(|c| c.param("channel").as_deref() == Some("C0BUSY"))
+        .collect();
+    assert_eq!(busy.len(), 5);
+    let paced = busy[4].at - busy[0].at;
+    assert!(
+        paced >= Duration::from_millis(1_800),
+        "five posts in one channel came within {paced:?}"
     );
 }

@@ -1,8 +1,15 @@
 //! The Slack Web API calls querybot makes, through slack-morphism, against the configured
-//! base URL. Rate control is slack-morphism's: per-tier throttling per workspace and, on a
-//! 429, a wait of `Retry-After` for that method before retrying.
+//! base URL. Rate control is querybot's: posts are paced per channel (Slack's limit is about
+//! one message a second per channel, with short bursts), and any call answered 429 waits its
+//! `Retry-After` and is sent again. slack-morphism's own throttle is off: without a team id on
+//! the token it paces every post of the process in one line, one a second.
 
+use std::future::Future;
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota};
 
 use secrecy::{ExposeSecret, SecretString};
 use slack_morphism::errors::SlackClientError;
@@ -10,6 +17,10 @@ use slack_morphism::prelude::*;
 
 /// Retries after a 429 before a call fails.
 const RATE_LIMIT_RETRIES: usize = 3;
+/// Posts a channel takes at once before the one-a-second pace applies.
+const POST_BURST: u32 = 3;
+/// The wait after a 429 that names none.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub(super) type Client = SlackClient<SlackClientHyperHttpsConnector>;
 
@@ -35,6 +46,8 @@ impl ApiError {
 #[derive(Clone)]
 pub(super) struct Api {
     client: Arc<Client>,
+    /// Posts per channel id.
+    posts: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 /// A file to share into a thread.
@@ -54,14 +67,37 @@ impl Api {
             .enable_http1()
             .enable_http2()
             .build();
-        let connector = SlackClientHyperConnector::from(https)
-            .with_slack_api_url(api_url)
-            .with_rate_control(
-                SlackApiRateControlConfig::new().with_max_retries(RATE_LIMIT_RETRIES),
-            );
+        let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_url);
+        let burst = NonZeroU32::new(POST_BURST).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_second(NonZeroU32::MIN).allow_burst(burst);
         Ok(Api {
             client: Arc::new(SlackClient::new(connector)),
+            posts: Arc::new(DefaultKeyedRateLimiter::keyed(quota)),
         })
+    }
+
+    /// Sends a call, again after a 429 once Slack's `Retry-After` has passed.
+    async fn retrying<T, F, Fut>(call: &'static str, mut send: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SlackClientError>>,
+    {
+        let mut retries = 0;
+        loop {
+            match send().await {
+                Err(SlackClientError::RateLimitError(limited)) if retries < RATE_LIMIT_RETRIES => {
+                    let wait = limited.retry_after.unwrap_or(DEFAULT_RETRY_AFTER);
+                    tracing::info!(
+                        call,
+                        wait_ms = wait.as_millis() as u64,
+                        "Slack rate limit: waiting"
+                    );
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                }
+                result => return Ok(result?),
+            }
+        }
     }
 
     fn token(token: &SecretString) -> SlackApiToken {
@@ -80,7 +116,9 @@ impl Api {
             .opt_thread_ts(thread_ts.map(Into::into));
         let token = Self::token(token);
         let session = self.client.open_session(&token);
-        let response = session.chat_post_message(&request).await?;
+        self.posts.until_key_ready(&channel.to_owned()).await;
+        let response =
+            Self::retrying("chat.postMessage", || session.chat_post_message(&request)).await?;
         Ok(response.ts.to_string())
     }
 
@@ -94,7 +132,7 @@ impl Api {
         let request = SlackApiChatUpdateRequest::new(channel.into(), content, ts.into());
         let token = Self::token(token);
         let session = self.client.open_session(&token);
-        session.chat_update(&request).await?;
+        Self::retrying("chat.update", || session.chat_update(&request)).await?;
         Ok(())
     }
 
@@ -111,7 +149,10 @@ impl Api {
             .opt_thread_ts(thread_ts.map(Into::into));
         let token = Self::token(token);
         let session = self.client.open_session(&token);
-        session.chat_post_ephemeral(&request).await?;
+        Self::retrying("chat.postEphemeral", || {
+            session.chat_post_ephemeral(&request)
+        })
+        .await?;
         Ok(())
     }
 
@@ -124,7 +165,7 @@ impl Api {
         let request = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
         let token = Self::token(token);
         let session = self.client.open_session(&token);
-        session.views_open(&request).await?;
+        Self::retrying("views.open", || session.views_open(&request)).await?;
         Ok(())
     }
 
@@ -139,12 +180,14 @@ impl Api {
     ) -> Result<(), ApiError> {
         let token = Self::token(token);
         let session = self.client.open_session(&token);
-        let reserved = session
-            .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(
-                file.filename.to_owned(),
-                file.bytes.len(),
-            ))
-            .await?;
+        let reserve = SlackApiFilesGetUploadUrlExternalRequest::new(
+            file.filename.to_owned(),
+            file.bytes.len(),
+        );
+        let reserved = Self::retrying("files.getUploadURLExternal", || {
+            session.get_upload_url_external(&reserve)
+        })
+        .await?;
         let content_type = if file.filename.ends_with(".png") {
             "image/png"
         } else {
@@ -158,13 +201,13 @@ impl Api {
             ))
             .await?;
         let shared = SlackApiFilesComplete::new(reserved.file_id).with_title(file.title.to_owned());
-        session
-            .files_complete_upload_external(
-                &SlackApiFilesCompleteUploadExternalRequest::new(vec![shared])
-                    .with_channel_id(channel.into())
-                    .with_thread_ts(thread_ts.into()),
-            )
-            .await?;
+        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![shared])
+            .with_channel_id(channel.into())
+            .with_thread_ts(thread_ts.into());
+        Self::retrying("files.completeUploadExternal", || {
+            session.files_complete_upload_external(&complete)
+        })
+        .await?;
         Ok(())
     }
 
