@@ -180,8 +180,19 @@ impl App {
         {
             tracing::warn!(
                 unfinished = self.tasks.len(),
-                "shutdown grace over; unfinished runs are failed by housekeeping"
+                "shutdown grace over: stopping questions and runs in flight"
             );
+            // Each tells its thread (a run's draft becomes runnable again) before the exit.
+            self.bot.stopping().cancel();
+            if tokio::time::timeout(STOP_TELLING, self.tasks.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    unfinished = self.tasks.len(),
+                    "work in flight did not stop in time"
+                );
+            }
         }
         if let Some(gateway) = gateway {
             // The gateway closes at once; a hung connection must not hold the exit.
@@ -201,6 +212,9 @@ impl App {
         }
     }
 }
+
+/// How long work in flight has, after the grace, to tell its threads it stopped.
+const STOP_TELLING: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// How long a draft waits for Run before it expires.
 const DRAFT_LIFETIME_HOURS: i64 = 24;

@@ -43,6 +43,9 @@ pub enum RunPermission {
 pub struct Bot {
     pipeline: Pipeline,
     permission: RunPermission,
+    /// Cancelled when the process stops waiting for work in flight (its shutdown grace is
+    /// over): questions and runs still going end and say so.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Bot {
@@ -50,11 +53,27 @@ impl Bot {
         Bot {
             pipeline,
             permission,
+            stopping: tokio_util::sync::CancellationToken::new(),
         }
     }
 
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    /// Cancelled once the process gives up on work in flight.
+    pub fn stopping(&self) -> &tokio_util::sync::CancellationToken {
+        &self.stopping
+    }
+
+    /// Gives a claimed draft back, runnable again, when its run cannot finish because the
+    /// process is stopping.
+    pub async fn interrupt(&self, id: DraftId) -> Result<Option<Draft>, Failure> {
+        self.pipeline
+            .store()
+            .release_draft(id)
+            .await
+            .map_err(|e| self.failure(&e.into()))
     }
 
     /// The thread of an earlier conversation, to continue it.

@@ -318,6 +318,21 @@ impl Store {
     }
 
     /// Cancels a pending draft; `false` when it was not pending any more.
+    /// Puts a claimed draft back to pending, for a run that could not finish (the process is
+    /// stopping); `None` when it was not running.
+    pub async fn release_draft(&self, id: DraftId) -> Result<Option<Draft>, StoreError> {
+        let release = format!(
+            "UPDATE drafts SET state = 'pending', claimed_by = NULL, updated_at = $1 \
+             WHERE id = $2 AND state = 'running' RETURNING {DRAFT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(release))
+            .bind(timestamp(Utc::now()))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(draft_from_row).transpose()
+    }
+
     pub async fn cancel_draft(&self, id: DraftId) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE drafts SET state = 'cancelled', updated_at = $1 WHERE id = $2 AND state = 'pending'",

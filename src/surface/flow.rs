@@ -14,6 +14,13 @@ use super::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
 /// What the placeholder says while the LLM writes SQL.
 pub const WRITING_SQL: &str = "writing SQL…";
 
+/// Said in place of a draft that was still being written when the process stopped.
+pub const STOPPED_WRITING: &str = "querybot restarted before the SQL was ready; please ask again.";
+
+/// Said in the thread of a run the process could not finish before it stopped.
+pub const RUN_INTERRUPTED: &str =
+    "The run was interrupted by a restart; press Run to run it again.";
+
 /// What querybot says to a mention with no question in it, or a bare `/ask`.
 pub const HELP: &str = "Ask a question about your data, for example `/ask how many orders per \
                         month in 2024?` — I'll show the SQL first and run it only when you \
@@ -88,7 +95,13 @@ pub async fn draft_into(
     placeholder: &MessageRef,
     ask: &Ask,
 ) -> Result<(), SurfaceError> {
-    match bot.ask(ask).await {
+    let asked = tokio::select! {
+        asked = bot.ask(ask) => asked,
+        () = bot.stopping().cancelled() => {
+            return outbox.update(placeholder, Reply::Notice(STOPPED_WRITING)).await;
+        }
+    };
+    match asked {
         Ok(draft) => outbox.update(placeholder, Reply::Draft(&draft)).await,
         Err(failure) => outbox.update(placeholder, Reply::Failure(&failure)).await,
     }
@@ -121,7 +134,11 @@ pub async fn run(
     let options = RunOptions {
         out_dir: Some(out_dir.path().to_path_buf()),
     };
-    let status = match bot.finish(draft.clone(), by, &options).await {
+    let finished = tokio::select! {
+        finished = bot.finish(draft.clone(), by, &options) => finished,
+        () = bot.stopping().cancelled() => return interrupted(bot, outbox, draft_message, &draft).await,
+    };
+    let status = match finished {
         Ok(answer) => match deliver(outbox, &answer).await {
             Ok(()) => RunStatus::Ran {
                 elapsed: answer.elapsed,
@@ -144,6 +161,29 @@ pub async fn run(
         status,
     };
     outbox.update(draft_message, done).await
+}
+
+/// A run the process stopped before it finished: the draft is runnable again, and the thread
+/// says so.
+async fn interrupted(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    draft_message: &MessageRef,
+    draft: &Draft,
+) -> Result<(), SurfaceError> {
+    tracing::warn!(draft_id = %draft.id, "run interrupted by shutdown; the draft is runnable again");
+    let released = match bot.interrupt(draft.id).await {
+        Ok(released) => released,
+        Err(failure) => {
+            tracing::warn!(detail = %failure.detail, "cannot release an interrupted draft");
+            None
+        }
+    };
+    outbox.post(Reply::Notice(RUN_INTERRUPTED)).await?;
+    match released {
+        Some(draft) => outbox.update(draft_message, Reply::Draft(&draft)).await,
+        None => Ok(()),
+    }
 }
 
 /// The answer in the conversation, then its chart and CSV.

@@ -23,6 +23,7 @@ on_every_surface!(
     edit_refuses_a_write_and_saves_a_valid_query,
     a_rate_limited_post_waits_for_the_platform_and_goes_through,
     one_event_delivered_four_times_is_answered_once,
+    a_run_cut_off_by_shutdown_is_runnable_again_and_the_thread_is_told,
 );
 
 async fn ask_draft_run_answers_in_the_thread_with_table_chart_and_csv(chat: &mut dyn Chat) {
@@ -183,6 +184,34 @@ async fn one_event_delivered_four_times_is_answered_once(chat: &mut dyn Chat) {
         2,
         "one LLM call per distinct question"
     );
+}
+
+async fn a_run_cut_off_by_shutdown_is_runnable_again_and_the_thread_is_told(chat: &mut dyn Chat) {
+    // Counting to a billion outlasts the one-second grace the stories run with.
+    let slow = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000000000) \
+                SELECT count(*) AS n FROM r";
+    chat.llm().script([sql_reply(slow, "Counts to a billion.")]);
+    let drafted = chat.ask("count to a billion").await;
+    chat.click(Who::Asker, &drafted, Action::Run).await;
+    assert!(chat.draft_text(&drafted, 2).await.contains("Running"));
+    chat.app_mut().shut_down();
+    tokio::time::timeout(Duration::from_secs(10), chat.app_mut().served())
+        .await
+        .expect("serve stops after its grace")
+        .expect("cleanly");
+    let again = chat.draft_text(&drafted, 3).await;
+    assert!(
+        again.contains("querybot_run"),
+        "the draft has its buttons again: {again}"
+    );
+    let draft = chat
+        .app()
+        .store
+        .draft(drafted.draft.parse().expect("a draft id"))
+        .await
+        .expect("read")
+        .expect("the draft");
+    assert_eq!(draft.state, querybot::store::DraftState::Pending);
 }
 
 /// Two replicas on one PostgreSQL store: each gets every delivery, one answers.

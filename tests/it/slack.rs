@@ -336,16 +336,24 @@ async fn shutdown_answers_what_was_acknowledged_and_refuses_the_rest() {
 }
 
 #[tokio::test]
-async fn shutdown_stops_after_its_grace() {
+async fn shutdown_stops_after_its_grace_and_says_so() {
     let mut t = start(false, &[("QUERYBOT_SHUTDOWN_GRACE", "1")]).await;
     t.llm.script([Step::Hang(Duration::from_secs(30))]);
     let response = t.command("U1", "orders per month", "trigger-stuck").await;
     assert_eq!(response.status(), 200);
+    let started = std::time::Instant::now();
     t.app.shut_down();
     t.app.served().await.expect("serve returns cleanly");
     assert!(
-        t.slack.calls_to("chat.update").is_empty(),
+        started.elapsed() < Duration::from_secs(10),
         "serve returned without waiting for the 30-second LLM"
+    );
+    let told = t.slack.calls_to("chat.update");
+    assert_eq!(told.len(), 1, "the placeholder is replaced once");
+    assert!(
+        text_of(&told[0]).contains("restarted before the SQL was ready"),
+        "{}",
+        told[0].params
     );
 }
 

@@ -45,6 +45,7 @@ pub(crate) struct Answered {
 pub(crate) trait Chat: Send + Sync {
     fn llm(&self) -> &FakeLlm;
     fn app(&self) -> &TestApp;
+    fn app_mut(&mut self) -> &mut TestApp;
     /// Asks in the shared channel (a slash command on Slack, a mention on Discord); returns
     /// once the draft shows.
     async fn ask(&self, question: &str) -> Drafted;
@@ -80,7 +81,7 @@ macro_rules! on_every_surface {
             $(
                 #[tokio::test]
                 async fn $story() {
-                    let mut chat = crate::support::chat::slack(&[]).await;
+                    let mut chat = crate::support::chat::slack(&[("QUERYBOT_SHUTDOWN_GRACE", "1")]).await;
                     super::$story(&mut chat).await;
                 }
             )*
@@ -89,7 +90,7 @@ macro_rules! on_every_surface {
             $(
                 #[tokio::test]
                 async fn $story() {
-                    let mut chat = crate::support::chat::discord(&[]).await;
+                    let mut chat = crate::support::chat::discord(&[("QUERYBOT_SHUTDOWN_GRACE", "1")]).await;
                     super::$story(&mut chat).await;
                     assert_eq!(crate::support::chat::Chat::violations(&chat), Vec::<String>::new());
                 }
@@ -248,6 +249,10 @@ impl Chat for SlackChat {
 
     fn app(&self) -> &TestApp {
         &self.apps[0]
+    }
+
+    fn app_mut(&mut self) -> &mut TestApp {
+        &mut self.apps[0]
     }
 
     async fn ask(&self, question: &str) -> Drafted {
@@ -540,6 +545,10 @@ impl Chat for DiscordChat {
 
     fn app(&self) -> &TestApp {
         &self.apps[0]
+    }
+
+    fn app_mut(&mut self) -> &mut TestApp {
+        &mut self.apps[0]
     }
 
     async fn ask(&self, question: &str) -> Drafted {

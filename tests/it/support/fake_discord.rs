@@ -603,8 +603,13 @@ fn apply_response(
     }
 }
 
+/// A message as its history keeps it: its text, then its components.
 fn content_of(message: &Value) -> String {
-    message["content"].as_str().unwrap_or_default().to_owned()
+    format!(
+        "{}\n{}",
+        message["content"].as_str().unwrap_or_default(),
+        message["components"]
+    )
 }
 
 fn error(status: StatusCode, code: u64, message: &str) -> Response {
