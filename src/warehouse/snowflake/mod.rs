@@ -388,11 +388,7 @@ impl Snowflake {
             .await
         {
             Ok((columns, rows)) => {
-                let at = |name: &str| {
-                    columns
-                        .iter()
-                        .position(|c| c.name.eq_ignore_ascii_case(name))
-                };
+                let at = |name: &str| position(&columns, name);
                 if let (Some(table), Some(column), Some(sequence)) =
                     (at("table_name"), at("column_name"), at("key_sequence"))
                 {
@@ -421,11 +417,7 @@ impl Snowflake {
             .await
         {
             Ok((columns, rows)) => {
-                let at = |name: &str| {
-                    columns
-                        .iter()
-                        .position(|c| c.name.eq_ignore_ascii_case(name))
-                };
+                let at = |name: &str| position(&columns, name);
                 let positions = [
                     "fk_table_name",
                     "fk_column_name",
@@ -483,6 +475,13 @@ impl Snowflake {
             Err(error) => tracing::debug!(%error, schema, "no foreign keys read"),
         }
     }
+}
+
+/// Where a `SHOW` command's column is (their names are lower case, but need not stay so).
+fn position(columns: &[Column], name: &str) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(name))
 }
 
 fn text_of(value: &Value) -> Option<String> {
