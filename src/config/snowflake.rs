@@ -51,7 +51,7 @@ pub(super) fn snowflake_config(
     let parsed = url::Url::parse(url).map_err(|_| ConfigError::new(setting, shape))?;
     let decode = |text: &str| {
         percent_decode(text)
-            .ok_or_else(|| ConfigError::new(setting, format!("{shape} (bad %-escape)")))
+            .ok_or_else(|| ConfigError::new(setting, format!("{shape} (a %-escape is not UTF-8)")))
     };
     let user = decode(parsed.username())?;
     let account = parsed.host_str().unwrap_or_default().to_owned();
@@ -139,20 +139,10 @@ pub(super) fn snowflake_config(
 }
 
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 use twilight_http::Client;
 use twilight_model::application::interaction::Interaction;
-use twilight_model::channel::message::{Message, MessageFlags, MessageType};
+use twilight_model::channel::message::{Message, MessageType};
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, UserMarker};
@@ -419,14 +419,19 @@ impl Discord {
                     }
                     _ => DISCORD_FAILED,
                 };
-                let client = self.0.rest.interaction(interaction.application_id);
-                let told = rest::send("ephemeral", || {
-                    client
-                        .create_followup(&interaction.token)
-                        .content(text)
-                        .flags(MessageFlags::EPHEMERAL)
-                })
-                .await;
+                let channel = interaction.channel.as_ref().map(|channel| channel.id);
+                let (Some(channel), Some(user)) = (channel, interaction.author_id()) else {
+                    return;
+                };
+                let token = outbox::Interaction {
+                    id: interaction.id,
+                    application: interaction.application_id,
+                    token: &interaction.token,
+                };
+                let told = self
+                    .outbox(channel, user, Some(token))
+                    .tell_privately(Reply::Notice(text))
+                    .await;
                 if let Err(error) = told {
                     tracing::warn!(%error, "cannot say the interaction failed");
                 }

@@ -11,7 +11,7 @@ mod protocol;
 mod session;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -94,9 +94,7 @@ impl Snowflake {
                     .to_owned();
                 WarehouseError::rejected(sql_state.as_deref(), &reason)
             }
-            SessionError::Timeout => WarehouseError::Timeout {
-                limit: Duration::ZERO,
-            },
+            SessionError::Timeout(limit) => WarehouseError::Timeout { limit },
             SessionError::Protocol(problem) => WarehouseError::Protocol {
                 connection: self.name.clone(),
                 problem,
@@ -133,12 +131,7 @@ impl Snowflake {
             .session
             .query(sql, caps.timeout, &tag)
             .await
-            .map_err(|e| match self.error(e) {
-                WarehouseError::Timeout { .. } => WarehouseError::Timeout {
-                    limit: caps.timeout,
-                },
-                other => other,
-            })?;
+            .map_err(|e| self.error(e))?;
         let columns = arrow::columns(&data.rowtype);
         sink.columns(&columns)?;
         let mut capped = CappedSink::new(sink, caps);
@@ -166,12 +159,7 @@ impl Snowflake {
         capped: &mut CappedSink<'_>,
     ) -> Result<bool, WarehouseError> {
         if let Some(rows) = &data.rowset {
-            for row in rows {
-                if !capped.push(json_row(row, columns))? {
-                    return Ok(false);
-                }
-            }
-            return Ok(true);
+            return push_json(rows, columns, capped);
         }
         let Some(encoded) = data.rowset_base64.as_deref().filter(|e| !e.is_empty()) else {
             return Ok(true);
@@ -206,14 +194,7 @@ impl Snowflake {
                 text.push(b']');
                 let rows: Vec<Vec<serde_json::Value>> = serde_json::from_slice(&text)
                     .map_err(|e| self.protocol(format!("a JSON chunk could not be read: {e}")))?;
-                let mut open = true;
-                for row in &rows {
-                    if !capped.push(json_row(row, columns))? {
-                        open = false;
-                        break;
-                    }
-                }
-                open
+                push_json(&rows, columns, capped)?
             } else {
                 self.push_arrow(&bytes, data, capped)?
             };
@@ -265,31 +246,24 @@ impl Snowflake {
                  ORDER BY table_schema, table_name, ordinal_position",
             )
             .await?;
-        let text = |value: &Value| match value {
-            Value::Text(text) => Some(text.clone()),
-            _ => None,
-        };
         let mut by_name: BTreeMap<(String, String), Table> = BTreeMap::new();
         for row in &tables {
-            let (Some(schema), Some(name)) = (text(&row[0]), text(&row[1])) else {
+            let (Some(schema), Some(name)) = (text_of(&row[0]), text_of(&row[1])) else {
                 continue;
             };
-            let kind = match text(&row[2]).as_deref() {
+            let kind = match text_of(&row[2]).as_deref() {
                 Some("VIEW") => TableKind::View,
                 Some("MATERIALIZED VIEW") => TableKind::MaterializedView,
                 _ => TableKind::Table,
             };
-            let row_estimate = match &row[3] {
-                Value::Int(n) => Some(*n),
-                _ => None,
-            };
+            let row_estimate = int_of(&row[3]);
             by_name.insert(
                 (schema.clone(), name.clone()),
                 Table {
                     schema,
                     name,
                     kind,
-                    comment: text(&row[4]).filter(|c| !c.is_empty()),
+                    comment: text_of(&row[4]).filter(|c| !c.is_empty()),
                     row_estimate,
                     columns: Vec::new(),
                     primary_key: Vec::new(),
@@ -300,16 +274,16 @@ impl Snowflake {
         }
         for row in &columns {
             let (Some(schema), Some(table), Some(name)) =
-                (text(&row[0]), text(&row[1]), text(&row[2]))
+                (text_of(&row[0]), text_of(&row[1]), text_of(&row[2]))
             else {
                 continue;
             };
             if let Some(table) = by_name.get_mut(&(schema, table)) {
                 table.columns.push(catalog::Column {
                     name,
-                    data_type: text(&row[3]).unwrap_or_default(),
-                    nullable: text(&row[4]).as_deref() != Some("NO"),
-                    comment: text(&row[5]).filter(|c| !c.is_empty()),
+                    data_type: text_of(&row[3]).unwrap_or_default(),
+                    nullable: text_of(&row[4]).as_deref() != Some("NO"),
+                    comment: text_of(&row[5]).filter(|c| !c.is_empty()),
                     samples: Vec::new(),
                 });
             }
@@ -347,9 +321,10 @@ impl Snowflake {
                 if budget == 0 {
                     return;
                 }
+                let data_type = column.data_type.to_uppercase();
                 let text = ["TEXT", "VARCHAR", "STRING", "CHAR"]
                     .iter()
-                    .any(|kind| column.data_type.to_uppercase().starts_with(kind));
+                    .any(|kind| data_type.starts_with(kind));
                 if !text {
                     continue;
                 }
@@ -499,6 +474,20 @@ fn int_of(value: &Value) -> Option<i64> {
     }
 }
 
+/// Rows of a JSON rowset into the sink; `false` once a cap stopped them.
+fn push_json(
+    rows: &[Vec<serde_json::Value>],
+    columns: &[Column],
+    capped: &mut CappedSink<'_>,
+) -> Result<bool, WarehouseError> {
+    for row in rows {
+        if !capped.push(json_row(row, columns))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// A row of a JSON rowset: Snowflake sends every value as text (or null).
 fn json_row(row: &[serde_json::Value], columns: &[Column]) -> Vec<Value> {
     row.iter()
@@ -542,7 +531,6 @@ impl Warehouse for Snowflake {
     }
 
     async fn describe(&self) -> Result<String, WarehouseError> {
-        self.check().await?;
         let config = self.session.config();
         // What Snowflake says the session uses; what was asked for where it cannot say.
         let current = |sql: &'static str, asked: Option<String>| async move {
@@ -553,7 +541,14 @@ impl Warehouse for Snowflake {
         };
         let role = current("SELECT CURRENT_ROLE()", config.role.clone()).await;
         let warehouse = current("SELECT CURRENT_WAREHOUSE()", config.warehouse.clone()).await;
-        let tables = self.read_catalog().await?.tables.len();
+        // The same tables the catalog lists, counted without reading the catalog.
+        let (_, counted) = self
+            .rows(
+                "SELECT count(*) FROM information_schema.tables \
+                 WHERE table_schema <> 'INFORMATION_SCHEMA'",
+            )
+            .await?;
+        let tables = counted.first().and_then(|row| int_of(&row[0])).unwrap_or(0);
         Ok(format!(
             "user {}, role {}, warehouse {}, {tables} tables readable",
             config.user,
@@ -609,15 +604,14 @@ impl Warehouse for Snowflake {
 
 /// The scan an `EXPLAIN USING JSON` plan announces (`GlobalStats`).
 fn plan_of(rows: &super::Collected) -> Plan {
-    let Some(Value::Text(json) | Value::Json(serde_json::Value::String(json))) =
-        rows.rows.first().and_then(|row| row.first())
-    else {
-        return match rows.rows.first().and_then(|row| row.first()) {
-            Some(Value::Json(json)) => scan_of(json),
-            _ => Plan::default(),
-        };
+    let plan = match rows.rows.first().and_then(|row| row.first()) {
+        Some(Value::Text(text) | Value::Json(serde_json::Value::String(text))) => {
+            serde_json::from_str(text).ok()
+        }
+        Some(Value::Json(json)) => Some(json.clone()),
+        _ => None,
     };
-    serde_json::from_str(json).map_or_else(|_| Plan::default(), |json| scan_of(&json))
+    plan.map_or_else(Plan::default, |plan| scan_of(&plan))
 }
 
 fn scan_of(plan: &serde_json::Value) -> Plan {

@@ -41,7 +41,7 @@ pub(super) enum SessionError {
         internal: bool,
     },
     #[error("the statement ran past its deadline and was aborted")]
-    Timeout,
+    Timeout(Duration),
     #[error("Snowflake's answer could not be read: {0}")]
     Protocol(String),
 }
@@ -231,7 +231,7 @@ impl Session {
                 })?;
             if started.elapsed() + pause >= deadline {
                 self.abort(sql, &request_id, &token).await;
-                return Err(SessionError::Timeout);
+                return Err(SessionError::Timeout(deadline));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(MAX_POLL);
