@@ -105,15 +105,13 @@ pub async fn serve(
                 }
                 tracing::warn!(?code, "Discord gateway closed; reconnecting");
             }
+            // Most messages are not for querybot: they are deduplicated only once they are.
             Event::MessageCreate(message) => {
-                let id = format!("discord:message:{}", message.id);
-                if discord.first_sighting(&id).await {
-                    let discord = discord.clone();
-                    discord
-                        .tasks()
-                        .clone()
-                        .spawn(async move { discord.message(message.0).await });
-                }
+                let discord = discord.clone();
+                discord
+                    .tasks()
+                    .clone()
+                    .spawn(async move { discord.message(message.0).await });
             }
             Event::InteractionCreate(interaction) => {
                 let id = format!("discord:interaction:{}", interaction.id);

@@ -305,17 +305,7 @@ impl Discord {
             && !self.0.config.message_content
         {
             let said_once = format!("discord:needs-mention:{}", message.channel_id);
-            if self.0.state.is_conversation(&here).await?
-                && self
-                    .0
-                    .state
-                    .first_sighting(
-                        &said_once
-                            .parse()
-                            .map_err(|_| DiscordError::Incomplete("a channel id"))?,
-                    )
-                    .await?
-            {
+            if self.0.state.is_conversation(&here).await? && self.first_sighting(&said_once).await {
                 self.outbox(message.channel_id, message.author.id, None)
                     .post(Reply::Notice(NEEDS_MENTION))
                     .await
@@ -338,7 +328,17 @@ impl Discord {
             // follow-up.
             in_thread: true,
         };
-        let question = match flow::hear(&self.0.state, &heard).await? {
+        let hearing = flow::hear(&self.0.state, &heard).await?;
+        // A message for querybot is recorded, so that another replica (or a redelivery)
+        // leaves it alone.
+        if hearing == Hearing::Nothing
+            || !self
+                .first_sighting(&format!("discord:message:{}", message.id))
+                .await
+        {
+            return Ok(());
+        }
+        let question = match hearing {
             Hearing::Nothing => return Ok(()),
             Hearing::Help => {
                 self.outbox(message.channel_id, message.author.id, None)
