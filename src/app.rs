@@ -183,7 +183,7 @@ impl App {
                 "shutdown grace over: stopping questions and runs in flight"
             );
             // Each tells its thread (a run's draft becomes runnable again) before the exit.
-            self.bot.stopping().cancel();
+            self.bot.shut_down();
             if tokio::time::timeout(STOP_TELLING, self.tasks.wait())
                 .await
                 .is_err()

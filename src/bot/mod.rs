@@ -39,6 +39,21 @@ pub enum RunPermission {
     Anyone,
 }
 
+/// How a run that was not a failure ended.
+#[derive(Debug)]
+pub enum Finished {
+    Answered(Answer),
+    /// Someone pressed Stop; `draft` is pending again, to be edited or run again.
+    Stopped {
+        by: UserId,
+        draft: Draft,
+    },
+    /// The process stopped the run because it is shutting down; `draft` is pending again.
+    Interrupted {
+        draft: Draft,
+    },
+}
+
 #[derive(Clone)]
 pub struct Bot {
     pipeline: Pipeline,
@@ -66,14 +81,11 @@ impl Bot {
         &self.stopping
     }
 
-    /// Gives a claimed draft back, runnable again, when its run cannot finish because the
-    /// process is stopping.
-    pub async fn interrupt(&self, id: DraftId) -> Result<Option<Draft>, Failure> {
-        self.pipeline
-            .store()
-            .release_draft(id)
-            .await
-            .map_err(|e| self.failure(&e.into()))
+    /// Gives up on work in flight because the process is stopping: questions end, and runs
+    /// are stopped in their warehouses, each telling its conversation.
+    pub fn shut_down(&self) {
+        self.stopping.cancel();
+        self.pipeline.interrupt_runs();
     }
 
     /// The thread of an earlier conversation, to continue it.
@@ -98,7 +110,7 @@ impl Bot {
         drafted.map_err(|e| self.failure(&e))
     }
 
-    /// Runs a draft for `by`, if they may.
+    /// Runs a draft for `by`, if they may; a run someone stops is a failure that says so.
     pub async fn run(
         &self,
         id: DraftId,
@@ -106,7 +118,13 @@ impl Bot {
         options: &RunOptions,
     ) -> Result<Answer, Failure> {
         let draft = self.start(id, by).await?;
-        self.finish(draft, by, options).await
+        match self.finish(draft, by, options).await? {
+            Finished::Answered(answer) => Ok(answer),
+            Finished::Stopped { by, .. } => Err(self.failure(&PipelineError::Stopped { by })),
+            Finished::Interrupted { .. } => Err(self.failure(&PipelineError::Stopped {
+                by: UserId::shutdown(),
+            })),
+        }
     }
 
     /// The first half of a run: checks `by` may run the draft and claims it (once, however
@@ -119,19 +137,52 @@ impl Bot {
             .map_err(|e| self.failure(&e))
     }
 
-    /// The second half of a run: executes a draft [`Bot::start`] claimed.
+    /// The second half of a run: executes a draft [`Bot::start`] claimed, until it answers,
+    /// fails, or someone stops it.
     pub async fn finish(
         &self,
         draft: Draft,
         by: &UserId,
         options: &RunOptions,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<Finished, Failure> {
+        let id = draft.id;
         let ran = self.pipeline.run_claimed(draft, by, options).await;
-        let outcome = if ran.is_ok() { "answered" } else { "failed" };
+        let outcome = match &ran {
+            Ok(_) => "answered",
+            Err(PipelineError::Stopped { .. }) => "stopped",
+            Err(_) => "failed",
+        };
         let surface = by.surface().to_owned();
         ::metrics::counter!("querybot_runs_total", "surface" => surface, "outcome" => outcome)
             .increment(1);
-        ran.map_err(|e| self.failure(&e))
+        match ran {
+            Ok(answer) => Ok(Finished::Answered(answer)),
+            Err(PipelineError::Stopped { by }) => {
+                let draft = self
+                    .pipeline
+                    .store()
+                    .draft(id)
+                    .await
+                    .map_err(|e| self.failure(&e.into()))?
+                    .ok_or_else(|| self.failure(&PipelineError::DraftNotFound))?;
+                if by == UserId::shutdown() {
+                    Ok(Finished::Interrupted { draft })
+                } else {
+                    Ok(Finished::Stopped { by, draft })
+                }
+            }
+            Err(error) => Err(self.failure(&error)),
+        }
+    }
+
+    /// Stop: asks whichever process runs the draft to cancel its query. The run itself then
+    /// ends as [`Finished::Stopped`] and tells the conversation.
+    pub async fn stop(&self, id: DraftId, by: &UserId) -> Result<(), Failure> {
+        self.authorize(id, by).await?;
+        self.pipeline
+            .request_stop(id, by)
+            .await
+            .map_err(|e| self.failure(&e))
     }
 
     /// The draft, if `by` may act on it (run, edit, cancel).
@@ -241,6 +292,13 @@ pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
             DraftState::Expired => "That query expired; ask the question again.".to_owned(),
             DraftState::Pending => "That query is waiting for confirmation.".to_owned(),
         },
+        PipelineError::Stopped { .. } => {
+            "The query was stopped before it finished; press Run to run it again.".to_owned()
+        }
+        PipelineError::NotRunning(DraftState::Pending) => {
+            "That query is not running; it has already stopped.".to_owned()
+        }
+        PipelineError::NotRunning(_) => "That query has already finished.".to_owned(),
         PipelineError::Llm(error) => error.user_message(llm.name(), llm.base_url()),
         PipelineError::Warehouse(error)
         | PipelineError::Catalog(crate::pipeline::catalog::CatalogError::Warehouse(error)) => {
@@ -264,7 +322,9 @@ pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
         reference,
         private: matches!(
             error,
-            PipelineError::NotPending(_) | PipelineError::DraftNotFound
+            PipelineError::NotPending(_)
+                | PipelineError::NotRunning(_)
+                | PipelineError::DraftNotFound
         ),
     }
 }
@@ -292,6 +352,7 @@ fn warehouse_message(error: &WarehouseError) -> String {
              shorter date range or a total instead of every row.",
             seconds(limit.as_secs())
         ),
+        WarehouseError::Stopped => "The query was stopped before it finished.".to_owned(),
         WarehouseError::Rejected {
             message,
             data_error,

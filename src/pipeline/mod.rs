@@ -4,6 +4,7 @@
 pub mod catalog;
 mod draft;
 pub mod examples;
+mod lease;
 pub mod linking;
 pub mod prompt;
 mod run;
@@ -68,6 +69,8 @@ pub struct Pipeline {
     settings: Settings,
     /// Verified examples from each connection's examples file.
     examples: BTreeMap<String, Vec<examples::Example>>,
+    /// The runs this process executes, for Stop.
+    runs: lease::Runs,
 }
 
 impl Pipeline {
@@ -84,6 +87,7 @@ impl Pipeline {
             llm,
             settings,
             examples,
+            runs: lease::Runs::default(),
         }
     }
 
@@ -168,6 +172,11 @@ pub enum PipelineError {
     DraftNotFound,
     #[error("the draft is {} and cannot be run or edited", state_name(*.0))]
     NotPending(DraftState),
+    /// Someone pressed Stop while the query ran; the draft is pending again.
+    #[error("the run was stopped by {by}")]
+    Stopped { by: UserId },
+    #[error("the draft is not running")]
+    NotRunning(DraftState),
     #[error(transparent)]
     Llm(#[from] LlmError),
     #[error(transparent)]

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use super::{Pipeline, PipelineError, prompt};
+use super::{Pipeline, PipelineError, lease, prompt};
 use crate::llm::Usage;
 use crate::present::{self, ChartKind, PresentOptions, Presenter, Preview, Totals};
 use crate::store::{Draft, DraftId, DraftState, NewRun, RunId, UserId};
-use crate::warehouse::{Caps, Execution, Truncation};
+use crate::warehouse::{Caps, Execution, Truncation, WarehouseError};
 
 /// Where a run writes its files; `None` means `<output dir>/<draft id>/`.
 #[derive(Debug, Clone, Default)]
@@ -74,8 +74,18 @@ impl Pipeline {
         options: &RunOptions,
     ) -> Result<Answer, PipelineError> {
         let started = Instant::now();
-        let outcome = self.execute(&draft, options).await;
+        let run = self.runs.start(draft.id);
+        let outcome = tokio::select! {
+            outcome = self.execute(&draft, options, &run.stop) => outcome,
+            never = lease::hold(&self.store, draft.id, &run.stop) => match never {},
+        };
         let elapsed = started.elapsed();
+        let stopped_by = match &outcome {
+            Err(PipelineError::Warehouse(WarehouseError::Stopped)) => {
+                Some(run.stop.stopped_by().cloned().unwrap_or_else(|| by.clone()))
+            }
+            _ => None,
+        };
         let record = |execution: Option<&Execution>, error: Option<String>, extra: Usage| NewRun {
             draft: Some(draft.id),
             requested_by: by.clone(),
@@ -95,6 +105,7 @@ impl Pipeline {
                     .completion_tokens
                     .saturating_add(tokens(extra.completion_tokens)),
             ),
+            stopped_by: stopped_by.clone(),
         };
         match outcome {
             Ok((execution, presentation, summary, summary_usage)) => {
@@ -131,16 +142,52 @@ impl Pipeline {
                 self.store
                     .record_run(&record(None, Some(error.to_string()), Usage::default()))
                     .await?;
-                ::metrics::counter!("querybot_queries_total", "outcome" => "error").increment(1);
-                Err(error)
+                let outcome = if stopped_by.is_some() {
+                    "stopped"
+                } else {
+                    "error"
+                };
+                ::metrics::counter!("querybot_queries_total", "outcome" => outcome).increment(1);
+                match stopped_by {
+                    Some(by) => {
+                        tracing::info!(%by, "run stopped on request");
+                        Err(PipelineError::Stopped { by })
+                    }
+                    None => Err(error),
+                }
             }
         }
+    }
+
+    /// Asks the process that runs draft `id`, wherever it is, to stop it: at once when it is
+    /// this one, else at its next lease renewal.
+    pub async fn request_stop(&self, id: DraftId, by: &UserId) -> Result<(), PipelineError> {
+        if self.store.request_stop(id, by).await? {
+            self.runs.stop(id, by);
+            return Ok(());
+        }
+        match self.store.draft(id).await? {
+            Some(draft) => Err(PipelineError::NotRunning(draft.state)),
+            None => Err(PipelineError::DraftNotFound),
+        }
+    }
+
+    /// Stops every run this process executes, because it is shutting down: each is recorded
+    /// as stopped by [`UserId::shutdown`] and its draft is pending again.
+    pub fn interrupt_runs(&self) {
+        self.runs.stop_all(&UserId::shutdown());
+    }
+
+    /// How many runs this process is executing.
+    pub fn runs_in_flight(&self) -> usize {
+        self.runs.len()
     }
 
     async fn execute(
         &self,
         draft: &Draft,
         options: &RunOptions,
+        stop: &lease::Stop,
     ) -> Result<(Execution, Presented, Option<String>, Usage), PipelineError> {
         // The catalog may have changed since drafting, and an edit may have changed the SQL:
         // the guard decides again, on what will actually run.
@@ -161,8 +208,13 @@ impl Pipeline {
         })?;
         let caps = Caps {
             draft: Some(draft.id.as_uuid()),
+            stop: stop.signal(),
             ..Caps::from(&self.settings.limits)
         };
+        // Stop may come while the catalog is read and the SQL checked again.
+        if caps.stop.is_raised() {
+            return Err(WarehouseError::Stopped.into());
+        }
         let span = tracing::info_span!("warehouse", connection = %draft.connection);
         let execution = warehouse
             .execute(&sql, &caps, &mut presenter)

@@ -147,6 +147,8 @@ pub enum RunStatus {
     Undelivered,
     Failed,
     Cancelled,
+    /// Someone pressed Stop; the draft may be run again.
+    Stopped,
 }
 
 /// The status line, with `by` already drawn as the surface mentions a person.
@@ -159,6 +161,7 @@ pub fn status_line(status: RunStatus, by: &str) -> String {
         RunStatus::Undelivered => format!("Ran by {by}, but the answer could not be posted."),
         RunStatus::Failed => format!("Run by {by} failed; see the thread."),
         RunStatus::Cancelled => format!("Cancelled by {by}"),
+        RunStatus::Stopped => format!("Stopped by {by} before it finished"),
     }
 }
 

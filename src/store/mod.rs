@@ -59,6 +59,16 @@ pub struct Store {
     backend: Backend,
 }
 
+/// How long a claim on a running draft holds without renewal. Its runner renews it every
+/// [`RUN_RENEWAL`]; a lease left to pass means the runner's process is gone.
+pub const RUN_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
+/// How often a runner renews its lease and looks for a Stop.
+pub const RUN_RENEWAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn lease() -> chrono::Duration {
+    chrono::Duration::from_std(RUN_LEASE).unwrap_or(chrono::Duration::seconds(20))
+}
+
 const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, sql, explanation, \
      estimated_rows, scan, repair_rounds, prompt_tokens, completion_tokens, state, claimed_by, \
      created_at, updated_at";
@@ -281,14 +291,19 @@ impl Store {
 
     /// Moves a pending draft to running for `by`. Exactly one of any number of concurrent
     /// claims, from any number of processes, gets `Some`; the rest get `None`.
+    /// The claim holds a lease of [`RUN_LEASE`], which the runner renews with
+    /// [`Store::renew_run`].
     pub async fn claim_draft(&self, id: DraftId, by: &UserId) -> Result<Option<Draft>, StoreError> {
         let claim = format!(
-            "UPDATE drafts SET state = 'running', claimed_by = $1, updated_at = $2 \
-             WHERE id = $3 AND state = 'pending' RETURNING {DRAFT_COLUMNS}"
+            "UPDATE drafts SET state = 'running', claimed_by = $1, updated_at = $2, \
+             lease_until = $3, stop_requested_by = NULL \
+             WHERE id = $4 AND state = 'pending' RETURNING {DRAFT_COLUMNS}"
         );
+        let now = Utc::now();
         let row = sqlx::query(sqlx::AssertSqlSafe(claim))
             .bind(by.as_str())
-            .bind(timestamp(Utc::now()))
+            .bind(timestamp(now))
+            .bind(timestamp(now + lease()))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -317,12 +332,45 @@ impl Store {
         row.as_ref().map(draft_from_row).transpose()
     }
 
-    /// Cancels a pending draft; `false` when it was not pending any more.
+    /// Renews a running draft's lease for another [`RUN_LEASE`]. Returns `None` when the draft
+    /// is not running any more, else who pressed Stop, if anyone has.
+    pub async fn renew_run(&self, id: DraftId) -> Result<Option<Option<UserId>>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE drafts SET lease_until = $1 WHERE id = $2 AND state = 'running' \
+             RETURNING stop_requested_by",
+        )
+        .bind(timestamp(Utc::now() + lease()))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let by: Option<String> = row.try_get("stop_requested_by")?;
+            Ok(by.map(UserId::new))
+        })
+        .transpose()
+    }
+
+    /// Asks whichever process runs a draft to stop it (it learns at its next
+    /// [`Store::renew_run`]); `false` when the draft is not running. The first to ask is the
+    /// one recorded.
+    pub async fn request_stop(&self, id: DraftId, by: &UserId) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE drafts SET stop_requested_by = COALESCE(stop_requested_by, $1) \
+             WHERE id = $2 AND state = 'running'",
+        )
+        .bind(by.as_str())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// Puts a claimed draft back to pending, for a run that could not finish (the process is
     /// stopping); `None` when it was not running.
     pub async fn release_draft(&self, id: DraftId) -> Result<Option<Draft>, StoreError> {
         let release = format!(
-            "UPDATE drafts SET state = 'pending', claimed_by = NULL, updated_at = $1 \
+            "UPDATE drafts SET state = 'pending', claimed_by = NULL, lease_until = NULL, \
+             stop_requested_by = NULL, updated_at = $1 \
              WHERE id = $2 AND state = 'running' RETURNING {DRAFT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(release))
@@ -333,6 +381,7 @@ impl Store {
         row.as_ref().map(draft_from_row).transpose()
     }
 
+    /// Cancels a pending draft; `false` when it was not pending any more.
     pub async fn cancel_draft(&self, id: DraftId) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE drafts SET state = 'cancelled', updated_at = $1 WHERE id = $2 AND state = 'pending'",
@@ -372,15 +421,16 @@ impl Store {
     }
 
     /// Records an execution and, when it ran a claimed draft, closes that draft as done or
-    /// failed, in one transaction.
+    /// failed, in one transaction. A run stopped on request leaves its draft pending, to be
+    /// edited or run again.
     pub async fn record_run(&self, run: &NewRun) -> Result<RunId, StoreError> {
         let id = RunId::new();
         let now = timestamp(Utc::now());
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO runs (id, draft_id, requested_by, connection, sql, row_count, truncated, \
-             duration_ms, error, prompt_tokens, completion_tokens, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             duration_ms, error, prompt_tokens, completion_tokens, created_at, stopped_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(id.to_string())
         .bind(run.draft.map(|d| d.to_string()))
@@ -394,16 +444,22 @@ impl Store {
         .bind(run.prompt_tokens)
         .bind(run.completion_tokens)
         .bind(&now)
+        .bind(run.stopped_by.as_ref().map(UserId::as_str))
         .execute(&mut *tx)
         .await?;
         if let Some(draft) = run.draft {
-            let state = if run.error.is_some() {
+            let state = if run.stopped_by.is_some() {
+                DraftState::Pending
+            } else if run.error.is_some() {
                 DraftState::Failed
             } else {
                 DraftState::Done
             };
             sqlx::query(
-                "UPDATE drafts SET state = $1, updated_at = $2 WHERE id = $3 AND state = 'running'",
+                "UPDATE drafts SET state = $1, updated_at = $2, lease_until = NULL, \
+                 stop_requested_by = NULL, \
+                 claimed_by = CASE WHEN $1 = 'pending' THEN NULL ELSE claimed_by END \
+                 WHERE id = $3 AND state = 'running'",
             )
             .bind(state.as_str())
             .bind(&now)
@@ -419,7 +475,7 @@ impl Store {
     pub async fn recent_runs(&self, limit: i64) -> Result<Vec<Run>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, draft_id, requested_by, connection, sql, row_count, truncated, duration_ms, \
-             error, prompt_tokens, completion_tokens, created_at \
+             error, prompt_tokens, completion_tokens, created_at, stopped_by \
              FROM runs ORDER BY created_at DESC, id LIMIT $1",
         )
         .bind(limit)
@@ -440,6 +496,9 @@ impl Store {
                         error: row.try_get("error")?,
                         prompt_tokens: row.try_get("prompt_tokens")?,
                         completion_tokens: row.try_get("completion_tokens")?,
+                        stopped_by: row
+                            .try_get::<Option<String>, _>("stopped_by")?
+                            .map(UserId::new),
                     },
                     created_at: parse_time(row, "created_at")?,
                 })
@@ -645,7 +704,7 @@ impl Store {
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let scripts: [(i64, &str, &'static str); 4] = match backend {
+    let scripts: [(i64, &str, &'static str); 5] = match backend {
         Backend::Postgres => [
             (
                 1,
@@ -666,6 +725,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 4,
                 "draft scan",
                 include_str!("../../migrations/postgres/0004_draft_scan.sql"),
+            ),
+            (
+                5,
+                "run leases",
+                include_str!("../../migrations/postgres/0005_run_leases.sql"),
             ),
         ],
         Backend::Sqlite => [
@@ -688,6 +752,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 4,
                 "draft scan",
                 include_str!("../../migrations/sqlite/0004_draft_scan.sql"),
+            ),
+            (
+                5,
+                "run leases",
+                include_str!("../../migrations/sqlite/0005_run_leases.sql"),
             ),
         ],
     };

@@ -158,6 +158,16 @@ impl UserId {
         &self.0
     }
 
+    /// Who stops the runs a process still executes when it shuts down.
+    pub fn shutdown() -> UserId {
+        UserId::new("querybot:shutdown")
+    }
+
+    /// The person's id on their platform: the id's last part (`slack:T1:U1` -> `U1`).
+    pub fn platform_user(&self) -> &str {
+        self.0.rsplit(':').next().unwrap_or_default()
+    }
+
     /// The surface the person acts from: the id's first part (`slack:T1:U1` -> `slack`).
     pub fn surface(&self) -> &str {
         self.0.split(':').next().unwrap_or_default()
@@ -289,6 +299,8 @@ pub struct NewRun {
     pub error: Option<String>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
+    /// Who pressed Stop, for a run stopped on request.
+    pub stopped_by: Option<UserId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,12 +9,15 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use crate::bot::{
-    Answer, Ask, Bot, ConversationId, ConversationKey, Draft, Failure, Platform, RunOptions, UserId,
+    Answer, Ask, Bot, ConversationId, ConversationKey, Draft, DraftId, Failure, Finished, Platform,
+    RunOptions, UserId,
 };
 use crate::present::{self, ChartKind};
 
 /// The local user every terminal action is attributed to.
 const CONSOLE_USER: &str = "console";
+/// Said when Ctrl-C stopped a query.
+const STOPPED: &str = "Stopped; the query was cancelled in the warehouse.";
 /// Width the table preview is fitted into.
 const TABLE_WIDTH: usize = 120;
 
@@ -99,18 +102,38 @@ impl Console {
         let run_options = RunOptions {
             out_dir: options.out.clone(),
         };
-        match self.bot.run(draft.id, &Self::user(), &run_options).await {
-            Ok(answer) if options.json => {
+        match self.run(draft.id, &run_options).await {
+            Ok(Finished::Answered(answer)) if options.json => {
                 print_json(&answer_json(&answer))?;
                 Ok(Outcome::Done)
             }
-            Ok(answer) => {
+            Ok(Finished::Answered(answer)) => {
                 print_draft(&answer.draft)?;
                 print_answer(&answer)?;
                 Ok(Outcome::Done)
             }
+            Ok(Finished::Stopped { .. } | Finished::Interrupted { .. }) => {
+                say(STOPPED)?;
+                Ok(Outcome::Failed)
+            }
             Err(failure) => report_failure(&failure, options.json),
         }
+    }
+
+    /// Runs a draft; Ctrl-C while it runs stops the query in the warehouse.
+    async fn run(&self, id: DraftId, options: &RunOptions) -> Result<Finished, Failure> {
+        let user = Self::user();
+        let draft = self.bot.start(id, &user).await?;
+        let run = self.bot.finish(draft, &user, options);
+        tokio::pin!(run);
+        if let Some(finished) = unless_interrupted(&mut run).await {
+            return finished;
+        }
+        progress(false, "stopping…");
+        if let Err(failure) = self.bot.stop(id, &user).await {
+            tracing::info!(detail = %failure.detail, "nothing to stop");
+        }
+        run.await
     }
 
     /// An interactive conversation on stdin: questions, confirmations, `/new`, `/quit`.
@@ -124,7 +147,7 @@ impl Console {
         ))?;
         loop {
             prompt("› ")?;
-            let Some(line) = lines.next_line().await? else {
+            let Some(Some(line)) = unless_interrupted(lines.next_line()).await.transpose()? else {
                 break;
             };
             let question = line.trim();
@@ -149,9 +172,10 @@ impl Console {
                 question: question.to_owned(),
             };
             progress(false, "writing SQL…");
-            match self.bot.ask(&ask).await {
-                Ok(draft) => self.confirm(draft, &mut lines).await?,
-                Err(failure) => say(&failure_line(&failure))?,
+            match unless_interrupted(self.bot.ask(&ask)).await {
+                Some(Ok(draft)) => self.confirm(draft, &mut lines).await?,
+                Some(Err(failure)) => say(&failure_line(&failure))?,
+                None => say("Stopped writing SQL.")?,
             }
         }
         Ok(Outcome::Done)
@@ -166,18 +190,22 @@ impl Console {
         loop {
             print_draft(&draft)?;
             prompt("Run? [y]es / [e]dit / [n]o ")?;
-            let Some(choice) = lines.next_line().await? else {
+            let Some(Some(choice)) = unless_interrupted(lines.next_line()).await.transpose()?
+            else {
                 return Ok(());
             };
             match choice.trim().to_lowercase().as_str() {
                 "y" | "yes" | "" => {
-                    progress(false, "running…");
-                    match self
-                        .bot
-                        .run(draft.id, &Self::user(), &RunOptions::default())
-                        .await
-                    {
-                        Ok(answer) => print_answer(&answer)?,
+                    progress(false, "running… (Ctrl-C stops it)");
+                    match self.run(draft.id, &RunOptions::default()).await {
+                        Ok(Finished::Answered(answer)) => print_answer(&answer)?,
+                        // The draft is pending again: offer it once more.
+                        Ok(Finished::Stopped { draft: stopped, .. }) => {
+                            say(STOPPED)?;
+                            draft = stopped;
+                            continue;
+                        }
+                        Ok(Finished::Interrupted { .. }) => say(STOPPED)?,
                         Err(failure) => say(&failure_line(&failure))?,
                     }
                     return Ok(());
@@ -345,4 +373,13 @@ fn progress(quiet: bool, text: &str) {
 fn eprintln_line(text: &str) {
     crate::progress::finish();
     let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// `work`, or `None` when Ctrl-C comes first. Once querybot listens for Ctrl-C the terminal no
+/// longer ends the process on it, so every wait in a conversation goes through here.
+async fn unless_interrupted<T>(work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        done = work => Some(done),
+        _ = tokio::signal::ctrl_c() => None,
+    }
 }

@@ -4,7 +4,7 @@
 //! the person who clicked when they concern only them. Platforms supply an [`Outbox`].
 
 use crate::bot::{
-    Answer, Ask, Bot, ConversationKey, Draft, DraftId, Failure, RunOptions, StoreError,
+    Answer, Ask, Bot, ConversationKey, Draft, DraftId, Failure, Finished, RunOptions, StoreError,
     SurfaceState, UserId,
 };
 use crate::present::words::RunStatus;
@@ -20,6 +20,10 @@ pub const STOPPED_WRITING: &str = "querybot restarted before the SQL was ready; 
 /// Said in the thread of a run the process could not finish before it stopped.
 pub const RUN_INTERRUPTED: &str =
     "The run was interrupted by a restart; press Run to run it again.";
+
+/// Said in the thread of a run someone stopped; the draft shows who.
+pub const RUN_STOPPED: &str =
+    "The query was stopped before it finished; press Run to run it again, or Edit it first.";
 
 /// What querybot says to a mention with no question in it, or a bare `/ask`.
 pub const HELP: &str = "Ask a question about your data, for example `/ask how many orders per \
@@ -127,6 +131,7 @@ pub async fn run(
     let running = Reply::Status {
         draft: &draft,
         status: RunStatus::Running,
+        by,
     };
     if let Err(error) = outbox.update(draft_message, running).await {
         tracing::warn!(%error, "cannot show the run started");
@@ -134,12 +139,24 @@ pub async fn run(
     let options = RunOptions {
         out_dir: Some(out_dir.path().to_path_buf()),
     };
-    let finished = tokio::select! {
-        finished = bot.finish(draft.clone(), by, &options) => finished,
-        () = bot.stopping().cancelled() => return interrupted(bot, outbox, draft_message, &draft).await,
-    };
-    let status = match finished {
-        Ok(answer) => match deliver(outbox, &answer).await {
+    let status = match bot.finish(draft.clone(), by, &options).await {
+        Ok(Finished::Interrupted { draft }) => {
+            tracing::warn!(draft_id = %draft.id, "run interrupted by shutdown; the draft is runnable again");
+            outbox.post(Reply::Notice(RUN_INTERRUPTED)).await?;
+            return outbox.update(draft_message, Reply::Draft(&draft)).await;
+        }
+        Ok(Finished::Stopped { by: stopper, draft }) => {
+            if let Err(error) = outbox.post(Reply::Notice(RUN_STOPPED)).await {
+                tracing::warn!(%error, "cannot say the run stopped");
+            }
+            let stopped = Reply::Status {
+                draft: &draft,
+                status: RunStatus::Stopped,
+                by: &stopper,
+            };
+            return outbox.update(draft_message, stopped).await;
+        }
+        Ok(Finished::Answered(answer)) => match deliver(outbox, &answer).await {
             Ok(()) => RunStatus::Ran {
                 elapsed: answer.elapsed,
                 row_count: answer.row_count,
@@ -159,31 +176,9 @@ pub async fn run(
     let done = Reply::Status {
         draft: &draft,
         status,
+        by,
     };
     outbox.update(draft_message, done).await
-}
-
-/// A run the process stopped before it finished: the draft is runnable again, and the thread
-/// says so.
-async fn interrupted(
-    bot: &Bot,
-    outbox: &dyn Outbox,
-    draft_message: &MessageRef,
-    draft: &Draft,
-) -> Result<(), SurfaceError> {
-    tracing::warn!(draft_id = %draft.id, "run interrupted by shutdown; the draft is runnable again");
-    let released = match bot.interrupt(draft.id).await {
-        Ok(released) => released,
-        Err(failure) => {
-            tracing::warn!(detail = %failure.detail, "cannot release an interrupted draft");
-            None
-        }
-    };
-    outbox.post(Reply::Notice(RUN_INTERRUPTED)).await?;
-    match released {
-        Some(draft) => outbox.update(draft_message, Reply::Draft(&draft)).await,
-        None => Ok(()),
-    }
 }
 
 /// The answer in the conversation, then its chart and CSV.
@@ -218,9 +213,24 @@ pub async fn cancel(
             let status = Reply::Status {
                 draft: &draft,
                 status: RunStatus::Cancelled,
+                by,
             };
             outbox.update(draft_message, status).await
         }
+        Err(failure) => tell(outbox, &failure).await,
+    }
+}
+
+/// Stop: asks the run of the draft to stop, wherever it runs; that run then says so in the
+/// conversation and offers the draft again.
+pub async fn stop(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    id: DraftId,
+    by: &UserId,
+) -> Result<(), SurfaceError> {
+    match bot.stop(id, by).await {
+        Ok(()) => Ok(()),
         Err(failure) => tell(outbox, &failure).await,
     }
 }

@@ -14,7 +14,7 @@ pub mod slack;
 
 use async_trait::async_trait;
 
-use crate::bot::{Answer, Draft, Failure};
+use crate::bot::{Answer, Draft, Failure, UserId};
 use crate::present::words::{self, RunStatus};
 
 /// Something querybot says in a conversation, before any platform draws it.
@@ -27,16 +27,42 @@ pub enum Reply<'a> {
     },
     /// A draft waiting for Run / Edit / Cancel.
     Draft(&'a Draft),
-    /// A draft without its buttons, and what became of it; the outbox names who acted.
+    /// A draft, what became of it, and the buttons that fit ([`Buttons::of`]); the outbox
+    /// draws `by` as its platform mentions a person.
     Status {
         draft: &'a Draft,
         status: RunStatus,
+        by: &'a UserId,
     },
     /// A result: the preview, its row counts and time; the files follow as attachments.
     Answer(&'a Answer),
     Failure(&'a Failure),
     /// Help or a hint, not an error.
     Notice(&'a str),
+}
+
+/// The buttons under a draft, by what is happening to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buttons {
+    /// Run, Edit and Cancel: the draft waits for its asker.
+    Confirm,
+    /// Stop: the query is running.
+    Stop,
+    None,
+}
+
+impl Buttons {
+    pub fn of(status: RunStatus) -> Buttons {
+        match status {
+            RunStatus::Running => Buttons::Stop,
+            // A stopped draft is pending again.
+            RunStatus::Stopped => Buttons::Confirm,
+            RunStatus::Ran { .. }
+            | RunStatus::Undelivered
+            | RunStatus::Failed
+            | RunStatus::Cancelled => Buttons::None,
+        }
+    }
 }
 
 /// What a draft's plan says, as notes every surface shows under it: the estimated rows, what

@@ -62,14 +62,43 @@ pub trait Warehouse: Send + Sync {
     async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError>;
 }
 
-/// Limits on one execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Limits on one execution, and the signal that stops it early.
+#[derive(Debug, Clone)]
 pub struct Caps {
     pub timeout: Duration,
     pub max_rows: u64,
     pub max_bytes: u64,
     /// The draft being run, for the warehouse's own query history (Snowflake's query tag).
     pub draft: Option<uuid::Uuid>,
+    /// Raised when a person presses Stop: the warehouse cancels the statement on its side
+    /// (not only stops waiting for it) and answers [`WarehouseError::Stopped`].
+    pub stop: StopSignal,
+}
+
+/// A request to stop one execution. The default is never raised.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Option<tokio_util::sync::CancellationToken>);
+
+impl StopSignal {
+    /// A signal nobody raises (catalog reads, plans, evaluations).
+    pub const NEVER: StopSignal = StopSignal(None);
+
+    /// A signal raised when `token` is cancelled.
+    pub fn new(token: tokio_util::sync::CancellationToken) -> Self {
+        StopSignal(Some(token))
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.as_ref().is_some_and(|token| token.is_cancelled())
+    }
+
+    /// Completes once the signal is raised; never, for [`StopSignal::NEVER`].
+    pub async fn raised(&self) {
+        match &self.0 {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 impl From<&QueryLimits> for Caps {
@@ -79,6 +108,7 @@ impl From<&QueryLimits> for Caps {
             max_rows: limits.max_rows,
             max_bytes: limits.max_bytes,
             draft: None,
+            stop: StopSignal::NEVER,
         }
     }
 }
@@ -164,6 +194,9 @@ pub enum WarehouseError {
     Protocol { connection: String, problem: String },
     #[error("the query ran longer than {} s and was stopped", .limit.as_secs())]
     Timeout { limit: Duration },
+    /// Someone pressed Stop, and the statement was cancelled in the warehouse.
+    #[error("the query was stopped on request")]
+    Stopped,
     /// The database refused the query (unknown column, type error, permission ...).
     /// `data_error` marks a data exception (SQLSTATE class 22: a failed cast, a division by
     /// zero), whose text may quote a value the role may not see, such as a row an allowed
@@ -232,7 +265,9 @@ pub fn connect(connection: &ConnectionConfig) -> Result<Arc<dyn Warehouse>, Ware
 /// Enforces the row and byte caps while rows stream into a sink.
 struct CappedSink<'a> {
     sink: &'a mut dyn RowSink,
-    caps: Caps,
+    max_rows: u64,
+    max_bytes: u64,
+    stop: StopSignal,
     rows: u64,
     bytes: u64,
     truncated: Option<Truncation>,
@@ -242,7 +277,9 @@ impl<'a> CappedSink<'a> {
     fn new(sink: &'a mut dyn RowSink, caps: &Caps) -> Self {
         CappedSink {
             sink,
-            caps: *caps,
+            max_rows: caps.max_rows,
+            max_bytes: caps.max_bytes,
+            stop: caps.stop.clone(),
             rows: 0,
             bytes: 0,
             truncated: None,
@@ -255,15 +292,25 @@ impl<'a> CappedSink<'a> {
     fn admits(&mut self, bytes: u64) -> bool {
         // The row past the row cap only tells that there are more rows: it is that cut,
         // however large the row.
-        if self.rows >= self.caps.max_rows {
-            self.truncated = Some(Truncation::Rows(self.caps.max_rows));
+        if self.rows >= self.max_rows {
+            self.truncated = Some(Truncation::Rows(self.max_rows));
             return false;
         }
-        if self.bytes.saturating_add(bytes) > self.caps.max_bytes {
-            self.truncated = Some(Truncation::Bytes(self.caps.max_bytes));
+        if self.bytes.saturating_add(bytes) > self.max_bytes {
+            self.truncated = Some(Truncation::Bytes(self.max_bytes));
             return false;
         }
         true
+    }
+
+    /// Fails with [`WarehouseError::Stopped`] once Stop is pressed: the rows a statement
+    /// already sent are not read on after that.
+    fn check_stop(&self) -> Result<(), WarehouseError> {
+        if self.stop.is_raised() {
+            Err(WarehouseError::Stopped)
+        } else {
+            Ok(())
+        }
     }
 
     /// Passes a row on; `false` when a cap is reached and fetching should stop.

@@ -23,7 +23,7 @@ use sqlx::{
 
 use super::{
     CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
-    Value, ValueKind, Warehouse, WarehouseError, bad_url, quote_identifier,
+    StopSignal, Value, ValueKind, Warehouse, WarehouseError, bad_url, quote_identifier,
 };
 use crate::catalog::{self, Catalog, Caveat, ForeignKey, Table, TableKind};
 use crate::config::ConnectionConfig;
@@ -141,10 +141,28 @@ impl Postgres {
         let limited = guard::with_limit(sql, caps.max_rows.saturating_add(1));
         let mut conn = self.acquire().await?;
         let mut tx = self.begin_read_only(&mut conn, caps.timeout).await?;
+        // Stop cancels the statement in the server, from a connection of its own: closing this
+        // one would leave a statement that sends nothing (a long sort, `pg_sleep`) running.
+        let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e, caps.timeout))?;
+        let _canceller = self.cancel_on_stop(backend, &caps.stop);
+        let error = |e| self.run_error(e, caps);
         let statement = (&mut *tx)
             .prepare(sqlx::AssertSqlSafe(limited.as_str().to_owned()).into_sql_str())
             .await
-            .map_err(|e| self.error(e, caps.timeout))?;
+            .map_err(error);
+        let statement = match statement {
+            Ok(statement) => statement,
+            Err(error) => {
+                drop(tx);
+                if caps.stop.is_raised() {
+                    let _ = conn.detach().close_hard().await;
+                }
+                return Err(error);
+            }
+        };
         let columns: Vec<Column> = statement.columns().iter().map(column_of).collect();
         if let Err(error) = sink.columns(&columns) {
             drop(tx);
@@ -157,11 +175,8 @@ impl Postgres {
         // Why the fetch ended: `Ok(true)` when a cap or the sink stopped it before the end.
         let stopped: Result<bool, WarehouseError> = async {
             let mut rows = statement.query().fetch(&mut *tx);
-            while let Some(row) = rows
-                .try_next()
-                .await
-                .map_err(|e| self.error(e, caps.timeout))?
-            {
+            while let Some(row) = rows.try_next().await.map_err(error)? {
+                capped.check_stop()?;
                 if Instant::now() >= deadline {
                     return Err(WarehouseError::Timeout {
                         limit: caps.timeout,
@@ -180,6 +195,11 @@ impl Postgres {
         }
         .await;
         match stopped {
+            // A cancel request may still be on its way to this backend.
+            _ if caps.stop.is_raised() => {
+                drop(tx);
+                let _ = conn.detach().close_hard().await;
+            }
             Ok(false) => {
                 tx.rollback()
                     .await
@@ -204,6 +224,49 @@ impl Postgres {
         }
         stopped?;
         Ok(capped.finish(columns, started.elapsed()))
+    }
+
+    /// A driver error during a run: a cancelled statement is a Stop when Stop was pressed.
+    fn run_error(&self, error: sqlx::Error, caps: &Caps) -> WarehouseError {
+        match self.error(error, caps.timeout) {
+            WarehouseError::Timeout { .. } if caps.stop.is_raised() => WarehouseError::Stopped,
+            other => other,
+        }
+    }
+
+    /// Cancels what `backend` runs once `stop` is raised, until the returned handle drops.
+    fn cancel_on_stop(
+        &self,
+        backend: i32,
+        stop: &StopSignal,
+    ) -> tokio_util::task::AbortOnDropHandle<()> {
+        let stop = stop.clone();
+        let options = self.options.clone();
+        let name = self.name.clone();
+        tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+            stop.raised().await;
+            // A connection of its own: the pool may be full of long statements.
+            let cancelled = async {
+                let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+                let cancelled: bool = sqlx::query_scalar("SELECT pg_cancel_backend($1)")
+                    .bind(backend)
+                    .fetch_one(&mut conn)
+                    .await?;
+                let _ = conn.close().await;
+                Ok::<_, sqlx::Error>(cancelled)
+            };
+            match cancelled.await {
+                Ok(true) => {
+                    tracing::info!(connection = %name, backend, "statement cancelled on Stop")
+                }
+                Ok(false) => {
+                    tracing::warn!(connection = %name, backend, "no statement to cancel on Stop")
+                }
+                Err(error) => {
+                    tracing::warn!(connection = %name, %error, "cannot cancel a statement on Stop")
+                }
+            }
+        }))
     }
 
     /// Runs an introspection query inside a read-only transaction, returning all rows.
@@ -855,6 +918,7 @@ mod tests {
             max_rows: 100,
             max_bytes: 1 << 20,
             draft: None,
+            stop: crate::warehouse::StopSignal::NEVER,
         };
         let mut counts = Vec::new();
         let result: Result<(), WarehouseError> = async {

@@ -20,7 +20,7 @@ use sqlx::{Column as _, Executor, Row, SqlSafeStr, SqlitePool, Statement, TypeIn
 
 use super::{
     CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
-    Value, ValueKind, Warehouse, WarehouseError, bad_url, quote_identifier,
+    StopSignal, Value, ValueKind, Warehouse, WarehouseError, bad_url, quote_identifier,
 };
 use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
 use crate::config::ConnectionConfig;
@@ -97,6 +97,9 @@ impl Sqlite {
     }
 
     fn error(&self, error: sqlx::Error, deadline: &Deadline) -> WarehouseError {
+        if deadline.stop.is_raised() && matches!(&error, sqlx::Error::Database(_)) {
+            return WarehouseError::Stopped;
+        }
         if deadline.passed() {
             return WarehouseError::Timeout {
                 limit: deadline.limit,
@@ -125,20 +128,26 @@ impl Sqlite {
         }
     }
 
-    /// Runs `work` on one connection with a deadline enforced inside SQLite.
+    /// Runs `work` on one connection with a deadline enforced inside SQLite, which also
+    /// interrupts the statement when `stop` is raised.
     async fn with_deadline<T>(
         &self,
         limit: Duration,
+        stop: &StopSignal,
         work: impl AsyncFnOnce(&mut sqlx::SqliteConnection, &Deadline) -> Result<T, WarehouseError>,
     ) -> Result<T, WarehouseError> {
         let mut conn = self.acquire().await?;
-        let deadline = Deadline::new(limit);
+        let deadline = Deadline::new(limit, stop.clone());
         let passed = deadline.flag.clone();
         let at = deadline.at;
+        let stop = stop.clone();
         conn.lock_handle()
             .await
             .map_err(|e| self.error(e, &deadline))?
             .set_progress_handler(PROGRESS_STEPS, move || {
+                if stop.is_raised() {
+                    return false;
+                }
                 if Instant::now() < at {
                     return true;
                 }
@@ -318,9 +327,11 @@ impl Warehouse for Sqlite {
     }
 
     async fn introspect(&self) -> Result<Catalog, WarehouseError> {
-        self.with_deadline(INTROSPECTION_TIMEOUT, async |conn, deadline| {
-            self.read_catalog(conn, deadline).await
-        })
+        self.with_deadline(
+            INTROSPECTION_TIMEOUT,
+            &StopSignal::NEVER,
+            async |conn, deadline| self.read_catalog(conn, deadline).await,
+        )
         .await
     }
 
@@ -333,7 +344,7 @@ impl Warehouse for Sqlite {
         let started = Instant::now();
         // One row past the cap tells a full result from a cut one.
         let limited = guard::with_limit(sql, caps.max_rows.saturating_add(1));
-        self.with_deadline(caps.timeout, async |conn, deadline| {
+        self.with_deadline(caps.timeout, &caps.stop, async |conn, deadline| {
             let statement = (&mut *conn)
                 .prepare(sqlx::AssertSqlSafe(limited.as_str().to_owned()).into_sql_str())
                 .await
@@ -348,6 +359,7 @@ impl Warehouse for Sqlite {
             let mut capped = CappedSink::new(sink, caps);
             let mut rows = statement.query().fetch(&mut *conn);
             while let Some(row) = rows.try_next().await.map_err(|e| self.error(e, deadline))? {
+                capped.check_stop()?;
                 if !capped.push(decode_row(&row, &declared))? {
                     break;
                 }
@@ -358,7 +370,7 @@ impl Warehouse for Sqlite {
     }
 
     async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError> {
-        self.with_deadline(caps.timeout, async |conn, deadline| {
+        self.with_deadline(caps.timeout, &caps.stop, async |conn, deadline| {
             // Preparing the plan resolves every table and column; SQLite gives no row estimate.
             let explain = format!("EXPLAIN QUERY PLAN {}", sql.as_str());
             sqlx::query(sqlx::AssertSqlSafe(explain))
@@ -371,19 +383,22 @@ impl Warehouse for Sqlite {
     }
 }
 
-/// When a statement must stop, and whether SQLite was interrupted for passing it.
+/// When a statement must stop, whether SQLite was interrupted for passing it, and the Stop
+/// that interrupts it sooner.
 struct Deadline {
     at: Instant,
     limit: Duration,
     flag: Arc<AtomicBool>,
+    stop: StopSignal,
 }
 
 impl Deadline {
-    fn new(limit: Duration) -> Self {
+    fn new(limit: Duration, stop: StopSignal) -> Self {
         Deadline {
             at: Instant::now() + limit,
             limit,
             flag: Arc::new(AtomicBool::new(false)),
+            stop,
         }
     }
 

@@ -137,6 +137,7 @@ fn run_of(draft: &querybot::store::Draft, error: Option<&str>) -> NewRun {
         error: error.map(str::to_owned),
         prompt_tokens: Some(1_200),
         completion_tokens: Some(80),
+        stopped_by: None,
     }
 }
 

@@ -87,6 +87,7 @@ pub enum FollowUp {
     Ask(String),
     Run(DraftId),
     Cancel(DraftId),
+    Stop(DraftId),
 }
 
 impl Discord {
@@ -496,6 +497,13 @@ impl Discord {
                 let outbox = self.outbox(thread, user, Some(token));
                 let placeholder = outbox::message_ref(placeholder.channel_id, placeholder.id);
                 flow::draft_into(&self.0.bot, &outbox, &placeholder, &ask)
+                    .await
+                    .map_err(DiscordError::Flow)
+            }
+            FollowUp::Stop(draft) => {
+                // The run's own conversation says it stopped; only a refusal is said here.
+                let outbox = self.outbox(channel.id, user, Some(token));
+                flow::stop(&self.0.bot, &outbox, draft, &by)
                     .await
                     .map_err(DiscordError::Flow)
             }

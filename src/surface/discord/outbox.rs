@@ -71,9 +71,13 @@ impl DiscordOutbox<'_> {
         match reply {
             Reply::Progress { question, status } => render::progress(question, status),
             Reply::Draft(draft) => render::draft(draft),
-            Reply::Status { draft, status } => {
-                let by = format!("<@{}>", self.user);
-                render::draft_status(draft, &words::status_line(status, &by))
+            Reply::Status { draft, status, by } => {
+                let by = format!("<@{}>", by.platform_user());
+                render::draft_status(
+                    draft,
+                    &words::status_line(status, &by),
+                    crate::surface::Buttons::of(status),
+                )
             }
             Reply::Answer(answer) => render::answer(answer),
             Reply::Failure(failure) => render::failure(failure),

@@ -10,6 +10,7 @@ use twilight_model::channel::message::component::{
 use super::markdown::{self, code_block, code_block_overhead, cut, escape, n_chars, quote};
 use crate::bot::{Answer, Draft, DraftId, Failure};
 use crate::present::{Preview, table, words};
+use crate::surface::Buttons;
 
 /// Discord's limit on a message's text.
 pub const MESSAGE_CHARS: usize = 2_000;
@@ -21,6 +22,7 @@ pub const THREAD_NAME_CHARS: usize = 100;
 pub const ACTION_RUN: &str = "querybot_run";
 pub const ACTION_EDIT: &str = "querybot_edit";
 pub const ACTION_CANCEL: &str = "querybot_cancel";
+pub const ACTION_STOP: &str = "querybot_stop";
 pub const EDIT_MODAL: &str = "querybot_edit_sql";
 pub const EDIT_INPUT: &str = "sql";
 
@@ -68,14 +70,20 @@ pub fn progress(question: &str, status: &str) -> Drawn {
 pub fn draft(draft: &Draft) -> Drawn {
     Drawn {
         content: draft_body(draft, None),
-        components: vec![buttons(draft.id)],
+        components: vec![buttons(draft.id, Buttons::Confirm)],
     }
 }
 
-pub fn draft_status(draft: &Draft, line: &str) -> Drawn {
+/// The draft with `line` under it ("Ran by <@123> in 1.4 s · 120 rows") and the buttons
+/// that fit what is happening to it.
+pub fn draft_status(draft: &Draft, line: &str, buttons: Buttons) -> Drawn {
+    let components = match buttons {
+        Buttons::None => Vec::new(),
+        buttons => vec![self::buttons(draft.id, buttons)],
+    };
     Drawn {
         content: draft_body(draft, Some(line)),
-        components: Vec::new(),
+        components,
     }
 }
 
@@ -162,7 +170,7 @@ pub fn edit_modal(draft: &Draft) -> Option<(String, String, Vec<Component>)> {
     Some((custom_id(EDIT_MODAL, draft.id), title, vec![row]))
 }
 
-fn buttons(draft: DraftId) -> Component {
+fn buttons(draft: DraftId, buttons: Buttons) -> Component {
     let button = |action: &str, label: &str, style: ButtonStyle| {
         Component::Button(Button {
             custom_id: Some(custom_id(action, draft)),
@@ -174,13 +182,16 @@ fn buttons(draft: DraftId) -> Component {
             sku_id: None,
         })
     };
-    Component::ActionRow(ActionRow {
-        components: vec![
+    let components = match buttons {
+        Buttons::Confirm => vec![
             button(ACTION_RUN, "Run", ButtonStyle::Primary),
             button(ACTION_EDIT, "Edit", ButtonStyle::Secondary),
             button(ACTION_CANCEL, "Cancel", ButtonStyle::Secondary),
         ],
-    })
+        Buttons::Stop => vec![button(ACTION_STOP, "Stop", ButtonStyle::Danger)],
+        Buttons::None => Vec::new(),
+    };
+    Component::ActionRow(ActionRow { components })
 }
 
 /// The question, the SQL (cut to what fits, and said so), the explanation and the notes.
@@ -262,7 +273,7 @@ mod tests {
         let drawn = [
             progress(&long, "writing SQL…"),
             super::draft(&draft),
-            draft_status(&draft, "Ran by <@1> in 1.4 s · 12 rows"),
+            draft_status(&draft, "Ran by <@1> in 1.4 s · 12 rows", Buttons::None),
             answer(&Run::of(preview_of(500, 12, &long)).answer()),
             notice(&long),
         ];
@@ -300,7 +311,7 @@ mod tests {
     fn questions_and_prose_cannot_format_or_ping_but_the_status_mention_stays() {
         let mut draft = draft_of("**everyone** look @everyone <@123> ```", "SELECT '```'");
         draft.explanation = Some("[click](https://evil.example) __now__".to_owned());
-        let drawn = draft_status(&draft, "Ran by <@42> in 1.4 s · 1 row");
+        let drawn = draft_status(&draft, "Ran by <@42> in 1.4 s · 1 row", Buttons::None);
         let content = &drawn.content;
         assert!(content.contains(r"\*\*everyone\*\*"), "{content}");
         assert!(content.contains(r"\@everyone \<\@123\>"), "{content}");

@@ -82,6 +82,7 @@ impl Discord {
                 match action {
                     render::ACTION_RUN => (deferred_update(), Some(FollowUp::Run(draft))),
                     render::ACTION_CANCEL => (deferred_update(), Some(FollowUp::Cancel(draft))),
+                    render::ACTION_STOP => (deferred_update(), Some(FollowUp::Stop(draft))),
                     render::ACTION_EDIT => (self.editor(draft, &by).await, None),
                     _ => (ephemeral(UNKNOWN_BUTTON), None),
                 }

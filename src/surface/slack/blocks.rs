@@ -14,10 +14,12 @@ use slack_morphism::prelude::*;
 
 use crate::bot::{Answer, Draft, Failure};
 use crate::present::{Preview, table, words};
+use crate::surface::Buttons;
 
 pub const ACTION_RUN: &str = "querybot_run";
 pub const ACTION_EDIT: &str = "querybot_edit";
 pub const ACTION_CANCEL: &str = "querybot_cancel";
+pub const ACTION_STOP: &str = "querybot_stop";
 pub const EDIT_CALLBACK: &str = "querybot_edit_sql";
 /// The Edit SQL modal's input block; the submission's value is at `[EDIT_BLOCK][EDIT_ACTION]`.
 pub const EDIT_BLOCK: &str = "sql";
@@ -60,19 +62,22 @@ pub fn progress(question: &str, status: &str) -> SlackMessageContent {
 /// A draft waiting for confirmation: the question, the SQL, what it does, and the buttons.
 pub fn draft(draft: &Draft) -> SlackMessageContent {
     let mut blocks = draft_body(draft);
-    blocks.push(buttons(draft));
+    blocks.push(buttons(draft, Buttons::Confirm));
     limits::fit(
         &format!("SQL to run for {}", question_text(&draft.question)),
         blocks,
     )
 }
 
-/// The draft without its buttons, and `line` under it ("Ran by <@U123> in 1.4 s · 120 rows").
-/// `line` is mrkdwn written by the surface, so it may mention users; it must escape any text
-/// it did not write.
-pub fn draft_status(draft: &Draft, line: &str) -> SlackMessageContent {
+/// The draft with `line` under it ("Ran by <@U123> in 1.4 s · 120 rows") and the buttons that
+/// fit what is happening to it. `line` is mrkdwn written by the surface, so it may mention
+/// users; it must escape any text it did not write.
+pub fn draft_status(draft: &Draft, line: &str, buttons: Buttons) -> SlackMessageContent {
     let mut blocks = draft_body(draft);
     blocks.push(context(vec![line.to_owned()]));
+    if buttons != Buttons::None {
+        blocks.push(self::buttons(draft, buttons));
+    }
     limits::fit(
         &format!("{line}: {}", question_text(&draft.question)),
         blocks,
@@ -197,7 +202,7 @@ fn draft_body(draft: &Draft) -> Vec<SlackBlock> {
     blocks
 }
 
-fn buttons(draft: &Draft) -> SlackBlock {
+fn buttons(draft: &Draft, buttons: Buttons) -> SlackBlock {
     // The draft id is all a click needs: the SQL is read back from the store, so nobody can
     // run SQL of their own by forging a payload.
     let button = |action_id: &str, label: &str| {
@@ -205,14 +210,22 @@ fn buttons(draft: &Draft) -> SlackBlock {
             .with_action_id(SlackActionId::new(action_id.to_owned()))
             .with_value(draft.id.to_string())
     };
-    SlackActionsBlock::new(vec![
-        button(ACTION_RUN, "Run")
-            .with_style(SlackBlockButtonStyle::Primary)
-            .into(),
-        button(ACTION_EDIT, "Edit").into(),
-        button(ACTION_CANCEL, "Cancel").into(),
-    ])
-    .into()
+    let elements = match buttons {
+        Buttons::Confirm => vec![
+            button(ACTION_RUN, "Run")
+                .with_style(SlackBlockButtonStyle::Primary)
+                .into(),
+            button(ACTION_EDIT, "Edit").into(),
+            button(ACTION_CANCEL, "Cancel").into(),
+        ],
+        Buttons::Stop => vec![
+            button(ACTION_STOP, "Stop")
+                .with_style(SlackBlockButtonStyle::Danger)
+                .into(),
+        ],
+        Buttons::None => Vec::new(),
+    };
+    SlackActionsBlock::new(elements).into()
 }
 
 /// The preview as a block, and how many of its rows that block shows; `None` without rows.

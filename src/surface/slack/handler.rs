@@ -331,7 +331,7 @@ impl Slack {
             .await
     }
 
-    /// A click on Run, Edit or Cancel, already deduplicated.
+    /// A click on Run, Edit, Cancel or Stop, already deduplicated.
     pub async fn action(&self, action: Action) {
         let span = tracing::info_span!("click", platform = "slack", workspace = %action.team, channel = %action.channel, user = %action.user, draft_id = %action.draft);
         async {
@@ -339,6 +339,7 @@ impl Slack {
                 ActionKind::Run => self.run(&action).await,
                 ActionKind::Edit => self.open_editor(&action).await,
                 ActionKind::Cancel => self.cancel(&action).await,
+                ActionKind::Stop => self.stop(&action).await,
             };
             if let Err(error) = result {
                 tracing::warn!(error = %crate::bot::error_chain(&error), "click failed");
@@ -449,6 +450,15 @@ impl Slack {
         let outbox = self.action_outbox(&workspace, action);
         let draft_message = MessageRef(action.message_ts.clone());
         flow::cancel(&self.0.bot, &outbox, &draft_message, action.draft, &by)
+            .await
+            .map_err(SlackError::Flow)
+    }
+
+    async fn stop(&self, action: &Action) -> Result<(), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = Self::user(&action.team, &action.user);
+        let outbox = self.action_outbox(&workspace, action);
+        flow::stop(&self.0.bot, &outbox, action.draft, &by)
             .await
             .map_err(SlackError::Flow)
     }

@@ -34,9 +34,13 @@ impl SlackOutbox<'_> {
         match reply {
             Reply::Progress { question, status } => blocks::progress(question, status),
             Reply::Draft(draft) => blocks::draft(draft),
-            Reply::Status { draft, status } => {
-                let by = format!("<@{}>", self.user);
-                blocks::draft_status(draft, &words::status_line(status, &by))
+            Reply::Status { draft, status, by } => {
+                let by = format!("<@{}>", by.platform_user());
+                blocks::draft_status(
+                    draft,
+                    &words::status_line(status, &by),
+                    crate::surface::Buttons::of(status),
+                )
             }
             Reply::Answer(answer) => blocks::answer(answer),
             Reply::Failure(failure) => blocks::failure(failure),

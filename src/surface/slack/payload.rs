@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::bot::DraftId;
 
 use super::blocks::{
-    ACTION_CANCEL, ACTION_EDIT, ACTION_RUN, EDIT_ACTION, EDIT_BLOCK, EDIT_CALLBACK,
+    ACTION_CANCEL, ACTION_EDIT, ACTION_RUN, ACTION_STOP, EDIT_ACTION, EDIT_BLOCK, EDIT_CALLBACK,
 };
 
 /// What an inbound payload asks of querybot.
@@ -80,6 +80,7 @@ pub enum ActionKind {
     Run,
     Edit,
     Cancel,
+    Stop,
 }
 
 /// A click on one of a draft's buttons.
@@ -281,6 +282,7 @@ fn block_action(payload: &Value, team: String, user: String) -> Inbound {
         ACTION_RUN => ActionKind::Run,
         ACTION_EDIT => ActionKind::Edit,
         ACTION_CANCEL => ActionKind::Cancel,
+        ACTION_STOP => ActionKind::Stop,
         other => return Inbound::Ignored(format!("action `{other}`")),
     };
     let Ok(draft) = text(action, "value").parse::<DraftId>() else {

@@ -21,7 +21,7 @@ use self::protocol::QueryData;
 use self::session::{Session, SessionError};
 use super::{
     CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
-    Value, ValueKind, Warehouse, WarehouseError, quote_identifier,
+    StopSignal, Value, ValueKind, Warehouse, WarehouseError, quote_identifier,
 };
 use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
 use crate::config::ConnectionConfig;
@@ -95,6 +95,7 @@ impl Snowflake {
                 WarehouseError::rejected(sql_state.as_deref(), &reason)
             }
             SessionError::Timeout(limit) => WarehouseError::Timeout { limit },
+            SessionError::Stopped => WarehouseError::Stopped,
             SessionError::Protocol(problem) => WarehouseError::Protocol {
                 connection: self.name.clone(),
                 problem,
@@ -110,6 +111,7 @@ impl Snowflake {
             max_rows: 1_000_000,
             max_bytes: 256 * 1024 * 1024,
             draft: None,
+            stop: StopSignal::NEVER,
         };
         self.run(sql, &caps, &mut collected).await?;
         Ok((collected.columns, collected.rows))
@@ -129,7 +131,7 @@ impl Snowflake {
         };
         let data = self
             .session
-            .query(sql, caps.timeout, &tag)
+            .query(sql, caps.timeout, &tag, &caps.stop)
             .await
             .map_err(|e| self.error(e))?;
         let columns = arrow::columns(&data.rowtype);
@@ -139,13 +141,17 @@ impl Snowflake {
         if open && !data.chunks.is_empty() {
             let remaining = caps.timeout.saturating_sub(started.elapsed());
             let chunks = self.push_chunks(&data, &columns, &mut capped);
-            match tokio::time::timeout(remaining, chunks).await {
-                Ok(result) => result?,
-                Err(_) => {
-                    return Err(WarehouseError::Timeout {
-                        limit: caps.timeout,
-                    });
-                }
+            tokio::select! {
+                finished = tokio::time::timeout(remaining, chunks) => match finished {
+                    Ok(result) => result?,
+                    Err(_) => {
+                        return Err(WarehouseError::Timeout {
+                            limit: caps.timeout,
+                        });
+                    }
+                },
+                // The statement is over; only its downloads are left to drop.
+                () = caps.stop.raised() => return Err(WarehouseError::Stopped),
             }
         }
         Ok(capped.finish(columns, started.elapsed()))
@@ -587,7 +593,7 @@ impl Warehouse for Snowflake {
             max_rows: 10,
             max_bytes: 4 * 1024 * 1024,
             draft: None,
-            ..*caps
+            ..caps.clone()
         };
         match self.run(&explain, &caps, &mut plan).await {
             Ok(_) => Ok(plan_of(&plan)),

@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use super::jwt::KeyPair;
 use super::protocol::{Envelope, LoginData, QueryData, SESSION_EXPIRED, STILL_RUNNING};
 use crate::config::{SnowflakeAuth, SnowflakeConfig};
+use crate::warehouse::StopSignal;
 
 /// Attempts for a request Snowflake answered 429 or 503, or that could not connect.
 const ATTEMPTS: u32 = 3;
@@ -42,8 +43,26 @@ pub(super) enum SessionError {
     },
     #[error("the statement ran past its deadline and was aborted")]
     Timeout(Duration),
+    #[error("the statement was aborted on Stop")]
+    Stopped,
     #[error("Snowflake's answer could not be read: {0}")]
     Protocol(String),
+}
+
+/// One statement to run, and what bounds it.
+struct Query<'a> {
+    sql: &'a str,
+    started: Instant,
+    deadline: Duration,
+    tag: &'a str,
+    stop: &'a StopSignal,
+}
+
+/// A statement Snowflake has accepted: what aborting it takes.
+struct Running<'a> {
+    query: &'a Query<'a>,
+    request_id: &'a str,
+    token: &'a str,
 }
 
 pub(super) struct Session {
@@ -171,26 +190,28 @@ impl Session {
         sql: &str,
         deadline: Duration,
         tag: &str,
+        stop: &StopSignal,
     ) -> Result<QueryData, SessionError> {
         let started = Instant::now();
-        match self.query_once(sql, started, deadline, tag).await {
+        let query = Query {
+            sql,
+            started,
+            deadline,
+            tag,
+            stop,
+        };
+        match self.query_once(&query).await {
             Err(SessionError::Statement { code, .. })
                 if SESSION_EXPIRED.contains(&code.as_str()) =>
             {
                 tracing::info!("Snowflake session expired; logging in again");
-                self.query_once(sql, started, deadline, tag).await
+                self.query_once(&query).await
             }
             other => other,
         }
     }
 
-    async fn query_once(
-        &self,
-        sql: &str,
-        started: Instant,
-        deadline: Duration,
-        tag: &str,
-    ) -> Result<QueryData, SessionError> {
+    async fn query_once(&self, query: &Query<'_>) -> Result<QueryData, SessionError> {
         let token = self.token().await?;
         let request_id = uuid::Uuid::new_v4().to_string();
         let url = format!(
@@ -199,20 +220,29 @@ impl Session {
         );
         // The statement's own timeout, so Snowflake stops it even if querybot is gone.
         let body = json!({
-            "sqlText": sql,
+            "sqlText": query.sql,
             "asyncExec": false,
             "sequenceId": 1,
             "isInternal": false,
             "parameters": {
-                "STATEMENT_TIMEOUT_IN_SECONDS": deadline.as_secs().max(1),
-                "QUERY_TAG": tag,
+                "STATEMENT_TIMEOUT_IN_SECONDS": query.deadline.as_secs().max(1),
+                "QUERY_TAG": query.tag,
             },
         });
-        let response = self
-            .send(|| self.authorized(self.http.post(&url), &token).json(&body))
+        let running = Running {
+            query,
+            request_id: &request_id,
+            token: &token,
+        };
+        let (internal, mut envelope) = self
+            .unless_stopped(&running, async {
+                let response = self
+                    .send(|| self.authorized(self.http.post(&url), &token).json(&body))
+                    .await?;
+                let internal = response.status().is_server_error();
+                Ok((internal, read::<QueryData>(response).await?))
+            })
             .await?;
-        let internal = response.status().is_server_error();
-        let mut envelope: Envelope<QueryData> = read(response).await?;
         let mut pause = FIRST_POLL;
         loop {
             let code = envelope.code.clone().unwrap_or_default();
@@ -229,29 +259,54 @@ impl Session {
                 .ok_or_else(|| {
                     SessionError::Protocol("a running statement without a result URL".to_owned())
                 })?;
-            if started.elapsed() + pause >= deadline {
-                self.abort(sql, &request_id, &token).await;
-                return Err(SessionError::Timeout(deadline));
+            if query.started.elapsed() + pause >= query.deadline {
+                self.abort(&running).await;
+                return Err(SessionError::Timeout(query.deadline));
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(MAX_POLL);
             let url = format!("{}{result_url}", self.config.api_url);
-            let response = self
-                .send(|| self.authorized(self.http.get(&url), &token))
+            envelope = self
+                .unless_stopped(&running, async {
+                    tokio::time::sleep(pause).await;
+                    let response = self
+                        .send(|| self.authorized(self.http.get(&url), &token))
+                        .await?;
+                    read(response).await
+                })
                 .await?;
-            envelope = read(response).await?;
+            pause = (pause * 2).min(MAX_POLL);
+        }
+    }
+
+    /// Waits for `work` on a running statement unless Stop is raised first; then the
+    /// statement is aborted in Snowflake, whatever querybot was waiting for (the first answer,
+    /// which Snowflake holds back for a while, a pause between polls, or a poll).
+    async fn unless_stopped<T>(
+        &self,
+        running: &Running<'_>,
+        work: impl Future<Output = Result<T, SessionError>>,
+    ) -> Result<T, SessionError> {
+        tokio::select! {
+            biased;
+            () = running.query.stop.raised() => {
+                self.abort(running).await;
+                Err(SessionError::Stopped)
+            }
+            done = work => done,
         }
     }
 
     /// Asks Snowflake to stop a statement (best effort: it is logged when it fails).
-    async fn abort(&self, sql: &str, request_id: &str, token: &str) {
+    async fn abort(&self, running: &Running<'_>) {
         let url = format!("{}/queries/v1/abort-request", self.config.api_url);
-        let body = json!({ "sqlText": sql, "requestId": request_id });
+        let body = json!({ "sqlText": running.query.sql, "requestId": running.request_id });
         let aborted = self
-            .send(|| self.authorized(self.http.post(&url), token).json(&body))
+            .send(|| {
+                self.authorized(self.http.post(&url), running.token)
+                    .json(&body)
+            })
             .await;
         if let Err(error) = aborted {
-            tracing::warn!(%error, "cannot abort a Snowflake statement past its deadline");
+            tracing::warn!(%error, "cannot abort a Snowflake statement");
         }
     }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use querybot::config::{ConnectionConfig, SecretUrl, WarehouseKind};
 use querybot::guard::{self, GuardedSql, Policy, Verdict};
-use querybot::warehouse::{Caps, Collected, Execution, Warehouse, WarehouseError};
+use querybot::warehouse::{Caps, Collected, Execution, StopSignal, Warehouse, WarehouseError};
 
 /// Generous limits, for tests that are not about the limits.
 pub(crate) const CAPS: Caps = Caps {
@@ -12,6 +12,7 @@ pub(crate) const CAPS: Caps = Caps {
     max_rows: 10_000,
     max_bytes: 10 * 1024 * 1024,
     draft: None,
+    stop: StopSignal::NEVER,
 };
 
 pub(crate) fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {

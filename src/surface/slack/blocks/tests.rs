@@ -262,7 +262,7 @@ fn user_text_is_escaped_so_it_cannot_mention_anyone() {
     let messages = [
         progress(nasty, nasty),
         draft(&with_explanation),
-        draft_status(&with_explanation, "Cancelled"),
+        draft_status(&with_explanation, "Cancelled", Buttons::None),
         answer(&run.answer()),
         failure(&Failure {
             user_message: nasty.to_owned(),
@@ -310,7 +310,7 @@ fn more_than_50_blocks_keep_the_first_ones_and_the_last() {
     fn check(n_sections: usize, n_left_out: Option<usize>) {
         let mut input: Vec<SlackBlock> =
             (0..n_sections).map(|i| section(format!("s{i}"))).collect();
-        input.push(buttons(&draft_of("q", "select 1")));
+        input.push(buttons(&draft_of("q", "select 1"), Buttons::Confirm));
         let message = to_json(&limits::fit("text", input));
         assert_within_limits(&message);
         let kept = blocks(&message);
@@ -468,7 +468,11 @@ fn the_summary_comes_first_and_is_the_notification() {
 #[test]
 fn draft_status_replaces_the_buttons_with_the_line() {
     let draft = draft_of("orders per month?", "select 1");
-    let message = to_json(&draft_status(&draft, "Ran by <@U123> in 1.4 s · 120 rows"));
+    let message = to_json(&draft_status(
+        &draft,
+        "Ran by <@U123> in 1.4 s · 120 rows",
+        Buttons::None,
+    ));
     assert_within_limits(&message);
     assert!(blocks_of_type(&message, "actions").is_empty());
     assert_eq!(
@@ -598,7 +602,7 @@ fn every_builder_stays_within_limits_on_nasty_inputs() {
         let mut messages = vec![
             progress(text, text),
             super::draft(&draft),
-            draft_status(&draft, "Cancelled"),
+            draft_status(&draft, "Cancelled", Buttons::None),
             failure(&Failure {
                 user_message: text.clone(),
                 detail: text.clone(),
