@@ -42,7 +42,7 @@ pub enum RunPermission {
 /// How a run that was not a failure ended.
 #[derive(Debug)]
 pub enum Finished {
-    Answered(Answer),
+    Answered(Box<Answer>),
     /// Someone pressed Stop; `draft` is pending again, to be edited or run again.
     Stopped {
         by: UserId,
@@ -119,7 +119,7 @@ impl Bot {
     ) -> Result<Answer, Failure> {
         let draft = self.start(id, by).await?;
         match self.finish(draft, by, options).await? {
-            Finished::Answered(answer) => Ok(answer),
+            Finished::Answered(answer) => Ok(*answer),
             Finished::Stopped { by, .. } => Err(self.failure(&PipelineError::Stopped { by })),
             Finished::Interrupted { .. } => Err(self.failure(&PipelineError::Stopped {
                 by: UserId::shutdown(),
@@ -156,7 +156,7 @@ impl Bot {
         ::metrics::counter!("querybot_runs_total", "surface" => surface, "outcome" => outcome)
             .increment(1);
         match ran {
-            Ok(answer) => Ok(Finished::Answered(answer)),
+            Ok(answer) => Ok(Finished::Answered(Box::new(answer))),
             Err(PipelineError::Stopped { by }) => {
                 let draft = self
                     .pipeline

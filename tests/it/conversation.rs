@@ -1,9 +1,10 @@
 //! The conversation every chat surface must hold, written once and told on each surface
 //! against its own fake platform: ask -> draft -> Run -> answer with table, chart and CSV in
 //! the thread; follow-ups remember; one run however many clicks; strangers run nothing;
-//! Cancel; Edit; 429s; repeated deliveries, also across replicas sharing a store.
+//! Cancel; Edit; Stop, also from another replica; 429s; repeated deliveries, also across
+//! replicas sharing a store.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::chat::{self, Action, Chat, Who, on_every_surface};
 use crate::support::db::PgDatabase;
@@ -24,6 +25,7 @@ on_every_surface!(
     a_rate_limited_post_waits_for_the_platform_and_goes_through,
     one_event_delivered_four_times_is_answered_once,
     a_run_cut_off_by_shutdown_is_runnable_again_and_the_thread_is_told,
+    stop_cancels_the_run_and_offers_the_draft_again,
 );
 
 async fn ask_draft_run_answers_in_the_thread_with_table_chart_and_csv(chat: &mut dyn Chat) {
@@ -186,11 +188,13 @@ async fn one_event_delivered_four_times_is_answered_once(chat: &mut dyn Chat) {
     );
 }
 
+/// Counting to a billion outlasts the one-second grace the stories run with, and any wait
+/// for a Stop.
+const SLOW: &str = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r \
+                    WHERE n < 1000000000) SELECT count(*) AS n FROM r";
+
 async fn a_run_cut_off_by_shutdown_is_runnable_again_and_the_thread_is_told(chat: &mut dyn Chat) {
-    // Counting to a billion outlasts the one-second grace the stories run with.
-    let slow = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000000000) \
-                SELECT count(*) AS n FROM r";
-    chat.llm().script([sql_reply(slow, "Counts to a billion.")]);
+    chat.llm().script([sql_reply(SLOW, "Counts to a billion.")]);
     let drafted = chat.ask("count to a billion").await;
     chat.click(Who::Asker, &drafted, Action::Run).await;
     assert!(chat.draft_text(&drafted, 2).await.contains("Running"));
@@ -199,6 +203,8 @@ async fn a_run_cut_off_by_shutdown_is_runnable_again_and_the_thread_is_told(chat
         .await
         .expect("serve stops after its grace")
         .expect("cleanly");
+    chat.said_in_thread(&drafted, "interrupted by a restart")
+        .await;
     let again = chat.draft_text(&drafted, 3).await;
     assert!(
         again.contains("querybot_run"),
@@ -212,6 +218,87 @@ async fn a_run_cut_off_by_shutdown_is_runnable_again_and_the_thread_is_told(chat
         .expect("read")
         .expect("the draft");
     assert_eq!(draft.state, querybot::store::DraftState::Pending);
+}
+
+/// Stop: only the person who ran it may stop it; the query is cancelled within two seconds,
+/// the thread says so, the draft names who stopped it and can be run again, and the run is
+/// recorded as stopped by them.
+async fn stop_cancels_the_run_and_offers_the_draft_again(chat: &mut dyn Chat) {
+    chat.llm().script([sql_reply(SLOW, "Counts to a billion.")]);
+    let drafted = chat.ask("count to a billion").await;
+    chat.click(Who::Asker, &drafted, Action::Run).await;
+    let running = chat.draft_text(&drafted, 2).await;
+    assert!(running.contains("Running"), "{running}");
+    assert!(
+        running.contains("querybot_stop"),
+        "a Stop button: {running}"
+    );
+    assert!(!running.contains("querybot_run"), "{running}");
+    chat.click(Who::Stranger, &drafted, Action::Stop).await;
+    chat.private_notices(Who::Stranger, 1).await;
+    let pressed = Instant::now();
+    chat.click(Who::Asker, &drafted, Action::Stop).await;
+    let stopped = chat.draft_text(&drafted, 3).await;
+    assert!(
+        pressed.elapsed() < Duration::from_secs(2),
+        "stopped {:?} after the click",
+        pressed.elapsed()
+    );
+    assert!(stopped.contains("Stopped by"), "{stopped}");
+    assert!(
+        stopped.contains("querybot_run"),
+        "runnable again: {stopped}"
+    );
+    chat.said_in_thread(&drafted, "was stopped before it finished")
+        .await;
+    let store = &chat.app().store;
+    let draft = store
+        .draft(drafted.draft.parse().expect("a draft id"))
+        .await
+        .expect("read")
+        .expect("the draft");
+    assert_eq!(draft.state, querybot::store::DraftState::Pending);
+    let runs = store.recent_runs(10).await.expect("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].record.stopped_by, Some(draft.author.clone()));
+    assert_eq!(chat.answers_so_far(), 0);
+}
+
+/// A run on one replica stopped from another: the click reaches the other replica, which
+/// records it in the store, and the replica running the query cancels it at its next lease
+/// renewal.
+async fn stop_reaches_a_run_on_another_replica(chat: &mut dyn Chat, database_url: &str) {
+    chat.add_replica(&[("DATABASE_URL", database_url)]).await;
+    chat.llm().script([sql_reply(SLOW, "Counts to a billion.")]);
+    let drafted = chat.ask("count to a billion").await;
+    chat.send_clicks_to(0);
+    chat.click(Who::Asker, &drafted, Action::Run).await;
+    assert!(chat.draft_text(&drafted, 2).await.contains("Running"));
+    chat.send_clicks_to(1);
+    let pressed = Instant::now();
+    chat.click(Who::Asker, &drafted, Action::Stop).await;
+    let stopped = chat.draft_text(&drafted, 3).await;
+    assert!(
+        pressed.elapsed() < Duration::from_secs(3),
+        "stopped {:?} after the click",
+        pressed.elapsed()
+    );
+    assert!(stopped.contains("Stopped by"), "{stopped}");
+}
+
+#[tokio::test]
+async fn slack_stop_reaches_a_run_on_another_replica() {
+    let db = PgDatabase::create().await;
+    let mut chat = chat::slack(&[("DATABASE_URL", db.url.as_str())]).await;
+    stop_reaches_a_run_on_another_replica(&mut chat, &db.url).await;
+}
+
+#[tokio::test]
+async fn discord_stop_reaches_a_run_on_another_replica() {
+    let db = PgDatabase::create().await;
+    let mut chat = chat::discord(&[("DATABASE_URL", db.url.as_str())]).await;
+    stop_reaches_a_run_on_another_replica(&mut chat, &db.url).await;
+    assert_eq!(chat.violations(), Vec::<String>::new());
 }
 
 /// Two replicas on one PostgreSQL store: each gets every delivery, one answers.

@@ -41,6 +41,9 @@ struct Stub {
     logins: Vec<Json>,
     /// Answers to logins, before the default success.
     login_answers: VecDeque<Json>,
+    /// How long the stub holds a query request before answering (Snowflake holds one for up
+    /// to 45 s while the statement runs).
+    query_hold: Duration,
 }
 
 type Shared = Arc<Mutex<Stub>>;
@@ -76,9 +79,11 @@ async fn login(State(stub): State<Shared>, body: Bytes) -> Response {
     axum::Json(answer).into_response()
 }
 
-async fn query(State(stub): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn query(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
-    let mut stub = stub.lock().expect("stub");
+    let hold = shared.lock().expect("stub").query_hold;
+    tokio::time::sleep(hold).await;
+    let mut stub = shared.lock().expect("stub");
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -102,8 +107,19 @@ async fn result(State(stub): State<Shared>) -> Response {
     axum::Json(answer).into_response()
 }
 
-async fn abort(State(stub): State<Shared>) -> Response {
-    stub.lock().expect("stub").seen.push("abort".into());
+async fn abort(State(stub): State<Shared>, body: Bytes) -> Response {
+    let body: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
+    let mut stub = stub.lock().expect("stub");
+    // An abort names the request it stops.
+    let named = body["requestId"].as_str().is_some_and(|id| !id.is_empty());
+    stub.seen.push(
+        if named {
+            "abort"
+        } else {
+            "abort without a request id"
+        }
+        .into(),
+    );
     axum::Json(json!({"success": true})).into_response()
 }
 
@@ -368,6 +384,54 @@ async fn a_query_past_its_deadline_is_aborted_in_snowflake() {
     assert!(started.elapsed() < Duration::from_secs(3));
     let seen = stub.lock().expect("stub").seen.clone();
     assert_eq!(seen.last().map(String::as_str), Some("abort"), "{seen:?}");
+}
+
+/// Stop pressed at `after`, against a stub scripted by `script`: the statement is aborted in
+/// Snowflake and the run ends as stopped within two seconds.
+async fn stop_aborts(script: impl FnOnce(&mut Stub), after: Duration) {
+    let mut stub = Stub::default();
+    script(&mut stub);
+    let (address, stub) = start(stub).await;
+    let warehouse = warehouse::connect(&connection(address)).expect("connects");
+    let token = tokio_util::sync::CancellationToken::new();
+    let caps = Caps {
+        timeout: Duration::from_secs(60),
+        stop: querybot::warehouse::StopSignal::new(token.clone()),
+        ..CAPS
+    };
+    let pressed = tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        token.cancel();
+        std::time::Instant::now()
+    });
+    let (result, _) = run(warehouse.as_ref(), &caps).await;
+    let stopped_after = pressed.await.expect("pressed").elapsed();
+    assert!(matches!(result, Err(WarehouseError::Stopped)), "{result:?}");
+    assert!(stopped_after < Duration::from_secs(2), "{stopped_after:?}");
+    let seen = stub.lock().expect("stub").seen.clone();
+    assert_eq!(seen.last().map(String::as_str), Some("abort"), "{seen:?}");
+}
+
+#[tokio::test]
+async fn stop_aborts_a_statement_snowflake_is_still_holding() {
+    stop_aborts(
+        |stub| {
+            stub.query_hold = Duration::from_secs(30);
+            stub.queries.push_back((StatusCode::OK, running("q1")));
+        },
+        Duration::from_millis(300),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn stop_aborts_a_statement_being_polled() {
+    // The first pauses between polls are short; Stop comes during the longer ones.
+    stop_aborts(
+        |stub| stub.queries.push_back((StatusCode::OK, running("q1"))),
+        Duration::from_millis(1500),
+    )
+    .await;
 }
 
 #[tokio::test]

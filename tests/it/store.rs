@@ -82,6 +82,7 @@ on_both_stores!(
     promoted_examples_belong_to_their_connection,
     slack_installations_are_kept_per_team,
     an_oauth_state_works_once_and_not_when_stale,
+    a_stop_reaches_the_runner_and_leaves_the_draft_runnable,
 );
 
 fn thread(thread: &str) -> ConversationKey {
@@ -624,4 +625,44 @@ async fn an_oauth_state_works_once_and_not_when_stale(_: &Backing, store: Store)
             .await
             .expect("stale")
     );
+}
+
+async fn a_stop_reaches_the_runner_and_leaves_the_draft_runnable(_: &Backing, store: Store) {
+    let draft = pending_draft(&store, "1700000000.000900").await;
+    let (runner, stopper) = (UserId::new("slack:T01:U01"), UserId::new("slack:T01:U09"));
+    assert!(
+        !store.request_stop(draft.id, &stopper).await.expect("stop"),
+        "a pending draft has nothing to stop"
+    );
+    let claimed = store
+        .claim_draft(draft.id, &runner)
+        .await
+        .expect("claim")
+        .expect("won");
+    assert_eq!(store.renew_run(draft.id).await.expect("renew"), Some(None));
+    assert!(store.request_stop(draft.id, &stopper).await.expect("stop"));
+    // A second Stop does not replace the first.
+    assert!(store.request_stop(draft.id, &runner).await.expect("stop"));
+    assert_eq!(
+        store.renew_run(draft.id).await.expect("renew"),
+        Some(Some(stopper.clone()))
+    );
+    let stopped = NewRun {
+        stopped_by: Some(stopper.clone()),
+        ..run_of(&claimed, Some("stopped"))
+    };
+    store.record_run(&stopped).await.expect("recorded");
+    let after = store.draft(draft.id).await.expect("read").expect("draft");
+    assert_eq!(after.state, DraftState::Pending);
+    assert_eq!(after.claimed_by, None);
+    assert_eq!(store.renew_run(draft.id).await.expect("renew"), None);
+    let runs = store.recent_runs(5).await.expect("runs");
+    assert_eq!(runs[0].record.stopped_by, Some(stopper));
+    // Runnable again, with no Stop left over from the last run.
+    store
+        .claim_draft(draft.id, &runner)
+        .await
+        .expect("claim")
+        .expect("won again");
+    assert_eq!(store.renew_run(draft.id).await.expect("renew"), Some(None));
 }

@@ -629,3 +629,55 @@ async fn sqlite_values_are_bounded_inside_the_process() {
     result.expect("runs");
     assert_eq!(rows.rows[0][0], Value::Int(500_000));
 }
+
+/// Stop on PostgreSQL cancels the statement in the server: no backend is left running it,
+/// which closing the client's connection alone would not achieve for a statement that sends
+/// nothing until it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_postgres_query_leaves_nothing_running() {
+    let (db, warehouse) = fixture_postgres().await;
+    let token = tokio_util::sync::CancellationToken::new();
+    let caps = Caps {
+        timeout: Duration::from_secs(60),
+        stop: querybot::warehouse::StopSignal::new(token.clone()),
+        ..CAPS
+    };
+    let forever = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+                   SELECT count(*) AS never_ends FROM r";
+    let mut watcher = PgConnection::connect(&db.url).await.expect("watcher");
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                   AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%never_ends%'";
+    // Stop once the statement is seen running in the server.
+    let url = db.url.clone();
+    let stop = tokio::spawn(async move {
+        let mut watcher = PgConnection::connect(&url).await.expect("watcher");
+        let mut seen = 0;
+        for _ in 0..100 {
+            seen = sqlx::query_scalar::<_, i64>(running)
+                .fetch_one(&mut watcher)
+                .await
+                .expect("activity");
+            if seen > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        token.cancel();
+        seen
+    });
+    let (result, _) = run(warehouse.as_ref(), forever, &caps).await;
+    assert_eq!(
+        stop.await.expect("stopper"),
+        1,
+        "the statement ran before Stop"
+    );
+    assert!(
+        matches!(result, Err(WarehouseError::Stopped)),
+        "got {result:?}"
+    );
+    let left: i64 = sqlx::query_scalar(running)
+        .fetch_one(&mut watcher)
+        .await
+        .expect("activity");
+    assert_eq!(left, 0, "no backend still runs the stopped statement");
+}

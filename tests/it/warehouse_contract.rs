@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use querybot::config::WarehouseKind;
 use querybot::warehouse::{
-    self, Caps, Column, RowSink, SinkError, Truncation, Value, Warehouse, WarehouseError,
+    self, Caps, Column, RowSink, SinkError, StopSignal, Truncation, Value, Warehouse,
+    WarehouseError,
 };
 use sqlx::Connection;
 
@@ -107,8 +108,13 @@ on_every_warehouse!(
     a_large_result_streams_through_a_sink_that_keeps_nothing,
     the_catalog_lists_the_table_and_its_columns;
     a_slow_query_stops_at_the_timeout,
+    stop_cancels_a_running_query_within_two_seconds,
     explain_catches_an_unknown_column_without_running,
 );
+
+/// A query that never ends by itself.
+const FOREVER: &str = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+                       SELECT count(*) FROM r";
 
 /// `1`-`n` from a recursive CTE, which every warehouse runs.
 fn numbers(n: u64) -> String {
@@ -195,12 +201,36 @@ async fn a_slow_query_stops_at_the_timeout(warehouse: &dyn Warehouse) {
         timeout: Duration::from_secs(1),
         ..CAPS
     };
-    let forever = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
-                   SELECT count(*) FROM r";
-    let (result, _) = run(warehouse, forever, &caps).await;
+    let (result, _) = run(warehouse, FOREVER, &caps).await;
     assert!(
         matches!(result, Err(WarehouseError::Timeout { .. })),
         "got {result:?}"
+    );
+    let (result, _) = run(warehouse, "SELECT count(*) FROM items", &CAPS).await;
+    assert_eq!(result.expect("the warehouse still answers").row_count, 1);
+}
+
+async fn stop_cancels_a_running_query_within_two_seconds(warehouse: &dyn Warehouse) {
+    let token = tokio_util::sync::CancellationToken::new();
+    let caps = Caps {
+        timeout: Duration::from_secs(60),
+        stop: StopSignal::new(token.clone()),
+        ..CAPS
+    };
+    let pressed = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        token.cancel();
+        std::time::Instant::now()
+    });
+    let (result, _) = run(warehouse, FOREVER, &caps).await;
+    let stopped_after = pressed.await.expect("pressed").elapsed();
+    assert!(
+        matches!(result, Err(WarehouseError::Stopped)),
+        "got {result:?}"
+    );
+    assert!(
+        stopped_after < Duration::from_secs(2),
+        "stopped {stopped_after:?} after Stop"
     );
     let (result, _) = run(warehouse, "SELECT count(*) FROM items", &CAPS).await;
     assert_eq!(result.expect("the warehouse still answers").row_count, 1);

@@ -24,6 +24,7 @@ pub(crate) enum Action {
     Run,
     Edit,
     Cancel,
+    Stop,
 }
 
 /// A draft on screen: its id, the message that shows it, the conversation's thread.
@@ -58,6 +59,10 @@ pub(crate) trait Chat: Send + Sync {
     async fn answer(&self, drafted: &Drafted, n: usize) -> Answered;
     /// How many answers with files there are now.
     fn answers_so_far(&self) -> usize;
+    /// Waits until querybot says something containing `text` in the draft's thread.
+    async fn said_in_thread(&self, drafted: &Drafted, text: &str);
+    /// Sends later clicks to one replica (where the platform lets a test choose).
+    fn send_clicks_to(&self, replica: usize);
     /// What only `who` was shown, waiting for `n` of them.
     async fn private_notices(&self, who: Who, n: usize) -> Vec<String>;
     /// Submits SQL in the draft's editor: `Err` holds what the editor said.
@@ -147,6 +152,8 @@ pub(crate) async fn spawn(settings: &[(String, String)]) -> TestApp {
 pub(crate) struct SlackChat {
     /// Numbers each click's trigger id: Slack makes one per click, and dedupes by it.
     clicks: std::sync::atomic::AtomicUsize,
+    /// The replica interactions go to.
+    clicks_to: std::sync::atomic::AtomicUsize,
     apps: Vec<TestApp>,
     slack: FakeSlack,
     llm: FakeLlm,
@@ -159,6 +166,7 @@ pub(crate) async fn slack(extra: &[(&str, &str)]) -> SlackChat {
     let app = spawn(&settings).await;
     SlackChat {
         clicks: std::sync::atomic::AtomicUsize::new(0),
+        clicks_to: std::sync::atomic::AtomicUsize::new(0),
         apps: vec![app],
         slack,
         llm,
@@ -198,8 +206,9 @@ impl SlackChat {
 
     async fn interaction(&self, payload: Value) -> reqwest::Response {
         let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
+        let replica = self.clicks_to.load(std::sync::atomic::Ordering::Relaxed);
         self.post(
-            &self.apps[0],
+            &self.apps[replica],
             "/slack/interactions",
             "application/x-www-form-urlencoded",
             body,
@@ -310,6 +319,7 @@ impl Chat for SlackChat {
             Action::Run => "querybot_run",
             Action::Edit => "querybot_edit",
             Action::Cancel => "querybot_cancel",
+            Action::Stop => "querybot_stop",
         };
         let payload = fake_slack::click_payload(
             slack_user(who),
@@ -370,6 +380,23 @@ impl Chat for SlackChat {
             .iter()
             .filter(|u| u.filename == "result.csv")
             .count()
+    }
+
+    async fn said_in_thread(&self, drafted: &Drafted, text: &str) {
+        eventually(&format!("`{text}` in the thread"), || {
+            self.slack
+                .calls_to("chat.postMessage")
+                .iter()
+                .filter(|c| c.param("thread_ts").as_deref() == Some(drafted.thread.as_str()))
+                .any(|c| c.params.to_string().contains(text))
+                .then_some(())
+        })
+        .await
+    }
+
+    fn send_clicks_to(&self, replica: usize) {
+        self.clicks_to
+            .store(replica, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn private_notices(&self, who: Who, n: usize) -> Vec<String> {
@@ -578,6 +605,7 @@ impl Chat for DiscordChat {
             Action::Run => "querybot_run",
             Action::Edit => "querybot_edit",
             Action::Cancel => "querybot_cancel",
+            Action::Stop => "querybot_stop",
         };
         let message: u64 = drafted.message.parse().expect("a message id");
         let payload = self.discord.click(
@@ -627,6 +655,23 @@ impl Chat for DiscordChat {
     fn answers_so_far(&self) -> usize {
         self.answers().len()
     }
+
+    async fn said_in_thread(&self, drafted: &Drafted, text: &str) {
+        let path = format!("/channels/{}/messages", drafted.thread);
+        eventually(&format!("`{text}` in the thread"), || {
+            self.discord
+                .requests()
+                .iter()
+                .filter(|r| r.is("POST", MESSAGES) && r.path == path && r.status < 300)
+                .any(|r| r.content().contains(text))
+                .then_some(())
+        })
+        .await
+    }
+
+    /// Discord's gateway sends every event to every session: each replica gets the click,
+    /// and the store decides which handles it.
+    fn send_clicks_to(&self, _replica: usize) {}
 
     async fn private_notices(&self, who: Who, n: usize) -> Vec<String> {
         let user = discord_user(who);
