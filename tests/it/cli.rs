@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 
 use crate::support::db::{PgDatabase, VIEWS_WITH_AND_WITHOUT_BARRIER};
 use crate::support::fake_llm::{FakeLlm, sql_reply};
+use crate::support::fakesnow::{self, FakeSnowDatabase};
 use crate::support::testdata;
 
 /// Runs `querybot` in an empty folder with only the given settings (no `.env`, no TOML).
@@ -657,4 +658,58 @@ async fn eval_reports_execution_accuracy() {
         .iter()
         .any(|r| r.text().contains("status 'refunded'"));
     assert!(refunded, "the corpus's instructions go with the question");
+}
+
+/// `querybot eval` on a Snowflake connection: both the gold and the drafted SQL run in
+/// Snowflake (fakesnow), and the report grades them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_runs_against_a_snowflake_connection() {
+    let Some(api_url) = fakesnow::url() else {
+        return;
+    };
+    let db = FakeSnowDatabase::create(&api_url).await;
+    db.run_script(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, country TEXT); \
+         INSERT INTO customers VALUES (1, 'Ada', 'DE'), (2, 'Bo', 'FR'), (3, 'Cy', 'DE')",
+    )
+    .await;
+    let llm = FakeLlm::start().await;
+    llm.respond_with(|request| {
+        let asked = request["messages"].to_string();
+        let sql = if asked.contains("How many customers") {
+            "SELECT count(*) AS n FROM customers"
+        } else {
+            // Wrong on purpose: every customer, not only those in Germany.
+            "SELECT name FROM customers"
+        };
+        sql_reply(sql, "Answers the question.")
+    });
+    let data = tempfile::tempdir().expect("temp dir");
+    let questions = data.path().join("questions.csv");
+    std::fs::write(
+        &questions,
+        "db_name,db_type,query_category,query,question,instructions\n\
+         shop,snowflake,count,SELECT count(*) FROM customers,How many customers are there?,\n\
+         shop,snowflake,where,\"SELECT name FROM customers WHERE country = 'DE'\",Which customers are in Germany?,\n",
+    )
+    .expect("questions");
+    let mut settings = llm_settings(&llm, &data);
+    settings.push(("WAREHOUSE_URL".into(), db.warehouse_url()));
+    settings.push(("SNOWFLAKE_API_URL".into(), api_url.clone()));
+    let questions = questions.display().to_string();
+    let (output, _dir) = querybot(
+        &["eval", "--questions", &questions],
+        &as_refs(&settings),
+        "",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(
+        report.contains("execution accuracy: 1/2 (50.0%)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("FAIL 2 Which customers are in Germany?"),
+        "{report}"
+    );
 }

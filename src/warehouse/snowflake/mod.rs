@@ -38,6 +38,9 @@ const SAMPLE_COLUMNS: usize = 200;
 pub struct Snowflake {
     name: String,
     session: Session,
+    /// Whether the server has `EXPLAIN USING JSON` (Snowflake does; an emulator may not),
+    /// learnt the first time a plan is refused.
+    explains: tokio::sync::OnceCell<bool>,
 }
 
 impl Snowflake {
@@ -53,6 +56,7 @@ impl Snowflake {
         Ok(Snowflake {
             name: connection.name.clone(),
             session: Session::new(config).map_err(unusable)?,
+            explains: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -603,8 +607,44 @@ impl Warehouse for Snowflake {
                 tracing::debug!(connection = %self.name, %problem, "no plan from Snowflake");
                 Ok(Plan::default())
             }
+            Err(refused @ WarehouseError::Rejected { .. }) if !self.explains(&caps).await => {
+                tracing::debug!(connection = %self.name, error = %refused, "no EXPLAIN here; compiling instead");
+                self.compile(sql, &caps).await.map(|()| Plan::default())
+            }
             Err(error) => Err(error),
         }
+    }
+}
+
+impl Snowflake {
+    /// Whether this server explains at all: a refused plan of `SELECT 1` means it has no
+    /// `EXPLAIN`, not that the query was wrong. Only a clear answer is remembered.
+    async fn explains(&self, caps: &Caps) -> bool {
+        let probe = async {
+            let mut plan = super::Collected::default();
+            match self
+                .run("EXPLAIN USING JSON SELECT 1", caps, &mut plan)
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(WarehouseError::Rejected { .. }) => Ok(false),
+                Err(error) => Err(error),
+            }
+        };
+        match self.explains.get_or_try_init(|| probe).await {
+            Ok(explains) => *explains,
+            // Unsure: the refusal of the real query stands.
+            Err(_) => true,
+        }
+    }
+
+    /// Checks a query the way a plan would, on a server without `EXPLAIN`: compiled under
+    /// `LIMIT 0`, so that no row is read.
+    async fn compile(&self, sql: &GuardedSql, caps: &Caps) -> Result<(), WarehouseError> {
+        let none = guard::with_limit(sql, 0);
+        self.run(none.as_str(), caps, &mut super::Collected::default())
+            .await
+            .map(|_| ())
     }
 }
 
