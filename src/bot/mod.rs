@@ -2,12 +2,14 @@
 //! platform-neutral outcomes (a `Draft`, an `Answer`) or a [`Failure`]: one sentence for the
 //! user and the full cause for the log, made in exactly one place ([`failure`]).
 
+mod access;
 mod state;
 
 use crate::llm::LlmProvider;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::warehouse::WarehouseError;
 
+pub use access::{Access, Person};
 pub use state::SurfaceState;
 // The vocabulary surfaces speak: they import it from here, never from the layers below.
 pub use crate::pipeline::{Answer, Ask, RunOptions, SavedChart};

@@ -121,5 +121,6 @@ fn ad_hoc_connection(url: String) -> anyhow::Result<ConnectionConfig> {
         kind,
         examples: None,
         snowflake: None,
+        access: Default::default(),
     })
 }

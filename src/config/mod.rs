@@ -5,6 +5,7 @@
 //! Nothing else in the program reads the environment. URLs may carry passwords, so they are
 //! held as [`SecretUrl`], whose `Debug` and `Display` never show the password.
 
+mod access;
 mod check;
 mod discord;
 mod snowflake;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use access::{AccessConfig, ConnectionAccess, Identity, Role, UsageLimits};
 pub use check::{Entry, Origins, Source, describe, render};
 pub use discord::{DEFAULT_MAX_UPLOAD, DiscordConfig};
 pub use snowflake::{SnowflakeAuth, SnowflakeConfig};
@@ -47,6 +49,10 @@ pub struct Config {
     pub log: LogConfig,
     /// How long `serve` lets acknowledged work finish after SIGTERM or Ctrl-C.
     pub shutdown_grace: Duration,
+    /// Who may do what (`[access]`).
+    pub access: AccessConfig,
+    /// How much one person, workspace and connection may use (`[limits]`).
+    pub usage_limits: UsageLimits,
 }
 
 /// The Slack surface; off unless a signing secret (HTTP) or an app token (Socket Mode) is set.
@@ -221,6 +227,8 @@ pub struct ConnectionConfig {
     pub examples: Option<PathBuf>,
     /// What a Snowflake connection needs beyond its URL.
     pub snowflake: Option<SnowflakeConfig>,
+    /// Who may use the connection, and as which database role.
+    pub access: ConnectionAccess,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,6 +356,10 @@ struct FileConfig {
     anyone_may_run: Option<bool>,
     public_url: Option<String>,
     shutdown_grace: Option<u64>,
+    #[serde(default)]
+    access: access::FileAccess,
+    #[serde(default)]
+    limits: access::FileLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -366,6 +378,9 @@ struct FileLlm {
 struct FileConnection {
     url: String,
     examples: Option<PathBuf>,
+    allow: Option<Vec<String>>,
+    #[serde(default)]
+    db_roles: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -484,8 +499,21 @@ impl Config {
             let setting_name = format!("connections.{name}.url");
             let mut config = connection_config(&setting_name, name.clone(), connection.url, env)?;
             config.examples = connection.examples;
+            config.access =
+                access::connection_access(&name, connection.allow, connection.db_roles)?;
+            if !config.access.db_roles.is_empty() && config.kind != WarehouseKind::Postgres {
+                return Err(ConfigError::new(
+                    &format!("connections.{name}.db_roles"),
+                    "database roles per person work on PostgreSQL connections only".to_owned(),
+                ));
+            }
             connections.insert(name, config);
         }
+        // `WAREHOUSE_URL` replaces `[connections.default]`'s URL, not who may use it.
+        let default_access = connections
+            .get(DEFAULT_CONNECTION)
+            .map(|c| c.access.clone())
+            .unwrap_or_default();
         let default_url = setting("WAREHOUSE_URL").or(file.warehouse_url);
         let default = match default_url {
             Some(url) => Some(connection_config(
@@ -505,7 +533,8 @@ impl Config {
                 )?)
             }
         };
-        if let Some(default) = default {
+        if let Some(mut default) = default {
+            default.access = default_access;
             connections.insert(DEFAULT_CONNECTION.to_owned(), default);
         }
         let default_examples = setting("QUERYBOT_EXAMPLES")
@@ -656,6 +685,8 @@ impl Config {
             discord,
             log: LogConfig { format, filter },
             shutdown_grace,
+            access: access::access_config(env, file.access)?,
+            usage_limits: access::usage_limits(env, file.limits)?,
         })
     }
 
@@ -969,6 +1000,7 @@ fn connection_config(
         kind,
         examples: None,
         snowflake,
+        access: ConnectionAccess::default(),
     })
 }
 
@@ -1029,11 +1061,54 @@ mod tests {
             (with_oauth("SLACK_TOKEN_KEY", Some("c2hvcnQ=")), "SLACK_TOKEN_KEY"),
             (with_oauth("QUERYBOT_PUBLIC_URL", None), "QUERYBOT_PUBLIC_URL"),
             (with_oauth("SLACK_ALLOWED_TEAMS", None), "SLACK_ALLOWED_TEAMS"),
+            (vec![("QUERYBOT_DEFAULT_ROLE".into(), "owner".into())], "QUERYBOT_DEFAULT_ROLE"),
+            (vec![("QUERYBOT_LIMIT_QUESTIONS".into(), "lots".into())], "QUERYBOT_LIMIT_QUESTIONS"),
+            (vec![("QUERYBOT_LIMIT_RUNS".into(), "-3".into())], "QUERYBOT_LIMIT_RUNS"),
+            (vec![("QUERYBOT_LIMIT_TOKENS".into(), "1M".into())], "QUERYBOT_LIMIT_TOKENS"),
+            (vec![("QUERYBOT_LIMIT_ADMINS".into(), "sometimes".into())], "QUERYBOT_LIMIT_ADMINS"),
         ];
         for (pairs, expected) in cases {
             let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             assert_eq!(rejected_setting(&refs, ""), expected, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn access_rules_name_the_setting_they_break() {
+        let cases = [
+            ("[access]\nadmins = [\"U0123\"]", "access.admins"),
+            ("[access]\nviewers = [\"teams:U1\"]", "access.viewers"),
+            ("[access]\ndefault_role = \"owner\"", "access.default_role"),
+            (
+                "[connections.f]\nurl = \"postgres://h/f\"\nallow = [\"slack:T1:U1\"]",
+                "connections.f.allow",
+            ),
+            (
+                "[connections.f]\nurl = \"postgres://h/f\"\n[connections.f.db_roles]\n\"slack:U1\" = \"a b\"",
+                "connections.f.db_roles",
+            ),
+            (
+                "[connections.f]\nurl = \"sqlite://f.db\"\n[connections.f.db_roles]\n\"slack:U1\" = \"reader\"",
+                "connections.f.db_roles",
+            ),
+            (
+                "[connections.f]\nurl = \"postgres://h/f\"\n[connections.f.db_roles]\n\"slack:channel:C1\" = \"reader\"",
+                "connections.f.db_roles",
+            ),
+        ];
+        for (toml_text, expected) in cases {
+            let setting = rejected_setting(&[], toml_text);
+            assert!(setting.starts_with(expected), "{toml_text}: {setting}");
+        }
+        let config = load(
+            &[],
+            "[access]\nadmins = [\"slack:U1\"]\n[limits]\nquestions_per_hour = 5\n\
+             [connections.default]\nurl = \"postgres://h/d\"\nallow = [\"slack:group:S1\"]",
+        )
+        .expect("valid");
+        assert_eq!(config.usage_limits.questions_per_hour, 5);
+        assert_eq!(config.access.roles.len(), 1);
+        assert!(config.default_connection().access.allow.is_some());
     }
 
     fn rejected_setting(pairs: &[(&str, &str)], toml_text: &str) -> String {

@@ -704,7 +704,7 @@ impl Store {
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let scripts: [(i64, &str, &'static str); 5] = match backend {
+    let scripts: [(i64, &str, &'static str); 6] = match backend {
         Backend::Postgres => [
             (
                 1,
@@ -730,6 +730,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 5,
                 "run leases",
                 include_str!("../../migrations/postgres/0005_run_leases.sql"),
+            ),
+            (
+                6,
+                "teams",
+                include_str!("../../migrations/postgres/0006_teams.sql"),
             ),
         ],
         Backend::Sqlite => [
@@ -757,6 +762,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 5,
                 "run leases",
                 include_str!("../../migrations/sqlite/0005_run_leases.sql"),
+            ),
+            (
+                6,
+                "teams",
+                include_str!("../../migrations/sqlite/0006_teams.sql"),
             ),
         ],
     };

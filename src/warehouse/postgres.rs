@@ -17,8 +17,8 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::types::{PgInterval, PgMoney};
 use sqlx::postgres::{PgColumn, PgConnectOptions, PgPoolOptions, PgRow, PgTypeKind};
 use sqlx::{
-    Column as _, Connection, Executor, PgPool, Row, SqlSafeStr, Statement, Transaction, TypeInfo,
-    ValueRef,
+    Column as _, ConnectOptions as _, Connection, Executor, PgPool, Row, SqlSafeStr, Statement,
+    Transaction, TypeInfo, ValueRef,
 };
 
 use super::{
@@ -55,7 +55,9 @@ impl Postgres {
     pub fn connect(connection: &ConnectionConfig) -> Result<Postgres, WarehouseError> {
         let options = PgConnectOptions::from_str(connection.url.expose())
             .map_err(|e| bad_url(connection, e))?
-            .application_name("querybot");
+            .application_name("querybot")
+            // A long query is the warehouse's ordinary work, not a warning.
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -907,6 +909,7 @@ mod tests {
             kind: crate::config::WarehouseKind::Postgres,
             examples: None,
             snowflake: None,
+            access: Default::default(),
         };
         let warehouse = Postgres::connect(&connection).expect("connects");
         let policy = guard::Policy {

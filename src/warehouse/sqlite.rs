@@ -16,7 +16,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteColumn, SqliteConnectOptions, SqlitePoolOptions, SqliteRow};
-use sqlx::{Column as _, Executor, Row, SqlSafeStr, SqlitePool, Statement, TypeInfo, ValueRef};
+use sqlx::{
+    Column as _, ConnectOptions as _, Executor, Row, SqlSafeStr, SqlitePool, Statement, TypeInfo,
+    ValueRef,
+};
 
 use super::{
     CappedSink, Caps, Column, Execution, INTROSPECTION_TIMEOUT, MAX_SAMPLE_VALUES, Plan, RowSink,
@@ -59,7 +62,9 @@ impl Sqlite {
             .map_err(|e| bad_url(connection, e))?
             .read_only(true)
             .create_if_missing(false)
-            .pragma("query_only", "ON");
+            .pragma("query_only", "ON")
+            // A long query is the warehouse's ordinary work, not a warning.
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let path = options.get_filename();
         if !path.to_string_lossy().starts_with("file:") && !path.exists() {
             return Err(WarehouseError::Unusable {

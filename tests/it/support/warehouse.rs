@@ -22,6 +22,7 @@ pub(crate) fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {
         kind,
         examples: None,
         snowflake: None,
+        access: Default::default(),
     }
 }
 
