@@ -64,7 +64,12 @@ impl App {
             Settings::from_config(&config),
             verified,
         );
-        let bot = Bot::new(pipeline, permission);
+        let bot = Bot::new(
+            pipeline,
+            permission,
+            crate::bot::Access::from_config(&config),
+            config.usage_limits,
+        );
         let tasks = TaskTracker::new();
         let slack = if config.slack.enabled() {
             let slack = Slack::new(
@@ -249,6 +254,9 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(failed) => tracing::warn!(failed, "runs stalled and were marked failed"),
             Err(error) => tracing::warn!(%error, "cannot fail stalled runs"),
+        }
+        if let Err(error) = store.forget_usage(now - chrono::Duration::days(1)).await {
+            tracing::warn!(%error, "cannot forget old uses counted against limits");
         }
         if let Err(error) = store
             .forget_events(now - chrono::Duration::hours(EVENT_MEMORY_HOURS))

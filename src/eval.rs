@@ -176,7 +176,11 @@ pub async fn run(pipeline: &Pipeline, connection: &str, items: &[Item]) -> anyho
         .with_context(|| format!("no connection named `{connection}`"))?
         .clone();
     let catalog = pipeline
-        .usable_catalog(warehouse.as_ref(), pipeline.settings().catalog_max_age)
+        .usable_catalog(
+            warehouse.as_ref(),
+            None,
+            pipeline.settings().catalog_max_age,
+        )
         .await?;
     let policy = Policy::from_catalog(&catalog);
     let caps = Caps::from(&pipeline.settings().limits);
@@ -218,6 +222,7 @@ async fn judge(
         author: UserId::new("eval"),
         connection: connection.to_owned(),
         question: item.question.clone(),
+        db_role: None,
     };
     let draft = match pipeline.draft(&ask).await {
         Ok(draft) => draft,

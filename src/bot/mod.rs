@@ -3,12 +3,15 @@
 //! user and the full cause for the log, made in exactly one place ([`failure`]).
 
 mod access;
+mod policy;
 mod state;
 
+use crate::config::UsageLimits;
 use crate::llm::LlmProvider;
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::warehouse::WarehouseError;
 
+pub use crate::config::{Identity, Role};
 pub use access::{Access, Person};
 pub use state::SurfaceState;
 // The vocabulary surfaces speak: they import it from here, never from the layers below.
@@ -41,6 +44,17 @@ pub enum RunPermission {
     Anyone,
 }
 
+/// A question someone asks on a surface.
+#[derive(Debug, Clone)]
+pub struct Question {
+    /// The conversation it starts or continues.
+    pub conversation: ConversationKey,
+    pub by: Person,
+    /// The warehouse connection the channel's questions go to.
+    pub connection: String,
+    pub text: String,
+}
+
 /// How a run that was not a failure ended.
 #[derive(Debug)]
 pub enum Finished {
@@ -60,16 +74,25 @@ pub enum Finished {
 pub struct Bot {
     pipeline: Pipeline,
     permission: RunPermission,
+    access: Access,
+    limits: UsageLimits,
     /// Cancelled when the process stops waiting for work in flight (its shutdown grace is
     /// over): questions and runs still going end and say so.
     stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Bot {
-    pub fn new(pipeline: Pipeline, permission: RunPermission) -> Self {
+    pub fn new(
+        pipeline: Pipeline,
+        permission: RunPermission,
+        access: Access,
+        limits: UsageLimits,
+    ) -> Self {
         Bot {
             pipeline,
             permission,
+            access,
+            limits,
             stopping: tokio_util::sync::CancellationToken::new(),
         }
     }
@@ -102,9 +125,35 @@ impl Bot {
             .map_err(|e| self.failure(&e.into()))
     }
 
-    /// Drafts SQL for a question: a pending draft to confirm (Run / Edit / Cancel).
-    pub async fn ask(&self, ask: &Ask) -> Result<Draft, Failure> {
-        let drafted = self.pipeline.draft(ask).await;
+    /// The access rules, for surfaces that must look up what they name (Slack user groups).
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// Drafts SQL for a question: a pending draft to confirm (Run / Edit / Cancel), written
+    /// against what the asker's database role may read.
+    pub async fn ask(&self, question: &Question) -> Result<Draft, Failure> {
+        let workspace = format!(
+            "{}:{}",
+            question.conversation.platform.as_str(),
+            question.conversation.workspace
+        );
+        self.permit(
+            policy::Act::Ask,
+            &question.by,
+            &question.connection,
+            Some(&workspace),
+            None,
+        )
+        .await?;
+        let ask = Ask {
+            conversation: question.conversation.clone(),
+            author: question.by.id.clone(),
+            connection: question.connection.clone(),
+            question: question.text.clone(),
+            db_role: self.access.db_role(&question.connection, &question.by),
+        };
+        let drafted = self.pipeline.draft(&ask).await;
         let outcome = if drafted.is_ok() { "drafted" } else { "failed" };
         let surface = ask.conversation.platform.as_str();
         ::metrics::counter!("querybot_questions_total", "surface" => surface, "outcome" => outcome)
@@ -116,7 +165,7 @@ impl Bot {
     pub async fn run(
         &self,
         id: DraftId,
-        by: &UserId,
+        by: &Person,
         options: &RunOptions,
     ) -> Result<Answer, Failure> {
         let draft = self.start(id, by).await?;
@@ -131,10 +180,12 @@ impl Bot {
 
     /// The first half of a run: checks `by` may run the draft and claims it (once, however
     /// many clicks), so a surface can show that it is running.
-    pub async fn start(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
-        self.authorize(id, by).await?;
+    pub async fn start(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
+        let draft = self.authorize(id, by).await?;
+        self.permit(policy::Act::Run, by, &draft.connection, None, Some(&draft))
+            .await?;
         self.pipeline
-            .claim(id, by)
+            .claim(id, &by.id)
             .await
             .map_err(|e| self.failure(&e))
     }
@@ -144,17 +195,21 @@ impl Bot {
     pub async fn finish(
         &self,
         draft: Draft,
-        by: &UserId,
+        by: &Person,
         options: &RunOptions,
     ) -> Result<Finished, Failure> {
         let id = draft.id;
-        let ran = self.pipeline.run_claimed(draft, by, options).await;
+        let db_role = self.access.db_role(&draft.connection, by);
+        let ran = self
+            .pipeline
+            .run_claimed(draft, &by.id, db_role.as_deref(), options)
+            .await;
         let outcome = match &ran {
             Ok(_) => "answered",
             Err(PipelineError::Stopped { .. }) => "stopped",
             Err(_) => "failed",
         };
-        let surface = by.surface().to_owned();
+        let surface = by.id.surface().to_owned();
         ::metrics::counter!("querybot_runs_total", "surface" => surface, "outcome" => outcome)
             .increment(1);
         match ran {
@@ -179,30 +234,33 @@ impl Bot {
 
     /// Stop: asks whichever process runs the draft to cancel its query. The run itself then
     /// ends as [`Finished::Stopped`] and tells the conversation.
-    pub async fn stop(&self, id: DraftId, by: &UserId) -> Result<(), Failure> {
+    pub async fn stop(&self, id: DraftId, by: &Person) -> Result<(), Failure> {
         self.authorize(id, by).await?;
         self.pipeline
-            .request_stop(id, by)
+            .request_stop(id, &by.id)
             .await
             .map_err(|e| self.failure(&e))
     }
 
     /// The draft, if `by` may act on it (run, edit, cancel).
-    pub async fn draft_for(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
+    pub async fn draft_for(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
         self.authorize(id, by).await
     }
 
     /// Replaces a draft's SQL; the failure (a guard rejection, say) is for the editor to show.
-    pub async fn edit(&self, id: DraftId, by: &UserId, sql: &str) -> Result<Draft, Failure> {
-        self.authorize(id, by).await?;
+    pub async fn edit(&self, id: DraftId, by: &Person, sql: &str) -> Result<Draft, Failure> {
+        let draft = self.authorize(id, by).await?;
+        self.permit(policy::Act::Edit, by, &draft.connection, None, Some(&draft))
+            .await?;
+        let db_role = self.access.db_role(&draft.connection, by);
         self.pipeline
-            .edit(id, sql)
+            .edit(id, sql, db_role.as_deref())
             .await
             .map_err(|e| self.failure(&e))
     }
 
     /// Cancels a pending draft; returns it as cancelled.
-    pub async fn cancel(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
+    pub async fn cancel(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
         self.authorize(id, by).await?;
         let store = self.pipeline.store();
         let cancelled = store
@@ -225,7 +283,8 @@ impl Bot {
         failure(error, self.pipeline.llm())
     }
 
-    async fn authorize(&self, id: DraftId, by: &UserId) -> Result<Draft, Failure> {
+    async fn authorize(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
+        let by = &by.id;
         let draft = match self.pipeline.store().draft(id).await {
             Ok(Some(draft)) => draft,
             Ok(None) => return Err(self.failure(&PipelineError::DraftNotFound)),
@@ -355,6 +414,10 @@ fn warehouse_message(error: &WarehouseError) -> String {
             seconds(limit.as_secs())
         ),
         WarehouseError::Stopped => "The query was stopped before it finished.".to_owned(),
+        WarehouseError::Role { role, .. } => format!(
+            "Your queries here run as the database role `{role}`, which the warehouse refused; \
+             ask an admin to check querybot's db_roles for this connection."
+        ),
         WarehouseError::Rejected {
             message,
             data_error,

@@ -259,7 +259,7 @@ async fn catalog(config: Config, command: CatalogCommand) -> anyhow::Result<Exit
                 None => app.warehouses.iter().cloned().collect(),
             };
             for warehouse in targets {
-                let catalog = pipeline::catalog::refresh(&app.store, warehouse.as_ref())
+                let catalog = pipeline::catalog::refresh(&app.store, warehouse.as_ref(), None)
                     .await
                     .with_context(|| {
                         format!("cannot read the catalog of `{}`", warehouse.name())

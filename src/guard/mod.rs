@@ -169,6 +169,15 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     }
 }
 
+/// `sql` printed as the guard prints what runs, so that two texts of one query (keyword
+/// case, spacing, line breaks) compare equal; `None` unless it is one statement.
+pub fn canonical(sql: &str, dialect: Dialect) -> Option<String> {
+    match parse(sql, dialect).ok()?.as_slice() {
+        [statement] => Some(statement.to_string()),
+        _ => None,
+    }
+}
+
 /// Parses with the target's own dialect: quoting and escapes differ, and a text that is one
 /// statement in Snowflake can be two in PostgreSQL.
 fn parse(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, ParserError> {

@@ -16,11 +16,16 @@ pub enum CatalogError {
     Store(#[from] StoreError),
 }
 
-/// Introspects the warehouse now and replaces the cached catalog.
-#[tracing::instrument(skip_all, fields(connection = warehouse.name()), err)]
-pub async fn refresh(store: &Store, warehouse: &dyn Warehouse) -> Result<Catalog, CatalogError> {
-    let catalog = warehouse.introspect().await?;
-    store.save_catalog(warehouse.name(), &catalog).await?;
+/// Introspects the warehouse now, as database role `role` (or the connection's own), and
+/// replaces that role's cached catalog.
+#[tracing::instrument(skip_all, fields(connection = warehouse.name(), role), err)]
+pub async fn refresh(
+    store: &Store,
+    warehouse: &dyn Warehouse,
+    role: Option<&str>,
+) -> Result<Catalog, CatalogError> {
+    let catalog = warehouse.introspect_as(role).await?;
+    store.save_catalog(&key(warehouse, role), &catalog).await?;
     tracing::info!(tables = catalog.tables.len(), "catalog refreshed");
     Ok(catalog)
 }
@@ -29,13 +34,23 @@ pub async fn refresh(store: &Store, warehouse: &dyn Warehouse) -> Result<Catalog
 pub async fn current(
     store: &Store,
     warehouse: &dyn Warehouse,
+    role: Option<&str>,
     max_age: Duration,
 ) -> Result<Catalog, CatalogError> {
-    if let Some((catalog, refreshed_at)) = store.catalog(warehouse.name()).await? {
+    if let Some((catalog, refreshed_at)) = store.catalog(&key(warehouse, role)).await? {
         let age = (Utc::now() - refreshed_at).to_std().unwrap_or_default();
         if age <= max_age && catalog.dialect == warehouse.dialect() {
             return Ok(catalog);
         }
     }
-    refresh(store, warehouse).await
+    refresh(store, warehouse, role).await
+}
+
+/// Where a role's catalog is cached: under the connection's name, and the role's after `@`
+/// (connection names cannot hold one).
+fn key(warehouse: &dyn Warehouse, role: Option<&str>) -> String {
+    match role {
+        None => warehouse.name().to_owned(),
+        Some(role) => format!("{}@{role}", warehouse.name()),
+    }
 }

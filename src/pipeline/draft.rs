@@ -74,7 +74,11 @@ impl Pipeline {
         conversation: crate::store::ConversationId,
     ) -> Result<Draft, PipelineError> {
         let (warehouse, policy, catalog) = self
-            .policy(&ask.connection, self.settings.catalog_max_age)
+            .policy(
+                &ask.connection,
+                ask.db_role.as_deref(),
+                self.settings.catalog_max_age,
+            )
             .await?;
 
         let history: Vec<(String, String)> = self
@@ -117,7 +121,10 @@ impl Pipeline {
             history: &history,
             question,
         });
-        let caps = Caps::from(&self.settings.limits);
+        let caps = Caps {
+            role: ask.db_role.clone(),
+            ..Caps::from(&self.settings.limits)
+        };
         let mut usage = Usage::default();
         let mut last_problem = String::new();
         for round in 0..=self.settings.repair_rounds {

@@ -34,6 +34,9 @@ pub struct Ask {
     pub author: UserId,
     pub connection: String,
     pub question: String,
+    /// The database role the author's queries run as (`None`: the connection's own); the
+    /// catalog the model sees and the plan are that role's.
+    pub db_role: Option<String>,
 }
 
 /// The pipeline's settings, taken from the configuration once.
@@ -107,11 +110,30 @@ impl Pipeline {
         &self.settings
     }
 
+    /// Whether `sql` is one of `connection`'s verified queries (from its examples file, or
+    /// promoted in chat), compared as the guard prints them.
+    pub async fn is_verified(&self, connection: &str, sql: &str) -> Result<bool, StoreError> {
+        let Some(dialect) = self.warehouses.get(connection).map(|w| w.dialect()) else {
+            return Ok(false);
+        };
+        let Some(wanted) = guard::canonical(sql, dialect) else {
+            return Ok(false);
+        };
+        let same = |candidate: &str| guard::canonical(candidate, dialect).as_ref() == Some(&wanted);
+        let from_file = self.examples.get(connection).into_iter().flatten();
+        if from_file.into_iter().any(|example| same(&example.sql)) {
+            return Ok(true);
+        }
+        let promoted = self.store.examples(connection).await?;
+        Ok(promoted.iter().any(|(_, sql)| same(sql)))
+    }
+
     /// A connection's warehouse and the guard policy from its catalog, cached for at most
     /// `max_age`.
     async fn policy(
         &self,
         connection: &str,
+        role: Option<&str>,
         max_age: Duration,
     ) -> Result<(Arc<dyn Warehouse>, Policy, Catalog), PipelineError> {
         let warehouse = self
@@ -119,33 +141,37 @@ impl Pipeline {
             .get(connection)
             .ok_or_else(|| PipelineError::UnknownConnection(connection.to_owned()))?
             .clone();
-        let catalog = self.usable_catalog(warehouse.as_ref(), max_age).await?;
+        let catalog = self
+            .usable_catalog(warehouse.as_ref(), role, max_age)
+            .await?;
         Ok((warehouse, Policy::from_catalog(&catalog), catalog))
     }
 
-    /// The cached catalog as questions may use it: without the views the operator chose to
-    /// leave out.
+    /// The cached catalog of database role `role` (`None`: the connection's own) as questions
+    /// may use it: without the views the operator chose to leave out.
     pub async fn usable_catalog(
         &self,
         warehouse: &dyn Warehouse,
+        role: Option<&str>,
         max_age: Duration,
     ) -> Result<Catalog, PipelineError> {
-        let catalog = catalog::current(&self.store, warehouse, max_age).await?;
+        let catalog = catalog::current(&self.store, warehouse, role, max_age).await?;
         Ok(match self.settings.views_without_barrier {
             ViewsWithoutBarrier::Allow => catalog,
             ViewsWithoutBarrier::Skip => catalog.without_views_lacking_barrier(),
         })
     }
 
-    /// The warehouse to run `sql` on, and `sql` as the guard allows it under a catalog
-    /// cached for at most `max_age`.
+    /// The warehouse to run `sql` on, and `sql` as the guard allows it under role `role`'s
+    /// catalog cached for at most `max_age`.
     async fn guarded(
         &self,
         connection: &str,
         sql: &str,
+        role: Option<&str>,
         max_age: Duration,
     ) -> Result<(Arc<dyn Warehouse>, GuardedSql), PipelineError> {
-        let (warehouse, policy, _) = self.policy(connection, max_age).await?;
+        let (warehouse, policy, _) = self.policy(connection, role, max_age).await?;
         match guard::check(sql, &policy) {
             Verdict::Allowed(sql) => Ok((warehouse, sql)),
             Verdict::Rejected(rejection) => Err(PipelineError::Rejected(rejection.reason())),

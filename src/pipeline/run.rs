@@ -51,7 +51,7 @@ impl Pipeline {
         options: &RunOptions,
     ) -> Result<Answer, PipelineError> {
         let draft = self.claim(id, by).await?;
-        self.run_claimed(draft, by, options).await
+        self.run_claimed(draft, by, None, options).await
     }
 
     /// Claims a pending draft for `by`: exactly one claim wins.
@@ -65,18 +65,20 @@ impl Pipeline {
         }
     }
 
-    /// Executes a draft this caller claimed, presents the result and records the run.
+    /// Executes a draft this caller claimed, as database role `db_role` (`None`: the
+    /// connection's own), presents the result and records the run.
     #[tracing::instrument(skip_all, fields(draft_id = %draft.id, run_id = tracing::field::Empty))]
     pub async fn run_claimed(
         &self,
         draft: Draft,
         by: &UserId,
+        db_role: Option<&str>,
         options: &RunOptions,
     ) -> Result<Answer, PipelineError> {
         let started = Instant::now();
         let run = self.runs.start(draft.id);
         let outcome = tokio::select! {
-            outcome = self.execute(&draft, options, &run.stop) => outcome,
+            outcome = self.execute(&draft, db_role, options, &run.stop) => outcome,
             never = lease::hold(&self.store, draft.id, &run.stop) => match never {},
         };
         let elapsed = started.elapsed();
@@ -106,6 +108,7 @@ impl Pipeline {
                     .saturating_add(tokens(extra.completion_tokens)),
             ),
             stopped_by: stopped_by.clone(),
+            db_role: db_role.map(str::to_owned),
         };
         match outcome {
             Ok((execution, presentation, summary, summary_usage)) => {
@@ -186,13 +189,17 @@ impl Pipeline {
     async fn execute(
         &self,
         draft: &Draft,
+        db_role: Option<&str>,
         options: &RunOptions,
         stop: &lease::Stop,
     ) -> Result<(Execution, Presented, Option<String>, Usage), PipelineError> {
-        // The catalog may have changed since drafting, and an edit may have changed the SQL:
-        // the guard decides again, on what will actually run.
+        // The catalog may have changed since drafting, an edit may have changed the SQL, and
+        // the person running it may have another database role than its author: the guard
+        // decides again, on what will actually run, as whom.
         let max_age = self.settings.catalog_max_age;
-        let (warehouse, sql) = self.guarded(&draft.connection, &draft.sql, max_age).await?;
+        let (warehouse, sql) = self
+            .guarded(&draft.connection, &draft.sql, db_role, max_age)
+            .await?;
         let out_dir = options
             .out_dir
             .clone()
@@ -209,6 +216,7 @@ impl Pipeline {
         let caps = Caps {
             draft: Some(draft.id.as_uuid()),
             stop: stop.signal(),
+            role: db_role.map(str::to_owned),
             ..Caps::from(&self.settings.limits)
         };
         // Stop may come while the catalog is read and the SQL checked again.
@@ -266,7 +274,12 @@ impl Pipeline {
 
     /// Replaces a pending draft's SQL after the guard accepts it; a rejection is returned as
     /// [`PipelineError::Rejected`] with its reason, so the editor can show it.
-    pub async fn edit(&self, id: DraftId, sql: &str) -> Result<Draft, PipelineError> {
+    pub async fn edit(
+        &self,
+        id: DraftId,
+        sql: &str,
+        db_role: Option<&str>,
+    ) -> Result<Draft, PipelineError> {
         let draft = self
             .store
             .draft(id)
@@ -277,7 +290,9 @@ impl Pipeline {
         }
         // An editor waits on this: the cached catalog, whatever its age, never a re-read
         // (the run checks again against a current one).
-        let (_, guarded) = self.guarded(&draft.connection, sql, Duration::MAX).await?;
+        let (_, guarded) = self
+            .guarded(&draft.connection, sql, db_role, Duration::MAX)
+            .await?;
         match self
             .store
             .edit_draft(id, guarded.as_str(), Some("Edited by hand."))

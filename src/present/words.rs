@@ -65,6 +65,20 @@ pub fn duration(elapsed: Duration) -> String {
     }
 }
 
+/// How long until something is possible again, rounded up, for a person: "4 minutes",
+/// "1 hour", "30 seconds".
+pub fn wait(wait: Duration) -> String {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let (n, one, many) = if seconds < 60 {
+        (seconds.max(1), "second", "seconds")
+    } else if seconds < 2 * 3600 {
+        (seconds.div_ceil(60), "minute", "minutes")
+    } else {
+        (seconds.div_ceil(3600), "hour", "hours")
+    };
+    format!("{n} {}", plural(n, one, many))
+}
+
 pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
@@ -168,6 +182,15 @@ pub fn status_line(status: RunStatus, by: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_is_rounded_up_in_the_largest_fitting_unit() {
+        assert_eq!(wait(Duration::from_millis(200)), "1 second");
+        assert_eq!(wait(Duration::from_secs(59)), "59 seconds");
+        assert_eq!(wait(Duration::from_secs(61)), "2 minutes");
+        assert_eq!(wait(Duration::from_secs(3600)), "60 minutes");
+        assert_eq!(wait(Duration::from_secs(5 * 3600 - 10)), "5 hours");
+    }
 
     #[test]
     fn a_scan_says_bytes_and_partitions() {

@@ -7,6 +7,7 @@
 //! the binary. Every write that touches more than one row runs in one transaction.
 
 mod model;
+mod teams;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -23,6 +24,7 @@ pub use model::{
     ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, NewDraft,
     NewRun, Platform, Run, RunId, Scan, Turn, UserId,
 };
+pub use teams::{AuditEntry, Audited};
 
 use crate::catalog::Catalog;
 use crate::config::SecretUrl;
@@ -429,8 +431,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO runs (id, draft_id, requested_by, connection, sql, row_count, truncated, \
-             duration_ms, error, prompt_tokens, completion_tokens, created_at, stopped_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             duration_ms, error, prompt_tokens, completion_tokens, created_at, stopped_by, \
+             db_role) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(id.to_string())
         .bind(run.draft.map(|d| d.to_string()))
@@ -445,6 +448,7 @@ impl Store {
         .bind(run.completion_tokens)
         .bind(&now)
         .bind(run.stopped_by.as_ref().map(UserId::as_str))
+        .bind(run.db_role.as_deref())
         .execute(&mut *tx)
         .await?;
         if let Some(draft) = run.draft {
@@ -475,7 +479,7 @@ impl Store {
     pub async fn recent_runs(&self, limit: i64) -> Result<Vec<Run>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, draft_id, requested_by, connection, sql, row_count, truncated, duration_ms, \
-             error, prompt_tokens, completion_tokens, created_at, stopped_by \
+             error, prompt_tokens, completion_tokens, created_at, stopped_by, db_role \
              FROM runs ORDER BY created_at DESC, id LIMIT $1",
         )
         .bind(limit)
@@ -499,6 +503,7 @@ impl Store {
                         stopped_by: row
                             .try_get::<Option<String>, _>("stopped_by")?
                             .map(UserId::new),
+                        db_role: row.try_get("db_role")?,
                     },
                     created_at: parse_time(row, "created_at")?,
                 })

@@ -301,6 +301,8 @@ pub struct NewRun {
     pub completion_tokens: Option<i64>,
     /// Who pressed Stop, for a run stopped on request.
     pub stopped_by: Option<UserId>,
+    /// The database role the query ran as, where the connection maps people to roles.
+    pub db_role: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,8 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use crate::bot::{
-    Answer, Ask, Bot, ConversationId, ConversationKey, Draft, DraftId, Failure, Finished, Platform,
-    RunOptions, UserId,
+    Answer, Bot, ConversationId, ConversationKey, Draft, DraftId, Failure, Finished, Person,
+    Platform, Question, RunOptions, UserId,
 };
 use crate::present::{self, ChartKind};
 
@@ -53,8 +53,8 @@ impl Console {
         }
     }
 
-    fn user() -> UserId {
-        UserId::new(CONSOLE_USER)
+    fn user() -> Person {
+        Person::new(UserId::new(CONSOLE_USER))
     }
 
     fn new_thread(&self) -> ConversationKey {
@@ -78,11 +78,11 @@ impl Console {
             },
             None => self.new_thread(),
         };
-        let ask = Ask {
+        let ask = Question {
             conversation,
-            author: Self::user(),
+            by: Self::user(),
             connection: self.connection.clone(),
-            question: question.to_owned(),
+            text: question.to_owned(),
         };
         progress(options.json, "writing SQL…");
         let draft = match self.bot.ask(&ask).await {
@@ -165,11 +165,11 @@ impl Console {
                 }
                 _ => {}
             }
-            let ask = Ask {
+            let ask = Question {
                 conversation: thread.clone(),
-                author: Self::user(),
+                by: Self::user(),
                 connection: self.connection.clone(),
-                question: question.to_owned(),
+                text: question.to_owned(),
             };
             progress(false, "writing SQL…");
             match unless_interrupted(self.bot.ask(&ask)).await {

@@ -4,8 +4,8 @@
 //! the person who clicked when they concern only them. Platforms supply an [`Outbox`].
 
 use crate::bot::{
-    Answer, Ask, Bot, ConversationKey, Draft, DraftId, Failure, Finished, RunOptions, StoreError,
-    SurfaceState, UserId,
+    Answer, Bot, ConversationKey, Draft, DraftId, Failure, Finished, Person, Question, RunOptions,
+    StoreError, SurfaceState,
 };
 use crate::present::words::RunStatus;
 
@@ -71,14 +71,14 @@ pub async fn hear(state: &SurfaceState, heard: &Heard<'_>) -> Result<Hearing, St
     })
 }
 
-/// Posts a placeholder for `question`, asks the bot (with the [`Ask`] that `ask_for` makes
-/// once the placeholder exists, since a new conversation's thread may be that very message),
-/// and puts the draft or the failure in the placeholder's place.
+/// Posts a placeholder for `question`, asks the bot (with the [`Question`] that `ask_for`
+/// makes once the placeholder exists, since a new conversation's thread may be that very
+/// message), and puts the draft or the failure in the placeholder's place.
 pub async fn question(
     bot: &Bot,
     outbox: &dyn Outbox,
     question: &str,
-    ask_for: impl FnOnce(&MessageRef) -> Ask + Send,
+    ask_for: impl FnOnce(&MessageRef) -> Question + Send,
 ) -> Result<MessageRef, SurfaceError> {
     let placeholder = outbox
         .post(Reply::Progress {
@@ -97,7 +97,7 @@ pub async fn draft_into(
     bot: &Bot,
     outbox: &dyn Outbox,
     placeholder: &MessageRef,
-    ask: &Ask,
+    ask: &Question,
 ) -> Result<(), SurfaceError> {
     let asked = tokio::select! {
         asked = bot.ask(ask) => asked,
@@ -119,7 +119,7 @@ pub async fn run(
     outbox: &dyn Outbox,
     draft_message: &MessageRef,
     id: DraftId,
-    by: &UserId,
+    by: &Person,
 ) -> Result<(), SurfaceError> {
     // Files go to the platform, not to disk for good: a temporary folder per run, made before
     // the claim so that nothing after the claim can keep the run from finishing.
@@ -131,7 +131,7 @@ pub async fn run(
     let running = Reply::Status {
         draft: &draft,
         status: RunStatus::Running,
-        by,
+        by: &by.id,
     };
     if let Err(error) = outbox.update(draft_message, running).await {
         tracing::warn!(%error, "cannot show the run started");
@@ -176,7 +176,7 @@ pub async fn run(
     let done = Reply::Status {
         draft: &draft,
         status,
-        by,
+        by: &by.id,
     };
     outbox.update(draft_message, done).await
 }
@@ -206,14 +206,14 @@ pub async fn cancel(
     outbox: &dyn Outbox,
     draft_message: &MessageRef,
     id: DraftId,
-    by: &UserId,
+    by: &Person,
 ) -> Result<(), SurfaceError> {
     match bot.cancel(id, by).await {
         Ok(draft) => {
             let status = Reply::Status {
                 draft: &draft,
                 status: RunStatus::Cancelled,
-                by,
+                by: &by.id,
             };
             outbox.update(draft_message, status).await
         }
@@ -227,7 +227,7 @@ pub async fn stop(
     bot: &Bot,
     outbox: &dyn Outbox,
     id: DraftId,
-    by: &UserId,
+    by: &Person,
 ) -> Result<(), SurfaceError> {
     match bot.stop(id, by).await {
         Ok(()) => Ok(()),

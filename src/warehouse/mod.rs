@@ -49,6 +49,18 @@ pub trait Warehouse: Send + Sync {
     /// row estimates, and sample values of low-cardinality text columns.
     async fn introspect(&self) -> Result<Catalog, WarehouseError>;
 
+    /// Reads what database role `role` may see (`None`: the connection's own role). Only
+    /// warehouses with roles per person (PostgreSQL) take one.
+    async fn introspect_as(&self, role: Option<&str>) -> Result<Catalog, WarehouseError> {
+        match role {
+            None => self.introspect().await,
+            Some(role) => Err(WarehouseError::Role {
+                role: role.to_owned(),
+                message: "this warehouse does not run queries as other roles".to_owned(),
+            }),
+        }
+    }
+
     /// Runs `sql` read-only within `caps`, pushing its columns and rows into `sink`.
     async fn execute(
         &self,
@@ -73,6 +85,9 @@ pub struct Caps {
     /// Raised when a person presses Stop: the warehouse cancels the statement on its side
     /// (not only stops waiting for it) and answers [`WarehouseError::Stopped`].
     pub stop: StopSignal,
+    /// The database role the statement runs as, so that the database's own grants and
+    /// row-level security decide what it sees; `None` runs as the connection's role.
+    pub role: Option<String>,
 }
 
 /// A request to stop one execution. The default is never raised.
@@ -109,6 +124,7 @@ impl From<&QueryLimits> for Caps {
             max_bytes: limits.max_bytes,
             draft: None,
             stop: StopSignal::NEVER,
+            role: None,
         }
     }
 }
@@ -194,6 +210,10 @@ pub enum WarehouseError {
     Protocol { connection: String, problem: String },
     #[error("the query ran longer than {} s and was stopped", .limit.as_secs())]
     Timeout { limit: Duration },
+    /// The database refused to act as a person's database role (it does not exist, or
+    /// querybot's login may not take it).
+    #[error("cannot act as database role `{role}`: {message}")]
+    Role { role: String, message: String },
     /// Someone pressed Stop, and the statement was cancelled in the warehouse.
     #[error("the query was stopped on request")]
     Stopped,

@@ -75,6 +75,7 @@ impl Postgres {
         &self,
         conn: &'c mut sqlx::PgConnection,
         timeout: Duration,
+        role: Option<&str>,
     ) -> Result<Transaction<'c, sqlx::Postgres>, WarehouseError> {
         let ms = timeout.as_millis().max(1);
         let mut tx = conn
@@ -98,6 +99,23 @@ impl Postgres {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.error(e, timeout))?;
+        }
+        // The person's own database role: from here on the database's grants and row-level
+        // security are theirs. `SET LOCAL` ends with the transaction.
+        if let Some(role) = role {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SET LOCAL ROLE {}",
+                quote_identifier(role)
+            )))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(db) => WarehouseError::Role {
+                    role: role.to_owned(),
+                    message: db.message().to_owned(),
+                },
+                other => self.error(other, timeout),
+            })?;
         }
         Ok(tx)
     }
@@ -142,7 +160,9 @@ impl Postgres {
         // One row past the cap tells a full result from a cut one, and lets the server stop.
         let limited = guard::with_limit(sql, caps.max_rows.saturating_add(1));
         let mut conn = self.acquire().await?;
-        let mut tx = self.begin_read_only(&mut conn, caps.timeout).await?;
+        let mut tx = self
+            .begin_read_only(&mut conn, caps.timeout, caps.role.as_deref())
+            .await?;
         // Stop cancels the statement in the server, from a connection of its own: closing this
         // one would leave a statement that sends nothing (a long sort, `pg_sleep`) running.
         let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
@@ -462,10 +482,14 @@ impl Warehouse for Postgres {
     }
 
     async fn introspect(&self) -> Result<Catalog, WarehouseError> {
+        self.introspect_as(None).await
+    }
+
+    async fn introspect_as(&self, role: Option<&str>) -> Result<Catalog, WarehouseError> {
         let work = async {
             let mut conn = self.acquire().await?;
             let mut tx = self
-                .begin_read_only(&mut conn, INTROSPECTION_TIMEOUT)
+                .begin_read_only(&mut conn, INTROSPECTION_TIMEOUT, role)
                 .await?;
             let catalog = self.read_catalog(&mut tx).await?;
             tx.rollback()
@@ -489,7 +513,9 @@ impl Warehouse for Postgres {
     async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError> {
         let work = async {
             let mut conn = self.acquire().await?;
-            let mut tx = self.begin_read_only(&mut conn, caps.timeout).await?;
+            let mut tx = self
+                .begin_read_only(&mut conn, caps.timeout, caps.role.as_deref())
+                .await?;
             let explain = format!("EXPLAIN (FORMAT JSON) {}", sql.as_str());
             let fetched = sqlx::query(sqlx::AssertSqlSafe(explain))
                 .fetch_one(&mut *tx)
@@ -922,6 +948,7 @@ mod tests {
             max_bytes: 1 << 20,
             draft: None,
             stop: crate::warehouse::StopSignal::NEVER,
+            role: None,
         };
         let mut counts = Vec::new();
         let result: Result<(), WarehouseError> = async {

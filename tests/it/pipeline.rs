@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use querybot::pipeline::{Answer, Ask, RunOptions};
+use querybot::bot::{Person, Question};
+use querybot::pipeline::{Answer, RunOptions};
 use querybot::present::ChartKind;
 use querybot::store::{ConversationKey, Draft, DraftState, Platform, UserId};
 
@@ -16,22 +17,22 @@ const MONTHLY_2024: &str = "SELECT strftime('%Y-%m', order_date) AS month, count
      FROM orders WHERE order_date >= '2024-01-01' AND order_date < '2025-01-01' \
      GROUP BY 1 ORDER BY 1";
 
-fn ask(question: &str, thread: &str) -> Ask {
-    Ask {
+fn ask(question: &str, thread: &str) -> Question {
+    Question {
         conversation: ConversationKey {
             platform: Platform::Slack,
             workspace: "T1".into(),
             channel: "C1".into(),
             thread: thread.into(),
         },
-        author: UserId::new("slack:T1:U1"),
+        by: asker(),
         connection: "default".into(),
-        question: question.into(),
+        text: question.into(),
     }
 }
 
-fn asker() -> UserId {
-    UserId::new("slack:T1:U1")
+fn asker() -> Person {
+    Person::new(UserId::new("slack:T1:U1"))
 }
 
 async fn drafted(bot: &TestBot, question: &str, thread: &str) -> Draft {
@@ -333,7 +334,7 @@ async fn a_draft_runs_once_and_only_for_its_author() {
     let bot = test_bot(&llm, &[]).await;
     let draft = drafted(&bot, "orders per month in 2024", "t1").await;
 
-    let stranger = UserId::new("slack:T1:U2");
+    let stranger = Person::new(UserId::new("slack:T1:U2"));
     let message = failure_message(
         bot.bot
             .run(draft.id, &stranger, &RunOptions::default())

@@ -139,6 +139,7 @@ fn run_of(draft: &querybot::store::Draft, error: Option<&str>) -> NewRun {
         prompt_tokens: Some(1_200),
         completion_tokens: Some(80),
         stopped_by: None,
+        db_role: None,
     }
 }
 

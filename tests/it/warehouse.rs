@@ -187,6 +187,7 @@ async fn resource_attacks_are_stopped_by_timeout_or_caps_on_postgres() {
         max_bytes: 1024 * 1024,
         draft: None,
         stop: querybot::warehouse::StopSignal::NEVER,
+        role: None,
     };
     let corpus = std::fs::read_to_string(testdata("guard/attacks.tsv")).expect("corpus");
     let mut executed = 0;

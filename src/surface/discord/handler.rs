@@ -17,12 +17,15 @@ use twilight_model::application::interaction::Interaction;
 use twilight_model::channel::message::{Message, MessageType};
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, UserMarker};
+use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, RoleMarker, UserMarker};
 
 use super::outbox::{self, DiscordOutbox};
 use super::render;
 use super::rest::{self, RestError};
-use crate::bot::{Ask, Bot, ConversationKey, DraftId, Platform, StoreError, SurfaceState, UserId};
+use crate::bot::{
+    Bot, ConversationKey, DraftId, Identity, Person, Platform, Question, StoreError, SurfaceState,
+    UserId,
+};
 use crate::config::{DEFAULT_CONNECTION, DiscordConfig};
 use crate::surface::flow::{self, Heard, Hearing};
 use crate::surface::{Outbox, Reply, SurfaceError};
@@ -228,6 +231,23 @@ impl Discord {
         UserId::new(format!("discord:{user}"))
     }
 
+    /// Who acts, as the access rules see them: the user, their roles in this server (which
+    /// come with every event), and the channels they act in (a thread and its parent).
+    pub(super) fn person(
+        user: Id<UserMarker>,
+        roles: &[Id<RoleMarker>],
+        channels: &[Option<Id<ChannelMarker>>],
+    ) -> Person {
+        let roles = roles
+            .iter()
+            .map(|role| Identity::group("discord", &role.to_string()));
+        let channels = channels
+            .iter()
+            .flatten()
+            .map(|channel| Identity::channel("discord", &channel.to_string()));
+        Person::new(Self::user(user)).with(roles.chain(channels))
+    }
+
     fn workspace(guild: Option<impl std::fmt::Display>) -> String {
         guild.map_or_else(|| "@me".to_owned(), |guild| guild.to_string())
     }
@@ -362,16 +382,17 @@ impl Discord {
             }
         };
         let outbox = self.outbox(thread, message.author.id, None);
-        let ask = Ask {
+        let roles = message.member.as_ref().map_or(&[][..], |m| &m.roles);
+        let ask = Question {
             conversation: ConversationKey {
                 platform: Platform::Discord,
                 workspace,
                 channel: thread.to_string(),
                 thread: thread.to_string(),
             },
-            author: Self::user(message.author.id),
+            by: Self::person(message.author.id, roles, &bindings),
             connection: self.connection_for(&bindings),
-            question: question.clone(),
+            text: question.clone(),
         };
         flow::question(&self.0.bot, &outbox, &question, |_| ask)
             .await
@@ -459,7 +480,8 @@ impl Discord {
             application: interaction.application_id,
             token: &interaction.token,
         };
-        let by = Self::user(user);
+        let roles = interaction.member.as_ref().map_or(&[][..], |m| &m.roles);
+        let by = Self::person(user, roles, &[Some(channel.id), channel.parent_id]);
         // Threads and DMs are conversations themselves; elsewhere a draft starts a thread of
         // its own, whose id is the draft message's.
         let keeps_conversation = channel.kind.is_thread() || channel.kind == ChannelType::Private;
@@ -483,16 +505,16 @@ impl Discord {
                         .await?;
                     (thread, vec![Some(channel.id)])
                 };
-                let ask = Ask {
+                let ask = Question {
                     conversation: ConversationKey {
                         platform: Platform::Discord,
                         workspace: Self::workspace(interaction.guild_id),
                         channel: thread.to_string(),
                         thread: thread.to_string(),
                     },
-                    author: by,
+                    by,
                     connection: self.connection_for(&bindings),
-                    question,
+                    text: question,
                 };
                 let outbox = self.outbox(thread, user, Some(token));
                 let placeholder = outbox::message_ref(placeholder.channel_id, placeholder.id);

@@ -17,7 +17,7 @@ use super::handler::{
     ASK_COMMAND, DISCORD_FAILED, Discord, DiscordError, FollowUp, QUESTION_OPTION,
 };
 use super::render::{self, Drawn};
-use crate::bot::{DraftId, UserId};
+use crate::bot::{DraftId, Person};
 use crate::surface::flow;
 
 const UNKNOWN_BUTTON: &str = "This button belongs to a draft querybot no longer knows; ask the \
@@ -44,10 +44,16 @@ impl Discord {
         &self,
         interaction: &Interaction,
     ) -> Result<(InteractionResponse, Option<FollowUp>), DiscordError> {
-        let by = interaction
+        let user = interaction
             .author_id()
-            .map(Self::user)
             .ok_or(DiscordError::Incomplete("a user"))?;
+        let roles = interaction.member.as_ref().map_or(&[][..], |m| &m.roles);
+        let channel = interaction.channel.as_ref();
+        let by = Self::person(
+            user,
+            roles,
+            &[channel.map(|c| c.id), channel.and_then(|c| c.parent_id)],
+        );
         Ok(match (&interaction.kind, &interaction.data) {
             (InteractionType::Ping, _) => (response(InteractionResponseType::Pong, None), None),
             (
@@ -111,7 +117,7 @@ impl Discord {
     }
 
     /// Edit's first response: the modal, or why there is none.
-    async fn editor(&self, draft: DraftId, by: &UserId) -> InteractionResponse {
+    async fn editor(&self, draft: DraftId, by: &Person) -> InteractionResponse {
         let draft = match self.bot().draft_for(draft, by).await {
             Ok(draft) => draft,
             Err(failure) => return ephemeral_drawn(render::failure(&failure)),

@@ -211,6 +211,22 @@ impl Api {
         Ok(())
     }
 
+    /// The members of a user group (`usergroups.users.list`, scope `usergroups:read`).
+    pub(super) async fn group_members(
+        &self,
+        token: &SecretString,
+        group: &str,
+    ) -> Result<Vec<String>, ApiError> {
+        let token = Self::token(token);
+        let session = self.client.open_session(&token);
+        let request = SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId::new(group.into()));
+        let listed = Self::retrying("usergroups.users.list", || {
+            session.usergroups_users_list(&request)
+        })
+        .await?;
+        Ok(listed.users.into_iter().map(|u| u.to_string()).collect())
+    }
+
     /// The bot user behind a token (for a single-workspace `SLACK_BOT_TOKEN`).
     pub(super) async fn bot_user(&self, token: &SecretString) -> Result<String, ApiError> {
         let token = Self::token(token);

@@ -16,7 +16,10 @@ use super::blocks;
 use super::crypto::TokenCipher;
 use super::outbox::SlackOutbox;
 use super::payload::{Action, ActionKind, Command, EditSubmission, EditTarget, Event, Message};
-use crate::bot::{Ask, Bot, ConversationKey, Draft, Platform, StoreError, SurfaceState, UserId};
+use crate::bot::{
+    Bot, ConversationKey, Draft, Identity, Person, Platform, Question, StoreError, SurfaceState,
+    UserId,
+};
 use crate::config::{DEFAULT_CONNECTION, SlackConfig};
 use crate::surface::flow::{self, Heard, Hearing};
 use crate::surface::{MessageRef, Outbox, Reply, SurfaceError};
@@ -37,6 +40,8 @@ struct Inner {
     tasks: TaskTracker,
     /// The bot user of `SLACK_BOT_TOKEN`, asked of Slack once.
     single_bot_user: OnceCell<String>,
+    /// Members of the user groups the access rules name.
+    groups: super::groups::Groups,
 }
 
 /// Who asked, and where.
@@ -90,6 +95,7 @@ impl Slack {
             channels,
             tasks,
             single_bot_user: OnceCell::new(),
+            groups: Default::default(),
         })))
     }
 
@@ -185,6 +191,26 @@ impl Slack {
         UserId::new(format!("slack:{team}:{user}"))
     }
 
+    /// Who acts, as the access rules see them: the user, the channel they act in, and those
+    /// of the user groups the rules name that they belong to.
+    async fn person(&self, workspace: &Workspace, team: &str, user: &str, channel: &str) -> Person {
+        let named = self.0.bot.access().slack_groups();
+        let groups = if named.is_empty() {
+            Vec::new()
+        } else {
+            self.0
+                .groups
+                .of(&self.0.api, &workspace.token, team, user, &named)
+                .await
+        };
+        Person::new(Self::user(team, user)).with(
+            groups
+                .iter()
+                .map(|group| Identity::group("slack", group))
+                .chain([Identity::channel("slack", channel)]),
+        )
+    }
+
     /// `/ask ...`: a progress message in the channel becomes the draft; its thread is the
     /// conversation.
     pub async fn command(&self, command: Command) {
@@ -227,16 +253,19 @@ impl Slack {
         question: &str,
     ) -> Result<(), SlackError> {
         let outbox = self.outbox(workspace, asker.channel, thread, asker.user);
-        let ask_for = |placeholder: &MessageRef| Ask {
+        let by = self
+            .person(workspace, asker.team, asker.user, asker.channel)
+            .await;
+        let ask_for = |placeholder: &MessageRef| Question {
             conversation: ConversationKey {
                 platform: Platform::Slack,
                 workspace: asker.team.to_owned(),
                 channel: asker.channel.to_owned(),
                 thread: thread.unwrap_or(&placeholder.0).to_owned(),
             },
-            author: Self::user(asker.team, asker.user),
+            by,
             connection: self.connection_for(asker.channel),
-            question: question.to_owned(),
+            text: question.to_owned(),
         };
         flow::question(&self.0.bot, &outbox, question, ask_for)
             .await
@@ -351,7 +380,9 @@ impl Slack {
 
     async fn run(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
-        let by = Self::user(&action.team, &action.user);
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
         let outbox = self.action_outbox(&workspace, action);
         let draft_message = MessageRef(action.message_ts.clone());
         flow::run(&self.0.bot, &outbox, &draft_message, action.draft, &by)
@@ -375,7 +406,9 @@ impl Slack {
 
     async fn open_editor(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
-        let by = Self::user(&action.team, &action.user);
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
         let outbox = self.action_outbox(&workspace, action);
         let draft = match self.0.bot.draft_for(action.draft, &by).await {
             Ok(draft) => draft,
@@ -411,7 +444,13 @@ impl Slack {
 
     /// A submitted edit: `Err` carries the message to show inside the modal.
     pub async fn submit_edit(&self, edit: &EditSubmission) -> Result<(), String> {
-        let by = Self::user(&edit.team, &edit.user);
+        let workspace = self
+            .workspace(&edit.team)
+            .await
+            .map_err(|_| "querybot cannot reach this workspace right now; try again.".to_owned())?;
+        let by = self
+            .person(&workspace, &edit.team, &edit.user, &edit.target.channel)
+            .await;
         let draft = self
             .0
             .bot
@@ -446,7 +485,9 @@ impl Slack {
 
     async fn cancel(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
-        let by = Self::user(&action.team, &action.user);
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
         let outbox = self.action_outbox(&workspace, action);
         let draft_message = MessageRef(action.message_ts.clone());
         flow::cancel(&self.0.bot, &outbox, &draft_message, action.draft, &by)
@@ -456,7 +497,9 @@ impl Slack {
 
     async fn stop(&self, action: &Action) -> Result<(), SlackError> {
         let workspace = self.workspace(&action.team).await?;
-        let by = Self::user(&action.team, &action.user);
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
         let outbox = self.action_outbox(&workspace, action);
         flow::stop(&self.0.bot, &outbox, action.draft, &by)
             .await

@@ -9,6 +9,7 @@
 mod api;
 pub mod blocks;
 mod crypto;
+mod groups;
 mod handler;
 mod ingress;
 mod oauth;

@@ -116,6 +116,7 @@ impl Snowflake {
             max_bytes: 256 * 1024 * 1024,
             draft: None,
             stop: StopSignal::NEVER,
+            role: None,
         };
         self.run(sql, &caps, &mut collected).await?;
         Ok((collected.columns, collected.rows))

@@ -13,6 +13,7 @@ pub(crate) const CAPS: Caps = Caps {
     max_bytes: 10 * 1024 * 1024,
     draft: None,
     stop: StopSignal::NEVER,
+    role: None,
 };
 
 pub(crate) fn connection(kind: WarehouseKind, url: &str) -> ConnectionConfig {

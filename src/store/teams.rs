@@ -1,0 +1,144 @@
+//! What teams need from the store: limits counted across replicas, the LLM tokens a
+//! connection spent, and the audit record of refusals and admin actions.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError, UserId, parse_time, timestamp};
+
+impl Store {
+    /// Takes one use under `key` (`questions:slack:U1`) when fewer than `limit` were taken in
+    /// the last `window`; otherwise returns how long until the oldest of them leaves the
+    /// window. Replicas sharing the store count together: taking a slot locks the key's row
+    /// until the use is recorded, so exactly `limit` are ever taken.
+    pub async fn take_slot(
+        &self,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        let now = Utc::now();
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(1));
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO limit_keys (key) VALUES ($1) \
+             ON CONFLICT (key) DO UPDATE SET key = excluded.key",
+        )
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "SELECT count(*) AS taken, min(at) AS oldest FROM usage WHERE key = $1 AND at > $2",
+        )
+        .bind(key)
+        .bind(timestamp(now - window))
+        .fetch_one(&mut *tx)
+        .await?;
+        let taken: i64 = row.try_get("taken")?;
+        if taken >= i64::from(limit) {
+            tx.rollback().await?;
+            let oldest = match row.try_get::<Option<String>, _>("oldest")? {
+                Some(_) => parse_time(&row, "oldest")?,
+                None => now,
+            };
+            let free_at = oldest + window;
+            return Ok(Some((free_at - now).to_std().unwrap_or_default()));
+        }
+        sqlx::query("INSERT INTO usage (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(timestamp(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// Forgets uses older than `cutoff` (no window is longer than a day).
+    pub async fn forget_usage(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM usage WHERE at < $1")
+            .bind(timestamp(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// LLM tokens spent drafting for `connection` since `since`.
+    pub async fn tokens_since(
+        &self,
+        connection: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT) AS spent \
+             FROM drafts WHERE connection = $1 AND created_at >= $2",
+        )
+        .bind(connection)
+        .bind(timestamp(since))
+        .fetch_one(&self.pool)
+        .await?;
+        let spent: i64 = row.try_get("spent")?;
+        Ok(u64::try_from(spent).unwrap_or_default())
+    }
+
+    /// Records a refusal or an admin action.
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit (id, at, person, action, connection, outcome, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(timestamp(Utc::now()))
+        .bind(entry.person.as_str())
+        .bind(&entry.action)
+        .bind(entry.connection.as_deref())
+        .bind(&entry.outcome)
+        .bind(entry.detail.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Audit entries since `since`, oldest first.
+    pub async fn audit_since(&self, since: DateTime<Utc>) -> Result<Vec<Audited>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, person, action, connection, outcome, detail FROM audit \
+             WHERE at >= $1 ORDER BY at, id",
+        )
+        .bind(timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Audited {
+                    at: parse_time(row, "at")?,
+                    entry: AuditEntry {
+                        person: UserId::new(row.try_get::<String, _>("person")?),
+                        action: row.try_get("action")?,
+                        connection: row.try_get("connection")?,
+                        outcome: row.try_get("outcome")?,
+                        detail: row.try_get("detail")?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// A refusal or an admin action, as the audit keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub person: UserId,
+    /// What was attempted: `ask`, `run`, `edit`, `admin refresh`, ...
+    pub action: String,
+    pub connection: Option<String>,
+    /// `refused` or `done`.
+    pub outcome: String,
+    /// Why, in a sentence.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audited {
+    pub at: DateTime<Utc>,
+    pub entry: AuditEntry,
+}
