@@ -86,7 +86,8 @@ impl Store {
             "INSERT INTO audit (id, at, person, action, connection, outcome, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(uuid::Uuid::new_v4().to_string())
+        // Time-ordered ids keep entries of one millisecond in the order they were made.
+        .bind(uuid::Uuid::now_v7().to_string())
         .bind(timestamp(Utc::now()))
         .bind(entry.person.as_str())
         .bind(&entry.action)

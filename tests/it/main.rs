@@ -11,6 +11,7 @@ mod slack;
 mod slack_fake;
 mod snowflake;
 mod store;
+mod teams;
 mod tidy;
 mod warehouse;
 mod warehouse_contract;

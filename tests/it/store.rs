@@ -83,6 +83,8 @@ on_both_stores!(
     slack_installations_are_kept_per_team,
     an_oauth_state_works_once_and_not_when_stale,
     a_stop_reaches_the_runner_and_leaves_the_draft_runnable,
+    two_replicas_take_exactly_the_limit_and_say_how_long_to_wait,
+    refusals_are_audited_in_order,
 );
 
 fn thread(thread: &str) -> ConversationKey {
@@ -666,4 +668,86 @@ async fn a_stop_reaches_the_runner_and_leaves_the_draft_runnable(_: &Backing, st
         .expect("claim")
         .expect("won again");
     assert_eq!(store.renew_run(draft.id).await.expect("renew"), Some(None));
+}
+
+async fn two_replicas_take_exactly_the_limit_and_say_how_long_to_wait(
+    backing: &Backing,
+    store: Store,
+) {
+    let replica = backing.open().await;
+    let stores = Arc::new([store.clone(), replica]);
+    let hour = std::time::Duration::from_secs(3600);
+    let takes: Vec<_> = (0..12)
+        .map(|i| {
+            let stores = stores.clone();
+            tokio::spawn(async move {
+                stores[i % 2]
+                    .take_slot("questions:slack:T1:U1", 5, hour)
+                    .await
+                    .expect("counted")
+            })
+        })
+        .collect();
+    let mut waits = Vec::new();
+    for take in takes {
+        if let Some(wait) = take.await.expect("task") {
+            waits.push(wait);
+        }
+    }
+    assert_eq!(waits.len(), 7, "exactly five of twelve are taken");
+    for wait in waits {
+        assert!(
+            wait > std::time::Duration::from_secs(3590) && wait <= hour,
+            "the oldest use leaves the window in about an hour: {wait:?}"
+        );
+    }
+    // Another person's limit is their own.
+    assert_eq!(
+        store
+            .take_slot("questions:slack:T1:U2", 5, hour)
+            .await
+            .expect("counted"),
+        None
+    );
+    assert_eq!(
+        store
+            .forget_usage(Utc::now() + Duration::seconds(1))
+            .await
+            .expect("forgot"),
+        6
+    );
+    assert_eq!(
+        store
+            .take_slot("questions:slack:T1:U1", 5, hour)
+            .await
+            .expect("counted"),
+        None,
+        "forgotten uses no longer count"
+    );
+}
+
+async fn refusals_are_audited_in_order(_: &Backing, store: Store) {
+    let since = Utc::now() - Duration::seconds(1);
+    for (action, detail) in [("run", "not verified"), ("ask", "not allowed")] {
+        store
+            .audit(&querybot::store::AuditEntry {
+                person: UserId::new("slack:T1:U2"),
+                action: action.to_owned(),
+                connection: Some("finance".to_owned()),
+                outcome: "refused".to_owned(),
+                detail: Some(detail.to_owned()),
+            })
+            .await
+            .expect("audited");
+    }
+    let audited = store.audit_since(since).await.expect("read");
+    let actions: Vec<&str> = audited.iter().map(|a| a.entry.action.as_str()).collect();
+    assert_eq!(actions, ["run", "ask"]);
+    assert!(
+        store
+            .audit_since(Utc::now() + Duration::seconds(5))
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }

@@ -49,7 +49,15 @@ pub(crate) trait Chat: Send + Sync {
     fn app_mut(&mut self) -> &mut TestApp;
     /// Asks in the shared channel (a slash command on Slack, a mention on Discord); returns
     /// once the draft shows.
-    async fn ask(&self, question: &str) -> Drafted;
+    async fn ask(&self, question: &str) -> Drafted {
+        self.ask_as(Who::Asker, question).await
+    }
+    async fn ask_as(&self, who: Who, question: &str) -> Drafted;
+    /// Asks as `who` without waiting for anything.
+    async fn send_question(&self, who: Who, question: &str);
+    /// Waits until querybot says something containing `text` anywhere.
+    async fn says(&self, text: &str);
+
     /// Continues the conversation in its thread; returns once the new draft shows.
     async fn follow_up(&self, drafted: &Drafted, text: &str) -> Drafted;
     async fn click(&self, who: Who, drafted: &Drafted, action: Action);
@@ -174,7 +182,7 @@ pub(crate) async fn slack(extra: &[(&str, &str)]) -> SlackChat {
     }
 }
 
-const SLACK_CHANNEL: &str = "C0SALES";
+pub(crate) const SLACK_CHANNEL: &str = "C0SALES";
 
 fn slack_user(who: Who) -> &'static str {
     match who {
@@ -264,19 +272,35 @@ impl Chat for SlackChat {
         &mut self.apps[0]
     }
 
-    async fn ask(&self, question: &str) -> Drafted {
+    async fn ask_as(&self, who: Who, question: &str) -> Drafted {
         let known = self.drafts();
+        self.send_question(who, question).await;
+        let (message, draft) = self.new_draft(&known).await;
+        Drafted {
+            draft,
+            thread: message.clone(),
+            message,
+        }
+    }
+
+    async fn send_question(&self, who: Who, question: &str) {
+        // Slack makes a trigger per command, and querybot dedupes deliveries by it.
+        let trigger = format!(
+            "trigger-ask-{}",
+            self.clicks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let body = serde_urlencoded::to_string([
             ("team_id", TEAM_ID),
             ("channel_id", SLACK_CHANNEL),
-            ("user_id", "U1"),
+            ("user_id", slack_user(who)),
             ("command", "/ask"),
             ("text", question),
             (
                 "response_url",
                 &format!("http://{}/response/1", self.slack.address),
             ),
-            ("trigger_id", "trigger-ask"),
+            ("trigger_id", &trigger),
         ])
         .expect("form");
         let response = self
@@ -288,12 +312,17 @@ impl Chat for SlackChat {
             )
             .await;
         assert_eq!(response.status(), 200);
-        let (message, draft) = self.new_draft(&known).await;
-        Drafted {
-            draft,
-            thread: message.clone(),
-            message,
-        }
+    }
+
+    async fn says(&self, text: &str) {
+        eventually(&format!("`{text}` said"), || {
+            let said = ["chat.postMessage", "chat.update", "chat.postEphemeral"]
+                .iter()
+                .flat_map(|method| self.slack.calls_to(method))
+                .any(|c| c.params.to_string().contains(text));
+            said.then_some(())
+        })
+        .await
     }
 
     async fn follow_up(&self, drafted: &Drafted, text: &str) -> Drafted {
@@ -578,14 +607,31 @@ impl Chat for DiscordChat {
         &mut self.apps[0]
     }
 
-    async fn ask(&self, question: &str) -> Drafted {
+    async fn ask_as(&self, who: Who, question: &str) -> Drafted {
         let known = self.drafts();
         let text = format!("<@{BOT_USER}> {question}");
         let asked = self
             .discord
-            .say(fake_discord::ASKER, fake_discord::CHANNEL, &text, true);
+            .say(discord_user(who), fake_discord::CHANNEL, &text, true);
         // The question's thread has the question's id.
         self.new_draft(&known, Some(asked.to_string())).await
+    }
+
+    async fn send_question(&self, who: Who, question: &str) {
+        let text = format!("<@{BOT_USER}> {question}");
+        self.discord
+            .say(discord_user(who), fake_discord::CHANNEL, &text, true);
+    }
+
+    async fn says(&self, text: &str) {
+        eventually(&format!("`{text}` said"), || {
+            self.discord
+                .requests()
+                .iter()
+                .any(|r| r.status < 300 && r.body.to_string().contains(text))
+                .then_some(())
+        })
+        .await
     }
 
     async fn follow_up(&self, drafted: &Drafted, text: &str) -> Drafted {

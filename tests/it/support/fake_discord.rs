@@ -33,6 +33,8 @@ pub(crate) const CHANNEL: u64 = 900_000_000_000_000_010;
 pub(crate) const DM_CHANNEL: u64 = 900_000_000_000_000_011;
 pub(crate) const ASKER: u64 = 900_000_000_000_000_100;
 pub(crate) const STRANGER: u64 = 900_000_000_000_000_101;
+/// The one role the server gives: the asker's.
+pub(crate) const ANALYSTS_ROLE: u64 = 900_000_000_000_000_200;
 
 const WAIT: Duration = Duration::from_secs(15);
 const MESSAGE_CONTENT_INTENT: u64 = 1 << 15;
@@ -341,6 +343,7 @@ impl FakeDiscord {
         if let Some(guild) = guild {
             message["guild_id"] = json!(guild.to_string());
             message["member"] = member(None);
+            message["member"]["roles"] = roles_of(author);
         }
         if mentions_bot {
             message["mentions"] = json!([user(BOT_USER)]);
@@ -416,6 +419,7 @@ impl FakeDiscord {
             Some(guild) => {
                 payload["guild_id"] = json!(guild.to_string());
                 payload["member"] = member(Some(author));
+                payload["member"]["roles"] = roles_of(author);
                 payload["context"] = json!(0);
             }
             None => {
@@ -496,6 +500,15 @@ pub(crate) fn user(id: u64) -> Value {
         "bot": id == BOT_USER,
         "public_flags": 0,
     })
+}
+
+/// The server's roles of a member: the asker holds `ANALYSTS_ROLE`, nobody else any.
+fn roles_of(user_id: u64) -> Value {
+    if user_id == ASKER {
+        json!([ANALYSTS_ROLE.to_string()])
+    } else {
+        json!([])
+    }
 }
 
 fn member(user_id: Option<u64>) -> Value {

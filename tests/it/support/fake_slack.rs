@@ -32,6 +32,8 @@ pub(crate) const APP_TOKEN: &str = "xapp-1-A0BOT-test";
 /// A signing secret for requests tests sign with [`sign`].
 pub(crate) const SIGNING_SECRET: &str = "fake-signing-secret";
 pub(crate) const TEAM_ID: &str = "T0001";
+/// The one user group the fake workspace has; its only member is `U1`, the asker.
+pub(crate) const ANALYSTS_GROUP: &str = "S0ANALYSTS";
 pub(crate) const TEAM_NAME: &str = "Fake Workspace";
 pub(crate) const BOT_USER_ID: &str = "UBOT";
 pub(crate) const BOT_ID: &str = "BBOT";
@@ -809,6 +811,7 @@ fn answer(
         "files.upload",
         "oauth.v2.access",
         "apps.connections.open",
+        "usergroups.users.list",
     ];
     if !KNOWN.contains(&method) {
         return slack_error("unknown_method");
@@ -833,7 +836,16 @@ fn answer(
         "files.getUploadURLExternal" => upload_url(state, base, params),
         "files.completeUploadExternal" => complete_upload(state, base, params),
         "apps.connections.open" => connections_open(state, base),
+        "usergroups.users.list" => group_members(params),
         _ => slack_error("unknown_method"),
+    }
+}
+
+/// The workspace's one user group, `ANALYSTS_GROUP`, holds the asker (`U1`) only.
+fn group_members(params: &Value) -> Value {
+    match params["usergroup"].as_str() {
+        Some(ANALYSTS_GROUP) => json!({"ok": true, "users": ["U1"]}),
+        _ => slack_error("no_such_subteam"),
     }
 }
 
