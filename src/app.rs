@@ -52,6 +52,7 @@ impl App {
             }
         }
         let warehouses = Connections::new(warehouses);
+        check_db_roles(&config, &warehouses).await?;
         let permission = if config.anyone_may_run {
             RunPermission::Anyone
         } else {
@@ -265,6 +266,34 @@ async fn housekeeping(
             tracing::warn!(%error, "cannot forget old delivery ids");
         }
     }
+}
+
+/// Stops start-up when a connection maps people to a database role querybot cannot act as,
+/// naming the setting; a warehouse that cannot be reached now is checked at each run instead.
+async fn check_db_roles(config: &Config, warehouses: &Connections) -> anyhow::Result<()> {
+    for (name, connection) in &config.connections {
+        let mut roles: Vec<String> = connection.access.db_roles.values().cloned().collect();
+        roles.sort();
+        roles.dedup();
+        let Some(warehouse) = warehouses.get(name).filter(|_| !roles.is_empty()) else {
+            continue;
+        };
+        match warehouse.unusable_roles(&roles).await {
+            Ok(unusable) => {
+                if let Some((role, why)) = unusable.first() {
+                    anyhow::bail!(
+                        "connections.{name}.db_roles: querybot cannot act as database role `{role}`: {why}"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(
+                connection = %name,
+                error = %crate::bot::error_chain(&error),
+                "cannot check the database roles now; each run will"
+            ),
+        }
+    }
+    Ok(())
 }
 
 async fn ensure_demo_warehouse(config: &Config) -> anyhow::Result<()> {

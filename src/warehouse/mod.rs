@@ -42,6 +42,13 @@ pub trait Warehouse: Send + Sync {
         self.check().await.map(|()| String::new())
     }
 
+    /// The database roles among `roles` that querybot's login cannot act as (missing, or not
+    /// granted to it), each with why; empty where the warehouse has no roles per person.
+    async fn unusable_roles(&self, roles: &[String]) -> Result<Vec<(String, String)>, WarehouseError> {
+        let _ = roles;
+        Ok(Vec::new())
+    }
+
     /// Ends what the connection holds open in the warehouse (sessions), at shutdown.
     async fn close(&self) {}
 

@@ -485,6 +485,32 @@ impl Warehouse for Postgres {
         self.introspect_as(None).await
     }
 
+    async fn unusable_roles(
+        &self,
+        roles: &[String],
+    ) -> Result<Vec<(String, String)>, WarehouseError> {
+        let mut conn = self.acquire().await?;
+        let mut unusable = Vec::new();
+        for role in roles {
+            let member: Option<bool> = sqlx::query_scalar(
+                "SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = $1",
+            )
+            .bind(role)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| self.error(e, INTROSPECTION_TIMEOUT))?;
+            match member {
+                None => unusable.push((role.clone(), "it does not exist".to_owned())),
+                Some(false) => unusable.push((
+                    role.clone(),
+                    "querybot's login is not a member of it (GRANT it to the login)".to_owned(),
+                )),
+                Some(true) => {}
+            }
+        }
+        Ok(unusable)
+    }
+
     async fn introspect_as(&self, role: Option<&str>) -> Result<Catalog, WarehouseError> {
         let work = async {
             let mut conn = self.acquire().await?;
