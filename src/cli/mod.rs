@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job, each a thin call into the library.
 
 mod guard;
+mod teams;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -114,6 +115,33 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// The latest questions, newest first, with their state and row counts.
+    History {
+        /// Only this person's (as stored: `slack:TEAM:USER`, `discord:USER`, `console`).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only questions since this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 10)]
+        limit: i64,
+    },
+    /// LLM tokens spent per day, person and connection.
+    Usage {
+        /// From this day (YYYY-MM-DD, UTC; default: the last 30 days).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+    },
+    /// The audit record: questions, runs and refusals.
+    Audit {
+        #[command(subcommand)]
+        command: teams::AuditCommand,
+    },
+    /// Verified queries: list, export as YAML, import, remove.
+    Examples {
+        #[command(subcommand)]
+        command: teams::ExamplesCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +224,29 @@ pub async fn run(cli: Cli, config: Config, origins: Origins) -> anyhow::Result<E
             connection_named(&app, &connection)?;
             let console = Console::new(app.bot.clone(), connection, app.config.editor.clone());
             Ok(exit_code(console.chat().await?))
+        }
+        Command::History { user, since, limit } => {
+            let store = open_store(&config).await?;
+            say(teams::history(&store, user, since, limit).await?.trim_end())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Usage { since } => {
+            let store = open_store(&config).await?;
+            say(teams::usage(&store, since).await?.trim_end())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: teams::AuditCommand::Export { since, format },
+        } => {
+            let store = open_store(&config).await?;
+            let mut out = std::io::stdout().lock();
+            teams::audit_export(&store, since, format, &mut out).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Examples { command } => {
+            let store = open_store(&config).await?;
+            say(teams::examples(&store, &config, command).await?.trim_end())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Eval {
             questions,
@@ -424,4 +475,14 @@ fn caveat_note(name: &str, caveat: Caveat, views: ViewsWithoutBarrier) -> String
              must read it as FROM ONLY {name}"
         ),
     }
+}
+
+/// The store, migrated, for commands that read or keep team records.
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.store_url).await?;
+    store
+        .migrate()
+        .await
+        .context("cannot prepare the store's tables")?;
+    Ok(store)
 }

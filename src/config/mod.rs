@@ -238,6 +238,17 @@ pub enum WarehouseKind {
     Snowflake,
 }
 
+impl WarehouseKind {
+    /// The SQL this kind of warehouse speaks.
+    pub fn dialect(self) -> crate::dialect::Dialect {
+        match self {
+            WarehouseKind::Postgres => crate::dialect::Dialect::Postgres,
+            WarehouseKind::Sqlite => crate::dialect::Dialect::Sqlite,
+            WarehouseKind::Snowflake => crate::dialect::Dialect::Snowflake,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LogConfig {
     pub format: LogFormat,

@@ -169,13 +169,33 @@ fn guard(sql: &str, policy: &Policy) -> Result<GuardedSql, Rejection> {
     }
 }
 
-/// `sql` printed as the guard prints what runs, so that two texts of one query (keyword
-/// case, spacing, line breaks) compare equal; `None` unless it is one statement.
+/// `sql` printed as the guard prints what runs, in lower case outside quotes, so that two
+/// texts of one query (keyword and function case, spacing, line breaks) compare equal;
+/// `None` unless it is one statement.
 pub fn canonical(sql: &str, dialect: Dialect) -> Option<String> {
     match parse(sql, dialect).ok()?.as_slice() {
-        [statement] => Some(statement.to_string()),
+        [statement] => Some(lower_outside_quotes(&statement.to_string())),
         _ => None,
     }
+}
+
+/// Lower-cases what is not inside '…' or "…" (a doubled quote stays inside).
+fn lower_outside_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => {
+                out.extend(c.to_lowercase());
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Parses with the target's own dialect: quoting and escapes differ, and a text that is one

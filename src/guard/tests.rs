@@ -655,3 +655,21 @@ fn column_definition_lists_and_returning_clauses_name_types_like_casts() {
     check(Postgres, r#"SELECT * FROM jsonb_to_record('{"a":{}}') AS x(a secret_table)"#, Err(UnsupportedSyntax));
     check(Postgres, r#"SELECT * FROM jsonb_to_recordset('[{"a":1,"b":"x"}]') AS x(a int, b text)"#, Ok(()));
 }
+
+#[test]
+fn canonical_text_ignores_case_and_spacing_but_not_quoted_text() {
+    let canonical = |sql| super::canonical(sql, Dialect::Postgres);
+    assert_eq!(
+        canonical("select COUNT(*) as n\n  from Orders"),
+        canonical("SELECT count(*) AS n FROM orders")
+    );
+    assert_ne!(
+        canonical("SELECT * FROM orders WHERE region = 'EU'"),
+        canonical("SELECT * FROM orders WHERE region = 'eu'")
+    );
+    assert_ne!(
+        canonical(r#"SELECT "Total" FROM t"#),
+        canonical("SELECT total FROM t")
+    );
+    assert_eq!(canonical("SELECT 1; SELECT 2"), None);
+}

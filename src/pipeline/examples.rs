@@ -8,10 +8,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One verified pair.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Example {
     pub question: String,
@@ -28,6 +28,11 @@ pub enum ExamplesError {
     },
     #[error("examples file {path} is not a YAML list of {{question, sql}} pairs: {message}")]
     Parse { path: String, message: String },
+}
+
+/// Writes pairs as the YAML list [`load`] reads.
+pub fn to_yaml(pairs: &[Example]) -> Result<String, serde_yaml_ng::Error> {
+    serde_yaml_ng::to_string(pairs)
 }
 
 /// Reads a YAML list of `{question, sql}` pairs.

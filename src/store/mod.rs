@@ -24,7 +24,7 @@ pub use model::{
     ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, NewDraft,
     NewRun, Platform, Run, RunId, Scan, Turn, UserId,
 };
-pub use teams::{AuditEntry, Audited};
+pub use teams::{AuditEntry, Audited, HistoryEntry, TokenUse, VerifiedQuery};
 
 use crate::catalog::Catalog;
 use crate::config::SecretUrl;
@@ -477,38 +477,13 @@ impl Store {
 
     /// The most recent runs, newest first.
     pub async fn recent_runs(&self, limit: i64) -> Result<Vec<Run>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, draft_id, requested_by, connection, sql, row_count, truncated, duration_ms, \
-             error, prompt_tokens, completion_tokens, created_at, stopped_by, db_role \
-             FROM runs ORDER BY created_at DESC, id LIMIT $1",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM runs ORDER BY created_at DESC, id LIMIT $1"
+        )))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Run {
-                    id: parse_column(row, "id")?,
-                    record: NewRun {
-                        draft: parse_optional(row, "draft_id")?,
-                        requested_by: UserId::new(row.try_get::<String, _>("requested_by")?),
-                        connection: row.try_get("connection")?,
-                        sql: row.try_get("sql")?,
-                        row_count: row.try_get("row_count")?,
-                        truncated: row.try_get::<i64, _>("truncated")? != 0,
-                        duration_ms: row.try_get("duration_ms")?,
-                        error: row.try_get("error")?,
-                        prompt_tokens: row.try_get("prompt_tokens")?,
-                        completion_tokens: row.try_get("completion_tokens")?,
-                        stopped_by: row
-                            .try_get::<Option<String>, _>("stopped_by")?
-                            .map(UserId::new),
-                        db_role: row.try_get("db_role")?,
-                    },
-                    created_at: parse_time(row, "created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(run_from_row).collect()
     }
 
     /// Notes an event id; `true` the first time it is seen anywhere, `false` for a retry.
@@ -705,6 +680,32 @@ impl Store {
             .await?;
         Ok(result.rows_affected() == 1)
     }
+}
+
+const RUN_COLUMNS: &str = "id, draft_id, requested_by, connection, sql, row_count, truncated, \
+     duration_ms, error, prompt_tokens, completion_tokens, created_at, stopped_by, db_role";
+
+fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
+    Ok(Run {
+        id: parse_column(row, "id")?,
+        record: NewRun {
+            draft: parse_optional(row, "draft_id")?,
+            requested_by: UserId::new(row.try_get::<String, _>("requested_by")?),
+            connection: row.try_get("connection")?,
+            sql: row.try_get("sql")?,
+            row_count: row.try_get("row_count")?,
+            truncated: row.try_get::<i64, _>("truncated")? != 0,
+            duration_ms: row.try_get("duration_ms")?,
+            error: row.try_get("error")?,
+            prompt_tokens: row.try_get("prompt_tokens")?,
+            completion_tokens: row.try_get("completion_tokens")?,
+            stopped_by: row
+                .try_get::<Option<String>, _>("stopped_by")?
+                .map(UserId::new),
+            db_role: row.try_get("db_role")?,
+        },
+        created_at: parse_time(row, "created_at")?,
+    })
 }
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.

@@ -196,7 +196,7 @@ pub enum DraftState {
 }
 
 impl DraftState {
-    pub(super) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             DraftState::Pending => "pending",
             DraftState::Running => "running",

@@ -143,3 +143,171 @@ pub struct Audited {
     pub at: DateTime<Utc>,
     pub entry: AuditEntry,
 }
+
+/// A verified query as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedQuery {
+    pub id: String,
+    pub connection: String,
+    pub question: String,
+    pub sql: String,
+    pub verified_by: UserId,
+    pub at: DateTime<Utc>,
+}
+
+/// One question in a person's history, with what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub draft: super::DraftId,
+    pub author: UserId,
+    pub connection: String,
+    pub question: String,
+    pub sql: String,
+    pub state: super::DraftState,
+    pub at: DateTime<Utc>,
+    /// Rows of its latest run, if it ran.
+    pub row_count: Option<i64>,
+}
+
+/// LLM tokens one person spent on one connection in one day (UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUse {
+    pub day: String,
+    pub person: UserId,
+    pub connection: String,
+    pub tokens: u64,
+}
+
+impl Store {
+    /// A connection's verified queries, oldest first.
+    pub async fn verified_queries(
+        &self,
+        connection: Option<&str>,
+    ) -> Result<Vec<VerifiedQuery>, StoreError> {
+        let columns = "id, connection, question, sql, promoted_by, created_at";
+        let rows =
+            match connection {
+                Some(connection) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {columns} FROM examples WHERE connection = $1 ORDER BY created_at, id"
+                )))
+                .bind(connection)
+                .fetch_all(&self.pool)
+                .await?,
+                None => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT {columns} FROM examples ORDER BY connection, created_at, id"
+                    )))
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+        rows.iter()
+            .map(|row| {
+                Ok(VerifiedQuery {
+                    id: row.try_get("id")?,
+                    connection: row.try_get("connection")?,
+                    question: row.try_get("question")?,
+                    sql: row.try_get("sql")?,
+                    verified_by: UserId::new(row.try_get::<String, _>("promoted_by")?),
+                    at: parse_time(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes a verified query; `false` when there was none with that id.
+    pub async fn remove_verified_query(&self, id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM examples WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// The last `limit` questions, newest first, of one person or of everyone, since `since`.
+    pub async fn history(
+        &self,
+        author: Option<&UserId>,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let select = "SELECT d.id, d.author, d.connection, d.question, d.sql, d.state, \
+             d.created_at, (SELECT r.row_count FROM runs r WHERE r.draft_id = d.id \
+             ORDER BY r.created_at DESC LIMIT 1) AS row_count FROM drafts d";
+        let rows =
+            match author {
+                Some(author) => {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "{select} WHERE d.author = $1 AND d.created_at >= $2 \
+                     ORDER BY d.created_at DESC, d.id LIMIT $3"
+                    )))
+                    .bind(author.as_str())
+                    .bind(timestamp(since))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{select} WHERE d.created_at >= $1 ORDER BY d.created_at DESC, d.id LIMIT $2"
+                )))
+                .bind(timestamp(since))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+            };
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok(HistoryEntry {
+                    draft: super::parse_column(row, "id")?,
+                    author: UserId::new(row.try_get::<String, _>("author")?),
+                    connection: row.try_get("connection")?,
+                    question: row.try_get("question")?,
+                    sql: row.try_get("sql")?,
+                    state: state
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("draft state `{state}`")))?,
+                    at: parse_time(row, "created_at")?,
+                    row_count: row.try_get("row_count")?,
+                })
+            })
+            .collect()
+    }
+
+    /// LLM tokens spent drafting since `since`, per day, person and connection.
+    pub async fn token_use(&self, since: DateTime<Utc>) -> Result<Vec<TokenUse>, StoreError> {
+        // Timestamps are RFC 3339 text: the first ten characters are the UTC day.
+        let rows = sqlx::query(
+            "SELECT substr(created_at, 1, 10) AS day, author, connection, \
+             CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) AS tokens \
+             FROM drafts WHERE created_at >= $1 \
+             GROUP BY substr(created_at, 1, 10), author, connection \
+             ORDER BY day, author, connection",
+        )
+        .bind(timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenUse {
+                    day: row.try_get("day")?,
+                    person: UserId::new(row.try_get::<String, _>("author")?),
+                    connection: row.try_get("connection")?,
+                    tokens: u64::try_from(row.try_get::<i64, _>("tokens")?).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Every run since `since`, oldest first, for the audit export.
+    pub async fn runs_since(&self, since: DateTime<Utc>) -> Result<Vec<super::Run>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM runs WHERE created_at >= $1 ORDER BY created_at, id",
+            super::RUN_COLUMNS
+        )))
+        .bind(timestamp(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::run_from_row).collect()
+    }
+}

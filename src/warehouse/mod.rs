@@ -44,7 +44,10 @@ pub trait Warehouse: Send + Sync {
 
     /// The database roles among `roles` that querybot's login cannot act as (missing, or not
     /// granted to it), each with why; empty where the warehouse has no roles per person.
-    async fn unusable_roles(&self, roles: &[String]) -> Result<Vec<(String, String)>, WarehouseError> {
+    async fn unusable_roles(
+        &self,
+        roles: &[String],
+    ) -> Result<Vec<(String, String)>, WarehouseError> {
         let _ = roles;
         Ok(Vec::new())
     }

@@ -713,3 +713,79 @@ async fn eval_runs_against_a_snowflake_connection() {
         "{report}"
     );
 }
+
+/// The team commands on one store: history and usage of two questions, the audit export in
+/// both formats, and verified queries imported, listed, exported as YAML and removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_records_are_listed_exported_and_managed_from_the_terminal() {
+    let llm = FakeLlm::start().await;
+    llm.respond_with(|_| sql_reply("SELECT count(*) AS n FROM orders", "Counts orders."));
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = llm_settings(&llm, &data);
+    let settings = as_refs(&settings);
+    for question in ["how many orders?", "and customers?"] {
+        let (output, _dir) = querybot(&["ask", question, "--yes"], &settings, "");
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let run = |args: &[&str]| {
+        let (output, _dir) = querybot(args, &settings, "");
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    let history = run(&["history", "--user", "console"]);
+    assert_eq!(history.lines().count(), 2, "{history}");
+    assert!(
+        history
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("and customers?"),
+        "{history}"
+    );
+    assert!(history.contains("[done · 1 rows]"), "{history}");
+    let usage = run(&["usage"]);
+    assert!(usage.contains("default  console"), "{usage}");
+
+    let today = chrono::Utc::now().date_naive().to_string();
+    let jsonl = run(&["audit", "export", "--since", &today]);
+    let records: Vec<Json> = jsonl
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    let kinds: Vec<&str> = records.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "asked").count(),
+        2,
+        "{jsonl}"
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == "ran").count(), 2, "{jsonl}");
+    let ran = records.iter().find(|r| r["kind"] == "ran").expect("a run");
+    assert_eq!(ran["outcome"], "ok");
+    assert_eq!(ran["rows"], 1);
+    let csv = run(&["audit", "export", "--since", &today, "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(reader.records().count(), records.len(), "{csv}");
+
+    let yaml = data.path().join("verified.yaml");
+    std::fs::write(
+        &yaml,
+        "- question: how many orders?\n  sql: SELECT count(*) AS n FROM orders\n\
+         - question: orders, again\n  sql: select COUNT(*) as n\n    from orders\n",
+    )
+    .expect("yaml");
+    let yaml = yaml.display().to_string();
+    let imported = run(&["examples", "import", &yaml]);
+    assert!(
+        imported.contains("Imported 1 verified queries"),
+        "{imported}"
+    );
+    assert!(imported.contains("1 were there already"), "{imported}");
+    let listed = run(&["examples", "list"]);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let exported = run(&["examples", "export"]);
+    let pairs: Vec<Json> = serde_yaml_ng::from_str(&exported).expect("the YAML examples read");
+    assert_eq!(pairs[0]["sql"], "SELECT count(*) AS n FROM orders");
+    let id = listed.split_whitespace().next().expect("an id").to_owned();
+    assert!(run(&["examples", "remove", &id]).contains("Removed"));
+    assert!(run(&["examples", "list"]).contains("No verified queries yet."));
+}

@@ -265,8 +265,11 @@ async fn a_database_role_querybot_cannot_take_is_named() {
     db.run_script("CREATE TABLE orders (id INTEGER PRIMARY KEY);")
         .await;
     let reader = format!("{}_reader", db_name(&db.url));
-    db.role("reader", "GRANT USAGE ON SCHEMA public TO {role}; GRANT SELECT ON orders TO {role};")
-        .await;
+    db.role(
+        "reader",
+        "GRANT USAGE ON SCHEMA public TO {role}; GRANT SELECT ON orders TO {role};",
+    )
+    .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("querybot.toml");
     let rules = |role: &str| {
@@ -278,13 +281,17 @@ async fn a_database_role_querybot_cannot_take_is_named() {
     std::fs::write(&config, rules("no_such_role_anywhere")).expect("rules");
     let env: std::collections::HashMap<String, String> = [
         ("QUERYBOT_CONFIG".to_owned(), config.display().to_string()),
-        ("QUERYBOT_DATA_DIR".to_owned(), dir.path().display().to_string()),
+        (
+            "QUERYBOT_DATA_DIR".to_owned(),
+            dir.path().display().to_string(),
+        ),
     ]
     .into();
-    let refused = querybot::app::App::build(querybot::config::Config::from_env(&env).expect("valid"))
-        .await
-        .err()
-        .expect("start-up stops");
+    let refused =
+        querybot::app::App::build(querybot::config::Config::from_env(&env).expect("valid"))
+            .await
+            .err()
+            .expect("start-up stops");
     let refused = format!("{refused:#}");
     assert!(
         refused.contains("connections.default.db_roles")
@@ -299,9 +306,11 @@ async fn a_database_role_querybot_cannot_take_is_named() {
     chat.llm()
         .respond_with(|_| sql_reply("SELECT count(*) AS n FROM orders", "Counts orders."));
     let gone = format!("{reader}_gone");
-    db.run_script(&format!("ALTER ROLE {reader} RENAME TO {gone}")).await;
+    db.run_script(&format!("ALTER ROLE {reader} RENAME TO {gone}"))
+        .await;
     chat.send_question(Who::Asker, "how many orders?").await;
     chat.says("which the warehouse refused").await;
     assert!(chat.llm().requests().is_empty(), "nothing was drafted");
-    db.run_script(&format!("ALTER ROLE {gone} RENAME TO {reader}")).await;
+    db.run_script(&format!("ALTER ROLE {gone} RENAME TO {reader}"))
+        .await;
 }
