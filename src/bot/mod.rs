@@ -55,6 +55,17 @@ pub struct Question {
     pub text: String,
 }
 
+/// What a thumbs-up on an answer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// The question and SQL became a verified query.
+    Verified,
+    /// They were one already.
+    AlreadyVerified,
+    /// Recorded; only an analyst's or an admin's thumbs-up verifies.
+    Noted,
+}
+
 /// How a run that was not a failure ended.
 #[derive(Debug)]
 pub enum Finished {
@@ -230,6 +241,88 @@ impl Bot {
             }
             Err(error) => Err(self.failure(&error)),
         }
+    }
+
+    /// A thumbs-up on the answer to draft `id`: recorded, and from an analyst or an admin on
+    /// an answered draft, its question and SQL become a verified query of the connection.
+    pub async fn approve(&self, id: DraftId, by: &Person) -> Result<Approval, Failure> {
+        let draft = self.feedback_on(id, by).await?;
+        let store = self.pipeline.store();
+        let good = crate::store::Feedback {
+            person: by.id.clone(),
+            verdict: "good".to_owned(),
+            comment: None,
+        };
+        store
+            .record_feedback(id, &good)
+            .await
+            .map_err(|e| self.failure(&e.into()))?;
+        if self.access.role(by) < Role::Analyst || draft.state != DraftState::Done {
+            return Ok(Approval::Noted);
+        }
+        let promoted = self
+            .pipeline
+            .promote(&draft, &by.id)
+            .await
+            .map_err(|e| self.failure(&e.into()))?;
+        if !promoted {
+            return Ok(Approval::AlreadyVerified);
+        }
+        let entry = crate::store::AuditEntry {
+            person: by.id.clone(),
+            action: "verify".to_owned(),
+            connection: Some(draft.connection.clone()),
+            outcome: "done".to_owned(),
+            detail: Some(draft.sql.clone()),
+        };
+        if let Err(error) = store.audit(&entry).await {
+            tracing::warn!(%error, "cannot record a verification in the audit");
+        }
+        Ok(Approval::Verified)
+    }
+
+    /// A thumbs-down on the answer to draft `id`, with what was wrong.
+    pub async fn complain(&self, id: DraftId, by: &Person, comment: &str) -> Result<(), Failure> {
+        self.feedback_on(id, by).await?;
+        let bad = crate::store::Feedback {
+            person: by.id.clone(),
+            verdict: "bad".to_owned(),
+            comment: Some(crate::present::words::cut(comment.trim(), 2_000))
+                .filter(|c| !c.is_empty()),
+        };
+        self.pipeline
+            .store()
+            .record_feedback(id, &bad)
+            .await
+            .map_err(|e| self.failure(&e.into()))
+    }
+
+    /// The draft an answer came from, if `by` may say what was wrong with it.
+    pub async fn draft_for_feedback(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
+        self.feedback_on(id, by).await
+    }
+
+    /// The draft an answer came from, if `by` may use its connection.
+    async fn feedback_on(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
+        let draft = self
+            .pipeline
+            .store()
+            .draft(id)
+            .await
+            .map_err(|e| self.failure(&e.into()))?
+            .ok_or_else(|| self.failure(&PipelineError::DraftNotFound))?;
+        if !self.access.may_use(&draft.connection, by) {
+            return Err(Failure {
+                user_message: format!(
+                    "The `{}` connection is open only to the people and channels it lists.",
+                    draft.connection
+                ),
+                detail: format!("{} may not use {}", by.id, draft.connection),
+                private: true,
+                reference: String::new(),
+            });
+        }
+        Ok(draft)
     }
 
     /// Stop: asks whichever process runs the draft to cancel its query. The run itself then

@@ -166,6 +166,7 @@ impl Pipeline {
                         partitions: plan.partitions,
                         over_limit: bytes > limit,
                     });
+                    let verified = self.verification(&ask.connection, sql.as_str()).await?;
                     let draft = self
                         .store
                         .create_draft(NewDraft {
@@ -180,6 +181,7 @@ impl Pipeline {
                             repair_rounds: i64::from(round),
                             prompt_tokens: saturating_i64(usage.prompt_tokens),
                             completion_tokens: saturating_i64(usage.completion_tokens),
+                            verified,
                         })
                         .await?;
                     return Ok(draft);

@@ -21,7 +21,7 @@ use crate::config::{Config, QueryLimits, ViewsWithoutBarrier};
 use crate::guard::{self, GuardedSql, Policy, Verdict};
 use crate::llm::{LlmError, LlmProvider};
 use crate::present::PresentError;
-use crate::store::{ConversationKey, DraftState, Store, StoreError, UserId};
+use crate::store::{ConversationKey, Draft, DraftState, Store, StoreError, UserId, Verified};
 use crate::warehouse::{Connections, Warehouse, WarehouseError};
 
 /// How long a cached catalog is trusted before it is read again.
@@ -113,19 +113,51 @@ impl Pipeline {
     /// Whether `sql` is one of `connection`'s verified queries (from its examples file, or
     /// promoted in chat), compared as the guard prints them.
     pub async fn is_verified(&self, connection: &str, sql: &str) -> Result<bool, StoreError> {
+        Ok(self.verification(connection, sql).await?.is_some())
+    }
+
+    /// Whose verified query `sql` is on `connection`, if it is one: the first to promote it
+    /// in chat, else the examples file.
+    pub async fn verification(
+        &self,
+        connection: &str,
+        sql: &str,
+    ) -> Result<Option<Verified>, StoreError> {
         let Some(dialect) = self.warehouses.get(connection).map(|w| w.dialect()) else {
-            return Ok(false);
+            return Ok(None);
         };
         let Some(wanted) = guard::canonical(sql, dialect) else {
-            return Ok(false);
+            return Ok(None);
         };
         let same = |candidate: &str| guard::canonical(candidate, dialect).as_ref() == Some(&wanted);
-        let from_file = self.examples.get(connection).into_iter().flatten();
-        if from_file.into_iter().any(|example| same(&example.sql)) {
-            return Ok(true);
+        let promoted = self.store.verified_queries(Some(connection)).await?;
+        if let Some(query) = promoted.iter().find(|query| same(&query.sql)) {
+            return Ok(Some(Verified {
+                by: Some(query.verified_by.to_string()),
+                on: Some(query.at.date_naive()),
+            }));
         }
-        let promoted = self.store.examples(connection).await?;
-        Ok(promoted.iter().any(|(_, sql)| same(sql)))
+        let from_file = self.examples.get(connection).into_iter().flatten();
+        Ok(from_file
+            .into_iter()
+            .any(|example| same(&example.sql))
+            .then_some(Verified { by: None, on: None }))
+    }
+
+    /// Makes a draft's question and SQL one of its connection's verified queries, for `by`;
+    /// `false` when it already was one.
+    pub async fn promote(&self, draft: &Draft, by: &UserId) -> Result<bool, StoreError> {
+        if self
+            .verification(&draft.connection, &draft.sql)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        self.store
+            .promote_example(&draft.connection, &draft.question, &draft.sql, by)
+            .await?;
+        Ok(true)
     }
 
     /// A connection's warehouse and the guard policy from its catalog, cached for at most

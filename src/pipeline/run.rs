@@ -293,9 +293,17 @@ impl Pipeline {
         let (_, guarded) = self
             .guarded(&draft.connection, sql, db_role, Duration::MAX)
             .await?;
+        let verified = self
+            .verification(&draft.connection, guarded.as_str())
+            .await?;
         match self
             .store
-            .edit_draft(id, guarded.as_str(), Some("Edited by hand."))
+            .edit_draft(
+                id,
+                guarded.as_str(),
+                Some("Edited by hand."),
+                verified.as_ref(),
+            )
             .await?
         {
             Some(draft) => Ok(draft),

@@ -22,9 +22,9 @@ use sqlx::{AnyPool, Row, SqlSafeStr};
 
 pub use model::{
     ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, NewDraft,
-    NewRun, Platform, Run, RunId, Scan, Turn, UserId,
+    NewRun, Platform, Run, RunId, Scan, Turn, UserId, Verified,
 };
-pub use teams::{AuditEntry, Audited, HistoryEntry, TokenUse, VerifiedQuery};
+pub use teams::{AuditEntry, Audited, Feedback, HistoryEntry, TokenUse, VerifiedQuery};
 
 use crate::catalog::Catalog;
 use crate::config::SecretUrl;
@@ -73,7 +73,7 @@ fn lease() -> chrono::Duration {
 
 const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, sql, explanation, \
      estimated_rows, scan, repair_rounds, prompt_tokens, completion_tokens, state, claimed_by, \
-     created_at, updated_at";
+     created_at, updated_at, verified";
 
 impl Store {
     /// Connects to `sqlite://PATH` (creating the file and its folders) or `postgres://...`.
@@ -198,7 +198,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let insert = format!(
             "INSERT INTO drafts ({DRAFT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, $13, $13) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, $13, $13, \
+             $14) \
              RETURNING {DRAFT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(insert))
@@ -220,6 +221,7 @@ impl Store {
             .bind(new.prompt_tokens)
             .bind(new.completion_tokens)
             .bind(&now)
+            .bind(verified_json(new.verified.as_ref())?)
             .fetch_one(&mut *tx)
             .await?;
         insert_turn(
@@ -319,9 +321,11 @@ impl Store {
         id: DraftId,
         sql: &str,
         explanation: Option<&str>,
+        verified: Option<&Verified>,
     ) -> Result<Option<Draft>, StoreError> {
         let edit = format!(
-            "UPDATE drafts SET sql = $1, explanation = $2, estimated_rows = NULL, scan = NULL, updated_at = $3 \
+            "UPDATE drafts SET sql = $1, explanation = $2, estimated_rows = NULL, scan = NULL, \
+             updated_at = $3, verified = $5 \
              WHERE id = $4 AND state = 'pending' RETURNING {DRAFT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(edit))
@@ -329,6 +333,7 @@ impl Store {
             .bind(explanation)
             .bind(timestamp(Utc::now()))
             .bind(id.to_string())
+            .bind(verified_json(verified)?)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(draft_from_row).transpose()
@@ -710,7 +715,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let scripts: [(i64, &str, &'static str); 6] = match backend {
+    let scripts: [(i64, &str, &'static str); 7] = match backend {
         Backend::Postgres => [
             (
                 1,
@@ -741,6 +746,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 6,
                 "teams",
                 include_str!("../../migrations/postgres/0006_teams.sql"),
+            ),
+            (
+                7,
+                "feedback",
+                include_str!("../../migrations/postgres/0007_feedback.sql"),
             ),
         ],
         Backend::Sqlite => [
@@ -773,6 +783,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 6,
                 "teams",
                 include_str!("../../migrations/sqlite/0006_teams.sql"),
+            ),
+            (
+                7,
+                "feedback",
+                include_str!("../../migrations/sqlite/0007_feedback.sql"),
             ),
         ],
     };
@@ -840,7 +855,19 @@ fn draft_from_row(row: &AnyRow) -> Result<Draft, StoreError> {
             .map(UserId::new),
         created_at: parse_time(row, "created_at")?,
         updated_at: parse_time(row, "updated_at")?,
+        verified: row
+            .try_get::<Option<String>, _>("verified")?
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("a draft's verification: {e}")))?,
     })
+}
+
+fn verified_json(verified: Option<&Verified>) -> Result<Option<String>, StoreError> {
+    verified
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn parse_column<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError>

@@ -240,6 +240,7 @@ pub struct NewDraft {
     pub repair_rounds: i64,
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
+    pub verified: Option<Verified>,
 }
 
 /// What a draft's plan says it will read, where the warehouse can tell without running it.
@@ -270,6 +271,17 @@ pub struct Draft {
     pub claimed_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set when the SQL is one of the connection's verified queries.
+    pub verified: Option<Verified>,
+}
+
+/// That a draft's SQL is a verified query, and whose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verified {
+    /// Who verified it in chat (a user id as stored); `None` for a pair from the
+    /// connection's examples file.
+    pub by: Option<String>,
+    pub on: Option<chrono::NaiveDate>,
 }
 
 /// One question in a conversation, with the SQL its draft holds now (edits included).

@@ -311,3 +311,55 @@ impl Store {
         rows.iter().map(super::run_from_row).collect()
     }
 }
+
+/// What someone said of an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    pub person: UserId,
+    /// `good` or `bad`.
+    pub verdict: String,
+    pub comment: Option<String>,
+}
+
+impl Store {
+    /// Records a thumbs-up (`good`) or a thumbs-down (`bad`, with what was wrong) on the
+    /// answer to draft `draft`.
+    pub async fn record_feedback(
+        &self,
+        draft: super::DraftId,
+        feedback: &Feedback,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO feedback (id, draft_id, person, verdict, comment, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(draft.to_string())
+        .bind(feedback.person.as_str())
+        .bind(&feedback.verdict)
+        .bind(feedback.comment.as_deref())
+        .bind(timestamp(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What was said of draft `draft`'s answer, oldest first.
+    pub async fn feedback(&self, draft: super::DraftId) -> Result<Vec<Feedback>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT person, verdict, comment FROM feedback WHERE draft_id = $1 ORDER BY id",
+        )
+        .bind(draft.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Feedback {
+                    person: UserId::new(row.try_get::<String, _>("person")?),
+                    verdict: row.try_get("verdict")?,
+                    comment: row.try_get("comment")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -308,7 +308,11 @@ fn print_draft(draft: &Draft) -> anyhow::Result<()> {
     if let Some(explanation) = &draft.explanation {
         text.push_str(explanation);
     }
-    for note in super::plan_notes(draft) {
+    let mention = |user: &UserId| Some(user.to_string());
+    for note in super::plan_notes(draft)
+        .into_iter()
+        .chain(super::verified_note(draft, mention))
+    {
         text.push('\n');
         text.push_str(&note);
     }

@@ -1,11 +1,12 @@
 //! The conversation every chat surface has: a question becomes a placeholder and then a
 //! draft; Run shows it running, answers in the thread with the table, chart and CSV, and
-//! marks the draft with who ran it; Cancel closes it; failures after a click go privately to
+//! marks the draft with who ran it; Stop cancels a run; Cancel closes it; 👍 / 👎 under an
+//! answer are recorded (an analyst's 👍 verifies it); failures after a click go privately to
 //! the person who clicked when they concern only them. Platforms supply an [`Outbox`].
 
 use crate::bot::{
-    Answer, Bot, ConversationKey, Draft, DraftId, Failure, Finished, Person, Question, RunOptions,
-    StoreError, SurfaceState,
+    Answer, Approval, Bot, ConversationKey, Draft, DraftId, Failure, Finished, Person, Question,
+    RunOptions, StoreError, SurfaceState,
 };
 use crate::present::words::RunStatus;
 
@@ -24,6 +25,14 @@ pub const RUN_INTERRUPTED: &str =
 /// Said in the thread of a run someone stopped; the draft shows who.
 pub const RUN_STOPPED: &str =
     "The query was stopped before it finished; press Run to run it again, or Edit it first.";
+
+/// Said privately after a 👍, by what it did.
+pub const VERIFIED: &str =
+    "Saved as a verified query: similar questions will start from it, and viewers may run it.";
+pub const ALREADY_VERIFIED: &str = "Thanks! That query is a verified query already.";
+pub const NOTED_GOOD: &str = "Thanks! An analyst's 👍 makes an answer a verified query.";
+/// Said privately once a 👎's "what was wrong" is recorded.
+pub const NOTED_BAD: &str = "Thanks — what was wrong is recorded with the answer.";
 
 /// What querybot says to a mention with no question in it, or a bare `/ask`.
 pub const HELP: &str = "Ask a question about your data, for example `/ask how many orders per \
@@ -231,6 +240,40 @@ pub async fn stop(
 ) -> Result<(), SurfaceError> {
     match bot.stop(id, by).await {
         Ok(()) => Ok(()),
+        Err(failure) => tell(outbox, &failure).await,
+    }
+}
+
+/// 👍 on an answer: recorded, and from an analyst a verified query; the person is told which.
+pub async fn approve(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    id: DraftId,
+    by: &Person,
+) -> Result<(), SurfaceError> {
+    match bot.approve(id, by).await {
+        Ok(approval) => {
+            let said = match approval {
+                Approval::Verified => VERIFIED,
+                Approval::AlreadyVerified => ALREADY_VERIFIED,
+                Approval::Noted => NOTED_GOOD,
+            };
+            outbox.tell_privately(Reply::Notice(said)).await
+        }
+        Err(failure) => tell(outbox, &failure).await,
+    }
+}
+
+/// 👎 on an answer, once the person said what was wrong.
+pub async fn complain(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    id: DraftId,
+    by: &Person,
+    comment: &str,
+) -> Result<(), SurfaceError> {
+    match bot.complain(id, by, comment).await {
+        Ok(()) => outbox.tell_privately(Reply::Notice(NOTED_BAD)).await,
         Err(failure) => tell(outbox, &failure).await,
     }
 }

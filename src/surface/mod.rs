@@ -81,6 +81,29 @@ pub fn plan_notes(draft: &Draft) -> Vec<String> {
     notes
 }
 
+/// "✓ Verified by <@U1> on 2026-12-04" under a draft whose SQL is a verified query. `mention`
+/// draws a person of the surface's own platform (`None` for others, who are left unnamed).
+pub fn verified_note(draft: &Draft, mention: impl Fn(&UserId) -> Option<String>) -> Option<String> {
+    let verified = draft.verified.as_ref()?;
+    let by = verified
+        .by
+        .as_deref()
+        .map(UserId::new)
+        .and_then(|by| mention(&by));
+    Some(match (by, verified.on) {
+        (Some(by), Some(on)) => format!("✓ Verified by {by} on {on}"),
+        (None, Some(on)) => format!("✓ Verified on {on}"),
+        (_, None) => "✓ A verified query from the team's examples".to_owned(),
+    })
+}
+
+/// How Slack and Discord write a mention of one of their own users.
+pub fn mention_on(platform: &str) -> impl Fn(&UserId) -> Option<String> + '_ {
+    move |user: &UserId| {
+        (user.surface() == platform).then(|| format!("<@{}>", user.platform_user()))
+    }
+}
+
 /// A message querybot posted, as its platform finds it again (a Slack `ts`, a Discord id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRef(pub String);

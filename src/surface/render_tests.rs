@@ -28,6 +28,7 @@ pub(crate) fn draft_of(question: &str, sql: &str) -> Draft {
         claimed_by: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
+        verified: None,
     }
 }
 

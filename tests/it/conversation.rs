@@ -26,6 +26,7 @@ on_every_surface!(
     one_event_delivered_four_times_is_answered_once,
     a_run_cut_off_by_shutdown_is_runnable_again_and_the_thread_is_told,
     stop_cancels_the_run_and_offers_the_draft_again,
+    a_thumbs_up_verifies_the_answer_and_a_thumbs_down_says_why,
 );
 
 async fn ask_draft_run_answers_in_the_thread_with_table_chart_and_csv(chat: &mut dyn Chat) {
@@ -262,6 +263,55 @@ async fn stop_cancels_the_run_and_offers_the_draft_again(chat: &mut dyn Chat) {
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].record.stopped_by, Some(draft.author.clone()));
     assert_eq!(chat.answers_so_far(), 0);
+}
+
+/// 👍 from an analyst makes the answer a verified query: the next question drafted as that
+/// SQL says who verified it; 👎 asks what was wrong and keeps it with the answer.
+async fn a_thumbs_up_verifies_the_answer_and_a_thumbs_down_says_why(chat: &mut dyn Chat) {
+    chat.llm()
+        .respond_with(|_| sql_reply(COUNT, "Counts orders."));
+    let drafted = chat.ask("how many orders?").await;
+    assert!(!chat.draft_text(&drafted, 1).await.contains("Verified"));
+    chat.click(Who::Asker, &drafted, Action::Run).await;
+    chat.answer(&drafted, 1).await;
+    chat.click(Who::Asker, &drafted, Action::Good).await;
+    let told = chat.private_notices(Who::Asker, 1).await;
+    assert!(told[0].contains("Saved as a verified query"), "{told:?}");
+    let store = &chat.app().store;
+    let verified = store.verified_queries(Some("default")).await.expect("read");
+    assert_eq!(verified.len(), 1, "{verified:?}");
+    assert_eq!(verified[0].question, "how many orders?");
+
+    let again = chat.follow_up(&drafted, "how many orders, again?").await;
+    let shown = chat.draft_text(&again, 1).await;
+    assert!(shown.contains("Verified by"), "the badge: {shown}");
+
+    chat.say_what_was_wrong(Who::Stranger, &drafted, "it counts cancelled orders too")
+        .await;
+    chat.private_notices(Who::Stranger, 1).await;
+    let id = drafted.draft.parse().expect("a draft id");
+    let feedback = eventually_feedback(chat, id, 2).await;
+    assert_eq!(feedback[0].verdict, "good");
+    assert_eq!(feedback[1].verdict, "bad");
+    assert_eq!(
+        feedback[1].comment.as_deref(),
+        Some("it counts cancelled orders too")
+    );
+}
+
+async fn eventually_feedback(
+    chat: &dyn Chat,
+    draft: querybot::store::DraftId,
+    n: usize,
+) -> Vec<querybot::store::Feedback> {
+    for _ in 0..100 {
+        let feedback = chat.app().store.feedback(draft).await.expect("read");
+        if feedback.len() >= n {
+            return feedback;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("waited in vain for {n} feedback entries");
 }
 
 /// A run on one replica stopped from another: the click reaches the other replica, which

@@ -267,7 +267,7 @@ async fn edit_opens_the_sql_in_a_modal_rejects_a_write_and_saves_a_valid_edit() 
     let custom_id = format!("querybot_edit_sql:{draft}");
     let rejected = t
         .discord
-        .submit_modal(ASKER, message, &custom_id, "DELETE FROM orders");
+        .submit_modal(ASKER, message, &custom_id, "sql", "DELETE FROM orders");
     t.discord.dispatch_interaction(&rejected);
     let answer = t.discord.wait_for("POST", CALLBACK, 2).await.remove(1);
     assert_eq!(answer.body["type"], json!(4));
@@ -287,6 +287,7 @@ async fn edit_opens_the_sql_in_a_modal_rejects_a_write_and_saves_a_valid_edit() 
         ASKER,
         message,
         &custom_id,
+        "sql",
         "SELECT count(*) AS orders FROM orders",
     );
     t.discord.dispatch_interaction(&valid);

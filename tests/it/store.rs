@@ -113,6 +113,10 @@ fn new_draft(conversation: ConversationId, question: &str, sql: &str) -> NewDraf
         repair_rounds: 0,
         prompt_tokens: 900,
         completion_tokens: 40,
+        verified: Some(querybot::store::Verified {
+            by: Some("slack:T01:U09".into()),
+            on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+        }),
     }
 }
 
@@ -280,7 +284,7 @@ async fn a_failed_run_fails_its_draft_and_is_recorded(_: &Backing, store: Store)
 async fn only_pending_drafts_can_be_edited_or_cancelled(_: &Backing, store: Store) {
     let draft = pending_draft(&store, "t").await;
     let edited = store
-        .edit_draft(draft.id, "SELECT 2", Some("Edited by hand."))
+        .edit_draft(draft.id, "SELECT 2", Some("Edited by hand."), None)
         .await
         .expect("edit")
         .expect("pending drafts can be edited");
@@ -291,7 +295,7 @@ async fn only_pending_drafts_can_be_edited_or_cancelled(_: &Backing, store: Stor
     assert!(!store.cancel_draft(draft.id).await.expect("cancel again"));
     assert!(
         store
-            .edit_draft(draft.id, "SELECT 3", None)
+            .edit_draft(draft.id, "SELECT 3", None, None)
             .await
             .expect("edit")
             .is_none()
@@ -416,7 +420,7 @@ async fn turns_carry_the_current_sql_of_their_drafts(_: &Backing, store: Store) 
         .await
         .expect("draft");
     store
-        .edit_draft(first.id, "SELECT 'edited'", None)
+        .edit_draft(first.id, "SELECT 'edited'", None, None)
         .await
         .expect("edit");
     store

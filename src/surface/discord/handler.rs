@@ -91,6 +91,10 @@ pub enum FollowUp {
     Run(DraftId),
     Cancel(DraftId),
     Stop(DraftId),
+    /// 👍 under an answer.
+    Approve(DraftId),
+    /// 👎 under an answer, with what was wrong.
+    Complain(DraftId, String),
 }
 
 impl Discord {
@@ -519,6 +523,18 @@ impl Discord {
                 let outbox = self.outbox(thread, user, Some(token));
                 let placeholder = outbox::message_ref(placeholder.channel_id, placeholder.id);
                 flow::draft_into(&self.0.bot, &outbox, &placeholder, &ask)
+                    .await
+                    .map_err(DiscordError::Flow)
+            }
+            FollowUp::Approve(draft) => {
+                let outbox = self.outbox(channel.id, user, Some(token));
+                flow::approve(&self.0.bot, &outbox, draft, &by)
+                    .await
+                    .map_err(DiscordError::Flow)
+            }
+            FollowUp::Complain(draft, comment) => {
+                let outbox = self.outbox(channel.id, user, Some(token));
+                flow::complain(&self.0.bot, &outbox, draft, &by, &comment)
                     .await
                     .map_err(DiscordError::Flow)
             }

@@ -25,6 +25,11 @@ pub const ACTION_CANCEL: &str = "querybot_cancel";
 pub const ACTION_STOP: &str = "querybot_stop";
 pub const EDIT_MODAL: &str = "querybot_edit_sql";
 pub const EDIT_INPUT: &str = "sql";
+/// 👍 and 👎 under an answer, and the "what was wrong?" modal a 👎 opens.
+pub const ACTION_GOOD: &str = "querybot_good";
+pub const ACTION_BAD: &str = "querybot_bad";
+pub const FEEDBACK_MODAL: &str = "querybot_feedback";
+pub const FEEDBACK_INPUT: &str = "comment";
 
 const QUESTION_CHARS: usize = 300;
 const EXPLANATION_CHARS: usize = 400;
@@ -113,7 +118,49 @@ pub fn answer(answer: &Answer) -> Drawn {
         words::duration(answer.elapsed),
         words::files_note(answer.chart.is_some())
     ));
-    Drawn::text(parts.join("\n"))
+    let mut drawn = Drawn::text(parts.join("\n"));
+    drawn.components = vec![feedback_buttons(answer.draft.id)];
+    drawn
+}
+
+/// 👍 / 👎 under an answer; like every button, they carry only the draft id.
+fn feedback_buttons(draft: DraftId) -> Component {
+    let button = |action: &str, label: &str| {
+        Component::Button(Button {
+            custom_id: Some(custom_id(action, draft)),
+            disabled: false,
+            emoji: None,
+            label: Some(label.to_owned()),
+            style: ButtonStyle::Secondary,
+            url: None,
+            sku_id: None,
+        })
+    };
+    Component::ActionRow(ActionRow {
+        components: vec![button(ACTION_GOOD, "👍"), button(ACTION_BAD, "👎")],
+    })
+}
+
+/// "What was wrong?" after a 👎: the modal's custom id, title and text input.
+pub fn feedback_modal(draft: &Draft) -> (String, String, Vec<Component>) {
+    let input = TextInput {
+        custom_id: FEEDBACK_INPUT.to_owned(),
+        label: "What was wrong?".to_owned(),
+        max_length: Some(INPUT_CHARS as u16),
+        min_length: None,
+        placeholder: Some("Analysts read this to fix the query or the examples.".to_owned()),
+        required: Some(false),
+        style: TextInputStyle::Paragraph,
+        value: None,
+    };
+    let title = cut(
+        &format!("What was wrong: {}", draft.question.trim()),
+        MODAL_TITLE_CHARS,
+    );
+    let row = Component::ActionRow(ActionRow {
+        components: vec![Component::TextInput(input)],
+    });
+    (custom_id(FEEDBACK_MODAL, draft.id), title, vec![row])
 }
 
 pub fn failure(failure: &Failure) -> Drawn {
@@ -209,7 +256,11 @@ fn draft_body(draft: &Draft, status: Option<&str>) -> String {
             .iter()
             .map(|note| escape(note)),
     );
-    // The status line names a person as a mention, which must stay a mention.
+    // The verification and the status line name a person as a mention, which must stay one.
+    notes.extend(crate::surface::verified_note(
+        draft,
+        crate::surface::mention_on("discord"),
+    ));
     if let Some(status) = status {
         notes.push(status.to_owned());
     }

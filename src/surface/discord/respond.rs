@@ -89,8 +89,27 @@ impl Discord {
                     render::ACTION_RUN => (deferred_update(), Some(FollowUp::Run(draft))),
                     render::ACTION_CANCEL => (deferred_update(), Some(FollowUp::Cancel(draft))),
                     render::ACTION_STOP => (deferred_update(), Some(FollowUp::Stop(draft))),
+                    render::ACTION_GOOD => (deferred_update(), Some(FollowUp::Approve(draft))),
+                    render::ACTION_BAD => (self.feedback_modal(draft, &by).await, None),
                     render::ACTION_EDIT => (self.editor(draft, &by).await, None),
                     _ => (ephemeral(UNKNOWN_BUTTON), None),
+                }
+            }
+            (InteractionType::ModalSubmit, Some(InteractionData::ModalSubmit(data)))
+                if render::parse_custom_id(&data.custom_id)
+                    .is_some_and(|(action, _)| action == render::FEEDBACK_MODAL) =>
+            {
+                let draft = render::parse_custom_id(&data.custom_id).map(|(_, draft)| draft);
+                let comment = data
+                    .components
+                    .iter()
+                    .flat_map(|row| &row.components)
+                    .find(|input| input.custom_id == render::FEEDBACK_INPUT)
+                    .and_then(|input| input.value.clone())
+                    .unwrap_or_default();
+                match draft {
+                    Some(draft) => (deferred_update(), Some(FollowUp::Complain(draft, comment))),
+                    None => (ephemeral(UNKNOWN_BUTTON), None),
                 }
             }
             (InteractionType::ModalSubmit, Some(InteractionData::ModalSubmit(data))) => {
@@ -117,6 +136,23 @@ impl Discord {
     }
 
     /// Edit's first response: the modal, or why there is none.
+    async fn feedback_modal(&self, draft: DraftId, by: &Person) -> InteractionResponse {
+        let draft = match self.bot().draft_for_feedback(draft, by).await {
+            Ok(draft) => draft,
+            Err(failure) => return ephemeral_drawn(render::failure(&failure)),
+        };
+        let (custom_id, title, components) = render::feedback_modal(&draft);
+        InteractionResponse {
+            kind: InteractionResponseType::Modal,
+            data: Some(InteractionResponseData {
+                custom_id: Some(custom_id),
+                title: Some(title),
+                components: Some(components),
+                ..Default::default()
+            }),
+        }
+    }
+
     async fn editor(&self, draft: DraftId, by: &Person) -> InteractionResponse {
         let draft = match self.bot().draft_for(draft, by).await {
             Ok(draft) => draft,

@@ -20,6 +20,13 @@ pub const ACTION_RUN: &str = "querybot_run";
 pub const ACTION_EDIT: &str = "querybot_edit";
 pub const ACTION_CANCEL: &str = "querybot_cancel";
 pub const ACTION_STOP: &str = "querybot_stop";
+/// 👍 and 👎 under an answer.
+pub const ACTION_GOOD: &str = "querybot_good";
+pub const ACTION_BAD: &str = "querybot_bad";
+/// The "what was wrong?" modal; its text is at `[FEEDBACK_BLOCK][FEEDBACK_ACTION]`.
+pub const FEEDBACK_CALLBACK: &str = "querybot_feedback";
+pub const FEEDBACK_BLOCK: &str = "comment";
+pub const FEEDBACK_ACTION: &str = "comment";
 pub const EDIT_CALLBACK: &str = "querybot_edit_sql";
 /// The Edit SQL modal's input block; the submission's value is at `[EDIT_BLOCK][EDIT_ACTION]`.
 pub const EDIT_BLOCK: &str = "sql";
@@ -122,7 +129,45 @@ pub fn answer(answer: &Answer) -> SlackMessageContent {
             question_text(&answer.draft.question)
         ),
     };
+    blocks.push(feedback_buttons(&answer.draft));
     limits::fit(&text, blocks)
+}
+
+/// 👍 / 👎 under an answer; like every button, they carry only the draft id.
+fn feedback_buttons(draft: &Draft) -> SlackBlock {
+    let button = |action_id: &str, label: &str| {
+        SlackBlockButtonElement::new(pt!(label))
+            .with_action_id(SlackActionId::new(action_id.to_owned()))
+            .with_value(draft.id.to_string())
+            .into()
+    };
+    SlackActionsBlock::new(vec![button(ACTION_GOOD, "👍"), button(ACTION_BAD, "👎")]).into()
+}
+
+/// "What was wrong?" after a 👎; `metadata` finds the answer again on submission.
+pub fn feedback_modal(draft: &Draft, metadata: String) -> SlackView {
+    let input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId::new(FEEDBACK_ACTION.to_owned()))
+        .with_multiline(true)
+        .with_max_length(limits::INPUT_CHARS as u64);
+    let blocks = vec![
+        context(vec![mrkdwn::quote(&draft.question, QUESTION_CHARS)]),
+        SlackInputBlock::new(pt!("What was wrong?"), input.into())
+            .with_block_id(SlackBlockId::new(FEEDBACK_BLOCK.to_owned()))
+            .with_hint(pt!("Analysts read this to fix the query or the examples."))
+            .into(),
+    ];
+    let label = |text: &str| limits::fit_label(pt!(text), limits::MODAL_LABEL_CHARS);
+    SlackView::Modal(
+        SlackModalView::new(
+            label("What was wrong?"),
+            limits::fit_blocks(blocks, limits::MODAL_BLOCKS),
+        )
+        .with_submit(label("Send"))
+        .with_close(label("Cancel"))
+        .with_callback_id(SlackCallbackId::new(FEEDBACK_CALLBACK.to_owned()))
+        .with_private_metadata(metadata),
+    )
 }
 
 /// What went wrong, in one sentence, and the reference that finds it in the logs.
@@ -196,6 +241,10 @@ fn draft_body(draft: &Draft) -> Vec<SlackBlock> {
         ))));
     }
     notes.extend(crate::surface::plan_notes(draft));
+    notes.extend(crate::surface::verified_note(
+        draft,
+        crate::surface::mention_on("slack"),
+    ));
     if !notes.is_empty() {
         blocks.push(context(notes));
     }

@@ -15,7 +15,9 @@ use super::api::{Api, ApiError};
 use super::blocks;
 use super::crypto::TokenCipher;
 use super::outbox::SlackOutbox;
-use super::payload::{Action, ActionKind, Command, EditSubmission, EditTarget, Event, Message};
+use super::payload::{
+    Action, ActionKind, Command, EditSubmission, EditTarget, Event, FeedbackSubmission, Message,
+};
 use crate::bot::{
     Bot, ConversationKey, Draft, Identity, Person, Platform, Question, StoreError, SurfaceState,
     UserId,
@@ -369,6 +371,8 @@ impl Slack {
                 ActionKind::Edit => self.open_editor(&action).await,
                 ActionKind::Cancel => self.cancel(&action).await,
                 ActionKind::Stop => self.stop(&action).await,
+                ActionKind::Good => self.approve(&action).await,
+                ActionKind::Bad => self.ask_what_was_wrong(&action).await,
             };
             if let Err(error) = result {
                 tracing::warn!(error = %crate::bot::error_chain(&error), "click failed");
@@ -493,6 +497,83 @@ impl Slack {
         flow::cancel(&self.0.bot, &outbox, &draft_message, action.draft, &by)
             .await
             .map_err(SlackError::Flow)
+    }
+
+    async fn approve(&self, action: &Action) -> Result<(), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
+        let outbox = self.action_outbox(&workspace, action);
+        flow::approve(&self.0.bot, &outbox, action.draft, &by)
+            .await
+            .map_err(SlackError::Flow)
+    }
+
+    /// A 👎 opens "what was wrong?"; its submission comes back as [`Slack::feedback`].
+    async fn ask_what_was_wrong(&self, action: &Action) -> Result<(), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
+        let outbox = self.action_outbox(&workspace, action);
+        let draft = match self.0.bot.draft_for_feedback(action.draft, &by).await {
+            Ok(draft) => draft,
+            Err(failure) => {
+                return flow::tell(&outbox, &failure)
+                    .await
+                    .map_err(SlackError::Flow);
+            }
+        };
+        let target = EditTarget {
+            draft: draft.id,
+            channel: action.channel.clone(),
+            message_ts: action.message_ts.clone(),
+        };
+        let metadata = serde_json::to_string(&target).unwrap_or_default();
+        self.0
+            .api
+            .open_modal(
+                &workspace.token,
+                &action.trigger_id,
+                blocks::feedback_modal(&draft, metadata),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// What was wrong with an answer, submitted from the 👎 modal.
+    pub async fn feedback(&self, feedback: FeedbackSubmission) {
+        let span = tracing::info_span!("feedback", platform = "slack", workspace = %feedback.team, user = %feedback.user, draft_id = %feedback.target.draft);
+        async {
+            let done = async {
+                let workspace = self.workspace(&feedback.team).await?;
+                let by = self
+                    .person(
+                        &workspace,
+                        &feedback.team,
+                        &feedback.user,
+                        &feedback.target.channel,
+                    )
+                    .await;
+                let outbox =
+                    self.outbox(&workspace, &feedback.target.channel, None, &feedback.user);
+                flow::complain(
+                    &self.0.bot,
+                    &outbox,
+                    feedback.target.draft,
+                    &by,
+                    &feedback.comment,
+                )
+                .await
+                .map_err(SlackError::Flow)
+            };
+            if let Err(error) = done.await {
+                tracing::warn!(error = %crate::bot::error_chain(&error), "feedback not recorded");
+            }
+        }
+        .instrument(span)
+        .await;
     }
 
     async fn stop(&self, action: &Action) -> Result<(), SlackError> {

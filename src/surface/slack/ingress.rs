@@ -83,6 +83,7 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
         // Commands and clicks have no event id; each carries a single-use trigger id.
         Inbound::Command(command) => format!("trigger:{}", command.trigger_id),
         Inbound::Action(action) => format!("trigger:{}", action.trigger_id),
+        Inbound::Feedback(feedback) => format!("view:{}", feedback.view),
         Inbound::Ignored(reason) => {
             tracing::debug!(%reason, "ignored Slack payload");
             return;
@@ -116,6 +117,7 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
             Inbound::Event { team, event, .. } => slack.event(&team, event).await,
             Inbound::Command(command) => slack.command(command).await,
             Inbound::Action(action) => slack.action(action).await,
+            Inbound::Feedback(feedback) => slack.feedback(feedback).await,
             Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) | Inbound::Ignored(_) => {}
         }
     });

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::bot::DraftId;
 
 use super::blocks::{
-    ACTION_CANCEL, ACTION_EDIT, ACTION_RUN, ACTION_STOP, EDIT_ACTION, EDIT_BLOCK, EDIT_CALLBACK,
+    ACTION_BAD, ACTION_CANCEL, ACTION_EDIT, ACTION_GOOD, ACTION_RUN, ACTION_STOP, EDIT_ACTION,
+    EDIT_BLOCK, EDIT_CALLBACK, FEEDBACK_ACTION, FEEDBACK_BLOCK, FEEDBACK_CALLBACK,
 };
 
 /// What an inbound payload asks of querybot.
@@ -28,6 +29,8 @@ pub enum Inbound {
     Command(Command),
     Action(Action),
     EditSubmitted(EditSubmission),
+    /// What was wrong with an answer, from the modal a 👎 opens.
+    Feedback(FeedbackSubmission),
     /// Something querybot does not act on, and why.
     Ignored(String),
 }
@@ -81,6 +84,9 @@ pub enum ActionKind {
     Edit,
     Cancel,
     Stop,
+    /// 👍 / 👎 under an answer.
+    Good,
+    Bad,
 }
 
 /// A click on one of a draft's buttons.
@@ -112,6 +118,16 @@ pub struct EditSubmission {
     pub user: String,
     pub target: EditTarget,
     pub sql: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackSubmission {
+    pub team: String,
+    pub user: String,
+    /// The modal's id: one submission each.
+    pub view: String,
+    pub target: EditTarget,
+    pub comment: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +286,22 @@ pub fn interaction(payload: &Value) -> Result<Inbound, PayloadError> {
                 sql,
             }))
         }
+        "view_submission" if text(&payload["view"], "callback_id") == FEEDBACK_CALLBACK => {
+            let view = &payload["view"];
+            let target: EditTarget = serde_json::from_str(text(view, "private_metadata"))
+                .map_err(|_| PayloadError::Missing("the draft in private_metadata"))?;
+            let comment = view["state"]["values"][FEEDBACK_BLOCK][FEEDBACK_ACTION]["value"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            Ok(Inbound::Feedback(FeedbackSubmission {
+                team,
+                user,
+                view: text(view, "id").to_owned(),
+                target,
+                comment,
+            }))
+        }
         other => Ok(Inbound::Ignored(format!("interaction type `{other}`"))),
     }
 }
@@ -283,6 +315,8 @@ fn block_action(payload: &Value, team: String, user: String) -> Inbound {
         ACTION_EDIT => ActionKind::Edit,
         ACTION_CANCEL => ActionKind::Cancel,
         ACTION_STOP => ActionKind::Stop,
+        ACTION_GOOD => ActionKind::Good,
+        ACTION_BAD => ActionKind::Bad,
         other => return Inbound::Ignored(format!("action `{other}`")),
     };
     let Ok(draft) = text(action, "value").parse::<DraftId>() else {

@@ -25,6 +25,9 @@ pub(crate) enum Action {
     Edit,
     Cancel,
     Stop,
+    /// 👍 / 👎 under the draft's answer.
+    Good,
+    Bad,
 }
 
 /// A draft on screen: its id, the message that shows it, the conversation's thread.
@@ -57,6 +60,8 @@ pub(crate) trait Chat: Send + Sync {
     async fn send_question(&self, who: Who, question: &str);
     /// Waits until querybot says something containing `text` anywhere.
     async fn says(&self, text: &str);
+    /// 👎 on the draft's answer, then `text` in the modal that opens, submitted.
+    async fn say_what_was_wrong(&self, who: Who, drafted: &Drafted, text: &str);
 
     /// Continues the conversation in its thread; returns once the new draft shows.
     async fn follow_up(&self, drafted: &Drafted, text: &str) -> Drafted;
@@ -314,6 +319,34 @@ impl Chat for SlackChat {
         assert_eq!(response.status(), 200);
     }
 
+    async fn say_what_was_wrong(&self, who: Who, drafted: &Drafted, text: &str) {
+        let opened = self.slack.calls_to("views.open").len();
+        self.click(who, drafted, Action::Bad).await;
+        let view = self
+            .slack
+            .wait_for("views.open", opened + 1)
+            .await
+            .remove(opened);
+        assert_eq!(view.params["view"]["callback_id"], "querybot_feedback");
+        let metadata = view.params["view"]["private_metadata"]
+            .as_str()
+            .expect("metadata")
+            .to_owned();
+        let submit = json!({
+            "type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": slack_user(who)},
+            "view": {"id": format!("V{opened}"), "callback_id": "querybot_feedback",
+                     "private_metadata": metadata,
+                     "state": {"values": {"comment": {"comment": {"type": "plain_text_input", "value": text}}}}}
+        });
+        let response = self.interaction(submit).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.text().await.expect("a body"),
+            "",
+            "the modal closes"
+        );
+    }
+
     async fn says(&self, text: &str) {
         eventually(&format!("`{text}` said"), || {
             let said = ["chat.postMessage", "chat.update", "chat.postEphemeral"]
@@ -349,6 +382,8 @@ impl Chat for SlackChat {
             Action::Edit => "querybot_edit",
             Action::Cancel => "querybot_cancel",
             Action::Stop => "querybot_stop",
+            Action::Good => "querybot_good",
+            Action::Bad => "querybot_bad",
         };
         let payload = fake_slack::click_payload(
             slack_user(who),
@@ -623,6 +658,36 @@ impl Chat for DiscordChat {
             .say(discord_user(who), fake_discord::CHANNEL, &text, true);
     }
 
+    async fn say_what_was_wrong(&self, who: Who, drafted: &Drafted, text: &str) {
+        let modals = |discord: &FakeDiscord| -> Vec<Value> {
+            discord
+                .requests()
+                .into_iter()
+                .filter(|r| r.is("POST", CALLBACK) && r.body["type"] == json!(9))
+                .map(|r| r.body)
+                .collect()
+        };
+        let before = modals(&self.discord).len();
+        self.click(who, drafted, Action::Bad).await;
+        let modal = eventually("the feedback modal", || {
+            modals(&self.discord).get(before).cloned()
+        })
+        .await;
+        let custom_id = modal["data"]["custom_id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let input = modal["data"]["components"][0]["components"][0]["custom_id"]
+            .as_str()
+            .expect("an input")
+            .to_owned();
+        let message: u64 = drafted.message.parse().expect("a message id");
+        let submitted =
+            self.discord
+                .submit_modal(discord_user(who), message, &custom_id, &input, text);
+        self.discord.dispatch_interaction(&submitted);
+    }
+
     async fn says(&self, text: &str) {
         eventually(&format!("`{text}` said"), || {
             self.discord
@@ -652,6 +717,8 @@ impl Chat for DiscordChat {
             Action::Edit => "querybot_edit",
             Action::Cancel => "querybot_cancel",
             Action::Stop => "querybot_stop",
+            Action::Good => "querybot_good",
+            Action::Bad => "querybot_bad",
         };
         let message: u64 = drafted.message.parse().expect("a message id");
         let payload = self.discord.click(
@@ -762,9 +829,9 @@ impl Chat for DiscordChat {
             .expect("an id")
             .to_owned();
         let message: u64 = drafted.message.parse().expect("a message id");
-        let submitted = self
-            .discord
-            .submit_modal(fake_discord::ASKER, message, &custom_id, sql);
+        let submitted =
+            self.discord
+                .submit_modal(fake_discord::ASKER, message, &custom_id, "sql", sql);
         self.discord.dispatch_interaction(&submitted);
         let answer = eventually("the edit's answer", || {
             callbacks(&self.discord).get(before + 1).cloned()

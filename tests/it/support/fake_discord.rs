@@ -375,17 +375,19 @@ impl FakeDiscord {
     }
 
     /// The interaction payload for the SQL editor's submission, opened from `message`.
+    /// The submission of a modal with one text input, `input`, holding `value`.
     pub(crate) fn submit_modal(
         &self,
         author: u64,
         message: u64,
         custom_id: &str,
-        sql: &str,
+        input: &str,
+        value: &str,
     ) -> Value {
         let (channel, _) = self.locate(message);
         let data = json!({
             "custom_id": custom_id,
-            "components": [{"type": 1, "components": [{"type": 4, "custom_id": "sql", "value": sql}]}],
+            "components": [{"type": 1, "components": [{"type": 4, "custom_id": input, "value": value}]}],
         });
         self.interaction(5, author, channel, data, Some(message))
     }
