@@ -165,6 +165,15 @@ impl Bot {
             db_role: self.access.db_role(&question.connection, &question.by),
         };
         let drafted = self.pipeline.draft(&ask).await;
+        if let Ok(draft) = &drafted {
+            let tokens = draft.prompt_tokens.saturating_add(draft.completion_tokens);
+            ::metrics::counter!(
+                "querybot_draft_tokens_total",
+                "connection" => draft.connection.clone(),
+                "person" => draft.author.to_string()
+            )
+            .increment(u64::try_from(tokens).unwrap_or_default());
+        }
         let outcome = if drafted.is_ok() { "drafted" } else { "failed" };
         let surface = ask.conversation.platform.as_str();
         ::metrics::counter!("querybot_questions_total", "surface" => surface, "outcome" => outcome)

@@ -104,8 +104,13 @@ enum Command {
     },
     /// Measure execution accuracy on question and gold-SQL pairs (defog CSV or BIRD JSON).
     Eval {
-        #[arg(long)]
-        questions: PathBuf,
+        /// A defog CSV or BIRD JSON file of questions and gold SQL.
+        #[arg(long, required_unless_present = "verified")]
+        questions: Option<PathBuf>,
+        /// The connection's verified queries as the golden set instead (each question is
+        /// drafted without its own verified pair among the examples).
+        #[arg(long, conflicts_with = "questions")]
+        verified: bool,
         #[arg(long, default_value = crate::config::DEFAULT_CONNECTION)]
         connection: String,
         /// Only the items for this database (the corpus's db_name / db_id).
@@ -250,12 +255,41 @@ pub async fn run(cli: Cli, config: Config, origins: Origins) -> anyhow::Result<E
         }
         Command::Eval {
             questions,
+            verified,
             connection,
             database,
             limit,
         } => {
             let app = App::build(config).await?;
             connection_named(&app, &connection)?;
+            if verified {
+                let items: Vec<eval::Item> = app
+                    .store
+                    .verified_queries(Some(&connection))
+                    .await?
+                    .into_iter()
+                    .map(|query| eval::Item {
+                        id: query.id,
+                        question: query.question,
+                        gold_sql: query.sql,
+                        database: None,
+                    })
+                    .take(limit.unwrap_or(usize::MAX))
+                    .collect();
+                if items.is_empty() {
+                    bail!(
+                        "`{connection}` has no verified queries yet; 👍 good answers in chat or \
+                         `querybot examples import` a file"
+                    );
+                }
+                let pipeline = app.bot.pipeline().holding_out();
+                let report = eval::run(&pipeline, &connection, &items).await?;
+                say(eval::render(&report).trim_end())?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let Some(questions) = questions else {
+                bail!("name a questions file with --questions, or use --verified");
+            };
             let mut items = eval::load(&questions)?;
             if let Some(database) = &database {
                 items.retain(|item| item.database.as_deref() == Some(database.as_str()));

@@ -110,8 +110,15 @@ impl Pipeline {
             .map(|(question, sql)| examples::Example { question, sql })
             .collect();
         let from_file = self.examples.get(&ask.connection).into_iter().flatten();
-        let chosen =
-            examples::most_similar(from_file.chain(&promoted), question, EXAMPLES_IN_PROMPT);
+        // Held out, a verified question does not see its own answer among the examples.
+        let held_out = |example: &&examples::Example| {
+            !(self.hold_out && example.question.trim().eq_ignore_ascii_case(question))
+        };
+        let chosen = examples::most_similar(
+            from_file.chain(&promoted).filter(held_out),
+            question,
+            EXAMPLES_IN_PROMPT,
+        );
 
         let mut completion = prompt::drafting(&prompt::Inputs {
             dialect: catalog.dialect,

@@ -74,6 +74,8 @@ pub struct Pipeline {
     examples: BTreeMap<String, Vec<examples::Example>>,
     /// The runs this process executes, for Stop.
     runs: lease::Runs,
+    /// Leaves a question's own verified pair out of its examples (evaluating on them).
+    hold_out: bool,
 }
 
 impl Pipeline {
@@ -91,6 +93,16 @@ impl Pipeline {
             settings,
             examples,
             runs: lease::Runs::default(),
+            hold_out: false,
+        }
+    }
+
+    /// This pipeline, drafting each question without the verified pair of that very
+    /// question among its examples: what evaluating on the verified queries needs.
+    pub fn holding_out(&self) -> Pipeline {
+        Pipeline {
+            hold_out: true,
+            ..self.clone()
         }
     }
 

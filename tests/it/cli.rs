@@ -789,3 +789,55 @@ async fn team_records_are_listed_exported_and_managed_from_the_terminal() {
     assert!(run(&["examples", "remove", &id]).contains("Removed"));
     assert!(run(&["examples", "list"]).contains("No verified queries yet."));
 }
+
+/// `eval --verified` grades the team's verified queries, each drafted without its own pair
+/// among the examples the model sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_on_verified_queries_holds_each_one_out() {
+    let llm = FakeLlm::start().await;
+    llm.respond_with(|request| {
+        let asked = request["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let sql = if asked.contains("How many orders") {
+            "SELECT count(*) AS n FROM orders"
+        } else {
+            "SELECT count(*) AS c FROM products"
+        };
+        sql_reply(sql, "Counts.")
+    });
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = llm_settings(&llm, &data);
+    let settings = as_refs(&settings);
+    let yaml = data.path().join("verified.yaml");
+    std::fs::write(
+        &yaml,
+        "- question: How many orders are there?\n  sql: SELECT count(*) AS n FROM orders\n\
+         - question: How many customers are there?\n  sql: SELECT count(*) AS c FROM customers\n",
+    )
+    .expect("yaml");
+    let yaml = yaml.display().to_string();
+    let (output, _dir) = querybot(&["examples", "import", &yaml], &settings, "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (output, _dir) = querybot(&["eval", "--verified"], &settings, "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(report.contains("execution accuracy: 1/2 (50.0%)"), "{report}");
+    for request in llm.requests() {
+        let text = request.text();
+        let asked = request.body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .map(|m| m["content"].to_string())
+            .unwrap_or_default();
+        let own = if asked.contains("How many orders") {
+            "AS n FROM orders"
+        } else {
+            "AS c FROM customers"
+        };
+        assert!(!text.contains(own), "its own pair is held out: {text}");
+    }
+}
