@@ -3,6 +3,7 @@
 //! user and the full cause for the log, made in exactly one place ([`failure`]).
 
 mod access;
+mod admin;
 mod policy;
 mod state;
 
@@ -17,8 +18,8 @@ pub use state::SurfaceState;
 // The vocabulary surfaces speak: they import it from here, never from the layers below.
 pub use crate::pipeline::{Answer, Ask, RunOptions, SavedChart};
 pub use crate::store::{
-    ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, Platform,
-    RunId, Scan, SlackInstallation, StoreError, UserId,
+    ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, HistoryEntry, InvalidId,
+    Platform, RunId, Scan, SlackInstallation, StoreError, UserId,
 };
 
 /// A failure as the user sees it, and as the logs keep it.

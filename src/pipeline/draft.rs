@@ -209,6 +209,57 @@ impl Pipeline {
         })
     }
 
+    /// A new pending draft of SQL written before (a Re-run from history), checked again by
+    /// the guard and the planner as the asker's role; no LLM is asked.
+    pub async fn redraft(&self, ask: &Ask, sql: &str) -> Result<Draft, PipelineError> {
+        let conversation = self.store.conversation(&ask.conversation).await?;
+        let (warehouse, policy, _) = self
+            .policy(
+                &ask.connection,
+                ask.db_role.as_deref(),
+                self.settings.catalog_max_age,
+            )
+            .await?;
+        let caps = Caps {
+            role: ask.db_role.clone(),
+            ..Caps::from(&self.settings.limits)
+        };
+        let explanation = Some("The SQL of an earlier answer, run again.".to_owned());
+        match self
+            .check(sql, &policy, warehouse.as_ref(), &caps, explanation)
+            .await?
+        {
+            Attempt::Usable(sql, explanation, plan) => {
+                let verified = self.verification(&ask.connection, sql.as_str()).await?;
+                let limit = self.settings.limits.confirm_above_bytes;
+                Ok(self
+                    .store
+                    .create_draft(NewDraft {
+                        conversation,
+                        author: ask.author.clone(),
+                        connection: ask.connection.clone(),
+                        question: ask.question.clone(),
+                        sql: sql.as_str().to_owned(),
+                        explanation,
+                        estimated_rows: plan.estimated_rows,
+                        scan: plan.scanned_bytes.map(|bytes| Scan {
+                            bytes,
+                            partitions: plan.partitions,
+                            over_limit: bytes > limit,
+                        }),
+                        repair_rounds: 0,
+                        prompt_tokens: 0,
+                        completion_tokens: 0,
+                        verified,
+                    })
+                    .await?)
+            }
+            Attempt::Unusable { for_user, .. } => Err(PipelineError::Rejected(format!(
+                "That SQL no longer passes: {for_user}."
+            ))),
+        }
+    }
+
     /// Guard, then a dry run: an attempt is usable only if both pass.
     async fn check(
         &self,

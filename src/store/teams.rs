@@ -363,3 +363,18 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// How many drafts wait for Run, and how many are running, on every replica.
+    pub async fn draft_counts(&self) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+             CAST(COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT) AS waiting, \
+             CAST(COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) AS BIGINT) AS running \
+             FROM drafts",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("waiting")?, row.try_get("running")?))
+    }
+}

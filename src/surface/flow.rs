@@ -34,6 +34,81 @@ pub const NOTED_GOOD: &str = "Thanks! An analyst's 👍 makes an answer a verifi
 /// Said privately once a 👎's "what was wrong" is recorded.
 pub const NOTED_BAD: &str = "Thanks — what was wrong is recorded with the answer.";
 
+/// Said of an empty history.
+pub const NO_HISTORY: &str = "You haven't asked anything yet.";
+
+/// What a question may be instead: a request of querybot itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatCommand {
+    /// `history`: the person's latest questions, with Re-run.
+    History,
+    /// `admin status`.
+    Status,
+    /// `admin refresh [connection]`.
+    Refresh(Option<String>),
+    /// `admin unverify ID`.
+    Unverify(String),
+}
+
+impl ChatCommand {
+    /// The command a question's text is, if it is one.
+    pub fn parse(text: &str) -> Option<ChatCommand> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words.as_slice() {
+            ["history"] => Some(ChatCommand::History),
+            ["admin", "status"] => Some(ChatCommand::Status),
+            ["admin", "refresh"] => Some(ChatCommand::Refresh(None)),
+            ["admin", "refresh", name] => Some(ChatCommand::Refresh(Some((*name).to_owned()))),
+            ["admin", "unverify", id] => Some(ChatCommand::Unverify((*id).to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// Answers a [`ChatCommand`] privately.
+pub async fn command(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    by: &Person,
+    command: &ChatCommand,
+) -> Result<(), SurfaceError> {
+    let said = match command {
+        ChatCommand::History => match bot.history(by).await {
+            Ok(entries) if entries.is_empty() => Ok(NO_HISTORY.to_owned()),
+            Ok(entries) => return outbox.tell_privately(Reply::History(&entries)).await,
+            Err(failure) => Err(failure),
+        },
+        ChatCommand::Status => bot.status(by).await,
+        ChatCommand::Refresh(connection) => bot.refresh(by, connection.as_deref()).await,
+        ChatCommand::Unverify(id) => bot.unverify(by, id).await,
+    };
+    match said {
+        Ok(text) => outbox.tell_privately(Reply::Notice(&text)).await,
+        Err(failure) => tell(outbox, &failure).await,
+    }
+}
+
+/// Re-run from history: a placeholder, then a new draft of the earlier SQL in its place.
+pub async fn rerun(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    earlier: DraftId,
+    by: &Person,
+    conversation_of: impl FnOnce(&MessageRef) -> ConversationKey + Send,
+) -> Result<(), SurfaceError> {
+    let placeholder = outbox
+        .post(Reply::Progress {
+            question: "Re-run",
+            status: "checking the earlier SQL again…",
+        })
+        .await?;
+    let conversation = conversation_of(&placeholder);
+    match bot.rerun(earlier, conversation, by).await {
+        Ok(draft) => outbox.update(&placeholder, Reply::Draft(&draft)).await,
+        Err(failure) => outbox.update(&placeholder, Reply::Failure(&failure)).await,
+    }
+}
+
 /// What querybot says to a mention with no question in it, or a bare `/ask`.
 pub const HELP: &str = "Ask a question about your data, for example `/ask how many orders per \
                         month in 2024?` — I'll show the SQL first and run it only when you \
@@ -83,12 +158,17 @@ pub async fn hear(state: &SurfaceState, heard: &Heard<'_>) -> Result<Hearing, St
 /// Posts a placeholder for `question`, asks the bot (with the [`Question`] that `ask_for`
 /// makes once the placeholder exists, since a new conversation's thread may be that very
 /// message), and puts the draft or the failure in the placeholder's place.
+/// A question that is a [`ChatCommand`] is answered privately instead, with no placeholder.
 pub async fn question(
     bot: &Bot,
     outbox: &dyn Outbox,
     question: &str,
+    by: &Person,
     ask_for: impl FnOnce(&MessageRef) -> Question + Send,
-) -> Result<MessageRef, SurfaceError> {
+) -> Result<(), SurfaceError> {
+    if let Some(asked) = ChatCommand::parse(question) {
+        return command(bot, outbox, by, &asked).await;
+    }
     let placeholder = outbox
         .post(Reply::Progress {
             question,
@@ -96,8 +176,7 @@ pub async fn question(
         })
         .await?;
     let ask = ask_for(&placeholder);
-    draft_into(bot, outbox, &placeholder, &ask).await?;
-    Ok(placeholder)
+    draft_into(bot, outbox, &placeholder, &ask).await
 }
 
 /// Asks the bot and puts the draft, or the failure, in place of a placeholder the platform

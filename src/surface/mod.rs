@@ -14,7 +14,7 @@ pub mod slack;
 
 use async_trait::async_trait;
 
-use crate::bot::{Answer, Draft, Failure, UserId};
+use crate::bot::{Answer, Draft, Failure, HistoryEntry, UserId};
 use crate::present::words::{self, RunStatus};
 
 /// Something querybot says in a conversation, before any platform draws it.
@@ -39,6 +39,8 @@ pub enum Reply<'a> {
     Failure(&'a Failure),
     /// Help or a hint, not an error.
     Notice(&'a str),
+    /// A person's latest questions, each with a Re-run button.
+    History(&'a [HistoryEntry]),
 }
 
 /// The buttons under a draft, by what is happening to it.
@@ -102,6 +104,20 @@ pub fn mention_on(platform: &str) -> impl Fn(&UserId) -> Option<String> + '_ {
     move |user: &UserId| {
         (user.surface() == platform).then(|| format!("<@{}>", user.platform_user()))
     }
+}
+
+/// One line of a history: when, the state and rows, the question.
+pub fn history_line(entry: &HistoryEntry) -> String {
+    let rows = entry
+        .row_count
+        .and_then(|n| u64::try_from(n).ok())
+        .map_or_else(String::new, |n| format!(" · {}", words::rows(n)));
+    format!(
+        "{} · {}{rows} · {}",
+        entry.at.format("%Y-%m-%d %H:%M"),
+        entry.state.as_str(),
+        entry.question.trim()
+    )
 }
 
 /// A message querybot posted, as its platform finds it again (a Slack `ts`, a Discord id).

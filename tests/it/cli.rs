@@ -825,7 +825,10 @@ async fn eval_on_verified_queries_holds_each_one_out() {
     let (output, _dir) = querybot(&["eval", "--verified"], &settings, "");
     assert!(output.status.success(), "{}", stderr(&output));
     let report = stdout(&output);
-    assert!(report.contains("execution accuracy: 1/2 (50.0%)"), "{report}");
+    assert!(
+        report.contains("execution accuracy: 1/2 (50.0%)"),
+        "{report}"
+    );
     for request in llm.requests() {
         let text = request.text();
         let asked = request.body["messages"]

@@ -31,6 +31,14 @@ impl Surface {
         }
     }
 
+    /// How the access rules name the asker.
+    fn asker(self) -> String {
+        match self {
+            Surface::Slack => "slack:U1".to_owned(),
+            Surface::Discord => format!("discord:{}", fake_discord::ASKER),
+        }
+    }
+
     /// The `[channels.…]` table and key that bind the shared channel.
     fn channel(self) -> (&'static str, String) {
         match self {
@@ -163,6 +171,43 @@ async fn a_question_past_the_limit_says_when_to_ask_again(surface: Surface) {
     chat.ask_as(Who::Stranger, "how many orders?").await;
 }
 
+/// `history` lists the person's questions with Re-run, which drafts the same SQL again for
+/// confirmation; the admin commands answer admins and refuse everyone else.
+async fn history_reruns_and_admin_commands(surface: Surface) {
+    let rules = format!("[access]\nadmins = [\"{}\"]\n", surface.asker());
+    let (chat, _dir) = team_chat(surface, &rules, &[], &[]).await;
+    chat.llm()
+        .script([sql_reply(COUNT_ORDERS, "Counts orders.")]);
+    let first = chat.ask("how many orders?").await;
+    chat.click(Who::Asker, &first, Action::Run).await;
+    chat.answer(&first, 1).await;
+    chat.send_question(Who::Asker, "history").await;
+    chat.says("Re-run").await;
+    let again = chat.rerun(Who::Asker, &first).await;
+    let shown = chat.draft_text(&again, 1).await;
+    assert!(shown.contains("count(*)"), "the same SQL: {shown}");
+    assert_eq!(chat.llm().requests().len(), 1, "a Re-run asks no LLM");
+    chat.click(Who::Asker, &again, Action::Run).await;
+    chat.answer(&again, 2).await;
+
+    chat.send_question(Who::Asker, "admin status").await;
+    chat.says("answering").await;
+    chat.send_question(Who::Stranger, "admin refresh").await;
+    chat.says("is for admins").await;
+    let audit = chat
+        .app()
+        .store
+        .audit_since(chrono::Utc::now() - chrono::Duration::minutes(1))
+        .await
+        .expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.entry.action == "admin refresh" && a.entry.outcome == "refused"),
+        "{audit:?}"
+    );
+}
+
 macro_rules! on_both_surfaces {
     ($($story:ident),* $(,)?) => {
         mod slack_surface {
@@ -184,6 +229,7 @@ on_both_surfaces!(
     a_viewer_runs_only_verified_queries,
     a_connection_open_to_a_group_refuses_everyone_else,
     a_question_past_the_limit_says_when_to_ask_again,
+    history_reruns_and_admin_commands,
 );
 
 /// Two people ask the same question of a PostgreSQL warehouse whose row-level security

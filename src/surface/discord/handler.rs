@@ -93,6 +93,10 @@ pub enum FollowUp {
     Stop(DraftId),
     /// 👍 under an answer.
     Approve(DraftId),
+    /// `/ask history`, `/ask admin …`.
+    Command(flow::ChatCommand),
+    /// Re-run beside a question of a history.
+    Rerun(DraftId),
     /// 👎 under an answer, with what was wrong.
     Complain(DraftId, String),
 }
@@ -374,6 +378,15 @@ impl Discord {
             }
             Hearing::Question(question) => question,
         };
+        let roles = message.member.as_ref().map_or(&[][..], |m| &m.roles);
+        if let Some(command) = flow::ChatCommand::parse(&question) {
+            // Answered where it was asked: no thread for it.
+            let by = Self::person(message.author.id, roles, &[Some(message.channel_id)]);
+            let outbox = self.outbox(message.channel_id, message.author.id, None);
+            return flow::command(&self.0.bot, &outbox, &by, &command)
+                .await
+                .map_err(DiscordError::Flow);
+        }
         let (thread, bindings) = if direct {
             (message.channel_id, vec![Some(message.channel_id)])
         } else {
@@ -386,7 +399,7 @@ impl Discord {
             }
         };
         let outbox = self.outbox(thread, message.author.id, None);
-        let roles = message.member.as_ref().map_or(&[][..], |m| &m.roles);
+        let by = Self::person(message.author.id, roles, &bindings);
         let ask = Question {
             conversation: ConversationKey {
                 platform: Platform::Discord,
@@ -394,11 +407,11 @@ impl Discord {
                 channel: thread.to_string(),
                 thread: thread.to_string(),
             },
-            by: Self::person(message.author.id, roles, &bindings),
+            by: by.clone(),
             connection: self.connection_for(&bindings),
             text: question.clone(),
         };
-        flow::question(&self.0.bot, &outbox, &question, |_| ask)
+        flow::question(&self.0.bot, &outbox, &question, &by, |_| ask)
             .await
             .map_err(DiscordError::Flow)?;
         Ok(())
@@ -523,6 +536,43 @@ impl Discord {
                 let outbox = self.outbox(thread, user, Some(token));
                 let placeholder = outbox::message_ref(placeholder.channel_id, placeholder.id);
                 flow::draft_into(&self.0.bot, &outbox, &placeholder, &ask)
+                    .await
+                    .map_err(DiscordError::Flow)
+            }
+            FollowUp::Command(command) => {
+                let outbox = self.outbox(channel.id, user, Some(token));
+                flow::command(&self.0.bot, &outbox, &by, &command)
+                    .await
+                    .map_err(DiscordError::Flow)?;
+                // The private "thinking…" the deferral showed has been answered.
+                let client = self.0.rest.interaction(interaction.application_id);
+                rest::send("deferred", || client.delete_response(&interaction.token)).await?;
+                Ok(())
+            }
+            FollowUp::Rerun(draft) => {
+                // In a thread or a DM the new draft continues it; in a channel it is a new
+                // conversation, whose thread (once Run starts one) has the draft's id.
+                let outbox = self.outbox(channel.id, user, Some(token));
+                let workspace = Self::workspace(interaction.guild_id);
+                let conversation_of = |placeholder: &crate::surface::MessageRef| {
+                    let thread = if keeps_conversation {
+                        channel.id.to_string()
+                    } else {
+                        placeholder
+                            .0
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    ConversationKey {
+                        platform: Platform::Discord,
+                        workspace,
+                        channel: thread.clone(),
+                        thread,
+                    }
+                };
+                flow::rerun(&self.0.bot, &outbox, draft, &by, conversation_of)
                     .await
                     .map_err(DiscordError::Flow)
             }

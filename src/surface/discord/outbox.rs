@@ -82,6 +82,7 @@ impl DiscordOutbox<'_> {
             Reply::Answer(answer) => render::answer(answer),
             Reply::Failure(failure) => render::failure(failure),
             Reply::Notice(text) => render::notice(text),
+            Reply::History(entries) => render::history(entries),
         }
     }
 }
@@ -124,6 +125,7 @@ impl Outbox for DiscordOutbox<'_> {
                     client
                         .create_followup(interaction.token)
                         .content(&drawn.content)
+                        .components(&drawn.components)
                         .flags(MessageFlags::EPHEMERAL)
                 })
                 .await?;
@@ -134,7 +136,10 @@ impl Outbox for DiscordOutbox<'_> {
                 let content = format!("<@{}> {}", self.user, drawn.content);
                 let content = super::markdown::cut(&content, render::MESSAGE_CHARS);
                 rest::send("post", || {
-                    self.rest.create_message(self.channel).content(&content)
+                    self.rest
+                        .create_message(self.channel)
+                        .content(&content)
+                        .components(&drawn.components)
                 })
                 .await?;
             }

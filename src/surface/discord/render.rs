@@ -8,7 +8,7 @@ use twilight_model::channel::message::component::{
 };
 
 use super::markdown::{self, code_block, code_block_overhead, cut, escape, n_chars, quote};
-use crate::bot::{Answer, Draft, DraftId, Failure};
+use crate::bot::{Answer, Draft, DraftId, Failure, HistoryEntry};
 use crate::present::{Preview, table, words};
 use crate::surface::Buttons;
 
@@ -27,6 +27,8 @@ pub const EDIT_MODAL: &str = "querybot_edit_sql";
 pub const EDIT_INPUT: &str = "sql";
 /// 👍 and 👎 under an answer, and the "what was wrong?" modal a 👎 opens.
 pub const ACTION_GOOD: &str = "querybot_good";
+/// Re-run, under a history, one button per question.
+pub const ACTION_RERUN: &str = "querybot_rerun";
 pub const ACTION_BAD: &str = "querybot_bad";
 pub const FEEDBACK_MODAL: &str = "querybot_feedback";
 pub const FEEDBACK_INPUT: &str = "comment";
@@ -120,6 +122,47 @@ pub fn answer(answer: &Answer) -> Drawn {
     ));
     let mut drawn = Drawn::text(parts.join("\n"));
     drawn.components = vec![feedback_buttons(answer.draft.id)];
+    drawn
+}
+
+/// A person's latest questions, numbered, with a Re-run button per number (five a row).
+pub fn history(entries: &[HistoryEntry]) -> Drawn {
+    let lines: Vec<String> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            format!(
+                "{}. {}",
+                i + 1,
+                escape(&crate::surface::history_line(entry))
+            )
+        })
+        .collect();
+    let buttons: Vec<Component> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            Component::Button(Button {
+                custom_id: Some(custom_id(ACTION_RERUN, entry.draft)),
+                disabled: false,
+                emoji: None,
+                label: Some(format!("Re-run {}", i + 1)),
+                style: ButtonStyle::Secondary,
+                url: None,
+                sku_id: None,
+            })
+        })
+        .collect();
+    let mut drawn = Drawn::text(lines.join("\n"));
+    drawn.components = buttons
+        .chunks(5)
+        .take(5)
+        .map(|row| {
+            Component::ActionRow(ActionRow {
+                components: row.to_vec(),
+            })
+        })
+        .collect();
     drawn
 }
 

@@ -71,6 +71,19 @@ impl Discord {
                     .unwrap_or_default();
                 if question.is_empty() {
                     (ephemeral(flow::HELP), None)
+                } else if let Some(command) = flow::ChatCommand::parse(&question) {
+                    // Answered privately: the deferral is private too.
+                    let private = InteractionResponseData {
+                        flags: Some(MessageFlags::EPHEMERAL),
+                        ..Default::default()
+                    };
+                    (
+                        response(
+                            InteractionResponseType::DeferredChannelMessageWithSource,
+                            Some(private),
+                        ),
+                        Some(FollowUp::Command(command)),
+                    )
                 } else {
                     (
                         response(
@@ -90,6 +103,7 @@ impl Discord {
                     render::ACTION_CANCEL => (deferred_update(), Some(FollowUp::Cancel(draft))),
                     render::ACTION_STOP => (deferred_update(), Some(FollowUp::Stop(draft))),
                     render::ACTION_GOOD => (deferred_update(), Some(FollowUp::Approve(draft))),
+                    render::ACTION_RERUN => (deferred_update(), Some(FollowUp::Rerun(draft))),
                     render::ACTION_BAD => (self.feedback_modal(draft, &by).await, None),
                     render::ACTION_EDIT => (self.editor(draft, &by).await, None),
                     _ => (ephemeral(UNKNOWN_BUTTON), None),

@@ -12,7 +12,7 @@ mod tests;
 
 use slack_morphism::prelude::*;
 
-use crate::bot::{Answer, Draft, Failure};
+use crate::bot::{Answer, Draft, Failure, HistoryEntry};
 use crate::present::{Preview, table, words};
 use crate::surface::Buttons;
 
@@ -22,6 +22,8 @@ pub const ACTION_CANCEL: &str = "querybot_cancel";
 pub const ACTION_STOP: &str = "querybot_stop";
 /// 👍 and 👎 under an answer.
 pub const ACTION_GOOD: &str = "querybot_good";
+/// Re-run, beside each question of a history.
+pub const ACTION_RERUN: &str = "querybot_rerun";
 pub const ACTION_BAD: &str = "querybot_bad";
 /// The "what was wrong?" modal; its text is at `[FEEDBACK_BLOCK][FEEDBACK_ACTION]`.
 pub const FEEDBACK_CALLBACK: &str = "querybot_feedback";
@@ -168,6 +170,27 @@ pub fn feedback_modal(draft: &Draft, metadata: String) -> SlackView {
         .with_callback_id(SlackCallbackId::new(FEEDBACK_CALLBACK.to_owned()))
         .with_private_metadata(metadata),
     )
+}
+
+/// A person's latest questions, each a line with its own Re-run button.
+pub fn history(entries: &[HistoryEntry]) -> SlackMessageContent {
+    let blocks = entries
+        .iter()
+        .map(|entry| {
+            let line = mrkdwn::escape(&mrkdwn::cut(
+                &crate::surface::history_line(entry),
+                QUESTION_CHARS,
+            ));
+            let rerun = SlackBlockButtonElement::new(pt!("Re-run"))
+                .with_action_id(SlackActionId::new(ACTION_RERUN.to_owned()))
+                .with_value(entry.draft.to_string());
+            SlackSectionBlock::new()
+                .with_text(md!(line))
+                .with_accessory(rerun.into())
+                .into()
+        })
+        .collect();
+    limits::fit("Your latest questions", blocks)
 }
 
 /// What went wrong, in one sentence, and the reference that finds it in the logs.

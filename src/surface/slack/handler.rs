@@ -265,11 +265,11 @@ impl Slack {
                 channel: asker.channel.to_owned(),
                 thread: thread.unwrap_or(&placeholder.0).to_owned(),
             },
-            by,
+            by: by.clone(),
             connection: self.connection_for(asker.channel),
             text: question.to_owned(),
         };
-        flow::question(&self.0.bot, &outbox, question, ask_for)
+        flow::question(&self.0.bot, &outbox, question, &by, ask_for)
             .await
             .map_err(SlackError::Flow)?;
         Ok(())
@@ -373,6 +373,7 @@ impl Slack {
                 ActionKind::Stop => self.stop(&action).await,
                 ActionKind::Good => self.approve(&action).await,
                 ActionKind::Bad => self.ask_what_was_wrong(&action).await,
+                ActionKind::Rerun => self.rerun(&action).await,
             };
             if let Err(error) = result {
                 tracing::warn!(error = %crate::bot::error_chain(&error), "click failed");
@@ -495,6 +496,24 @@ impl Slack {
         let outbox = self.action_outbox(&workspace, action);
         let draft_message = MessageRef(action.message_ts.clone());
         flow::cancel(&self.0.bot, &outbox, &draft_message, action.draft, &by)
+            .await
+            .map_err(SlackError::Flow)
+    }
+
+    /// Re-run from a history: the new draft starts a conversation in the channel.
+    async fn rerun(&self, action: &Action) -> Result<(), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
+        let outbox = self.outbox(&workspace, &action.channel, None, &action.user);
+        let conversation_of = |placeholder: &MessageRef| ConversationKey {
+            platform: Platform::Slack,
+            workspace: action.team.clone(),
+            channel: action.channel.clone(),
+            thread: placeholder.0.clone(),
+        };
+        flow::rerun(&self.0.bot, &outbox, action.draft, &by, conversation_of)
             .await
             .map_err(SlackError::Flow)
     }

@@ -45,6 +45,7 @@ impl SlackOutbox<'_> {
             Reply::Answer(answer) => blocks::answer(answer),
             Reply::Failure(failure) => blocks::failure(failure),
             Reply::Notice(text) => blocks::notice(text),
+            Reply::History(entries) => blocks::history(entries),
         }
     }
 }

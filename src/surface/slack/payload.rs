@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::bot::DraftId;
 
 use super::blocks::{
-    ACTION_BAD, ACTION_CANCEL, ACTION_EDIT, ACTION_GOOD, ACTION_RUN, ACTION_STOP, EDIT_ACTION,
-    EDIT_BLOCK, EDIT_CALLBACK, FEEDBACK_ACTION, FEEDBACK_BLOCK, FEEDBACK_CALLBACK,
+    ACTION_BAD, ACTION_CANCEL, ACTION_EDIT, ACTION_GOOD, ACTION_RERUN, ACTION_RUN, ACTION_STOP,
+    EDIT_ACTION, EDIT_BLOCK, EDIT_CALLBACK, FEEDBACK_ACTION, FEEDBACK_BLOCK, FEEDBACK_CALLBACK,
 };
 
 /// What an inbound payload asks of querybot.
@@ -87,6 +87,8 @@ pub enum ActionKind {
     /// 👍 / 👎 under an answer.
     Good,
     Bad,
+    /// Re-run beside a question of a history.
+    Rerun,
 }
 
 /// A click on one of a draft's buttons.
@@ -316,6 +318,7 @@ fn block_action(payload: &Value, team: String, user: String) -> Inbound {
         ACTION_CANCEL => ActionKind::Cancel,
         ACTION_STOP => ActionKind::Stop,
         ACTION_GOOD => ActionKind::Good,
+        ACTION_RERUN => ActionKind::Rerun,
         ACTION_BAD => ActionKind::Bad,
         other => return Inbound::Ignored(format!("action `{other}`")),
     };

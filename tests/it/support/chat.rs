@@ -28,6 +28,8 @@ pub(crate) enum Action {
     /// 👍 / 👎 under the draft's answer.
     Good,
     Bad,
+    /// Re-run beside the draft's question in a history.
+    Rerun,
 }
 
 /// A draft on screen: its id, the message that shows it, the conversation's thread.
@@ -60,6 +62,8 @@ pub(crate) trait Chat: Send + Sync {
     async fn send_question(&self, who: Who, question: &str);
     /// Waits until querybot says something containing `text` anywhere.
     async fn says(&self, text: &str);
+    /// Re-run of `drafted` from a history; returns once the new draft shows.
+    async fn rerun(&self, who: Who, drafted: &Drafted) -> Drafted;
     /// 👎 on the draft's answer, then `text` in the modal that opens, submitted.
     async fn say_what_was_wrong(&self, who: Who, drafted: &Drafted, text: &str);
 
@@ -319,6 +323,17 @@ impl Chat for SlackChat {
         assert_eq!(response.status(), 200);
     }
 
+    async fn rerun(&self, who: Who, drafted: &Drafted) -> Drafted {
+        let known = self.drafts();
+        self.click(who, drafted, Action::Rerun).await;
+        let (message, draft) = self.new_draft(&known).await;
+        Drafted {
+            draft,
+            thread: message.clone(),
+            message,
+        }
+    }
+
     async fn say_what_was_wrong(&self, who: Who, drafted: &Drafted, text: &str) {
         let opened = self.slack.calls_to("views.open").len();
         self.click(who, drafted, Action::Bad).await;
@@ -384,6 +399,7 @@ impl Chat for SlackChat {
             Action::Stop => "querybot_stop",
             Action::Good => "querybot_good",
             Action::Bad => "querybot_bad",
+            Action::Rerun => "querybot_rerun",
         };
         let payload = fake_slack::click_payload(
             slack_user(who),
@@ -658,6 +674,12 @@ impl Chat for DiscordChat {
             .say(discord_user(who), fake_discord::CHANNEL, &text, true);
     }
 
+    async fn rerun(&self, who: Who, drafted: &Drafted) -> Drafted {
+        let known = self.drafts();
+        self.click(who, drafted, Action::Rerun).await;
+        self.new_draft(&known, Some(drafted.thread.clone())).await
+    }
+
     async fn say_what_was_wrong(&self, who: Who, drafted: &Drafted, text: &str) {
         let modals = |discord: &FakeDiscord| -> Vec<Value> {
             discord
@@ -719,6 +741,7 @@ impl Chat for DiscordChat {
             Action::Stop => "querybot_stop",
             Action::Good => "querybot_good",
             Action::Bad => "querybot_bad",
+            Action::Rerun => "querybot_rerun",
         };
         let message: u64 = drafted.message.parse().expect("a message id");
         let payload = self.discord.click(
