@@ -512,10 +512,11 @@ impl Config {
             config.examples = connection.examples;
             config.access =
                 access::connection_access(&name, connection.allow, connection.db_roles)?;
-            if !config.access.db_roles.is_empty() && config.kind != WarehouseKind::Postgres {
+            if !config.access.db_roles.is_empty() && config.kind == WarehouseKind::Sqlite {
                 return Err(ConfigError::new(
                     &format!("connections.{name}.db_roles"),
-                    "database roles per person work on PostgreSQL connections only".to_owned(),
+                    "SQLite has no database roles; db_roles work on PostgreSQL and Snowflake"
+                        .to_owned(),
                 ));
             }
             connections.insert(name, config);

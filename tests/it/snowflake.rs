@@ -39,6 +39,8 @@ struct Stub {
     seen: Vec<String>,
     chunk_headers: Vec<Option<String>>,
     logins: Vec<Json>,
+    /// The query strings of the logins (database, warehouse, role).
+    login_queries: Vec<String>,
     /// Answers to logins, before the default success.
     login_answers: VecDeque<Json>,
     /// How long the stub holds a query request before answering (Snowflake holds one for up
@@ -66,9 +68,11 @@ async fn start(stub: Stub) -> (SocketAddr, Shared) {
     (address, shared)
 }
 
-async fn login(State(stub): State<Shared>, body: Bytes) -> Response {
+async fn login(State(stub): State<Shared>, uri: axum::http::Uri, body: Bytes) -> Response {
     let body: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
     let mut stub = stub.lock().expect("stub");
+    stub.login_queries
+        .push(uri.query().unwrap_or_default().to_owned());
     stub.seen.push("login".into());
     stub.logins.push(body);
     let n = stub.logins.len();
@@ -812,4 +816,50 @@ async fn snowflakes_recorded_answers_are_read_a_json_rowset_and_a_refused_login(
         }
         other => panic!("expected a refused login, got {other:?}"),
     }
+}
+
+/// A person's database role is a login parameter on Snowflake: their queries go through a
+/// session of their own, logged in with that role, and the connection's own stays as it is.
+#[tokio::test]
+async fn a_persons_role_runs_in_a_session_logged_in_with_it() {
+    let (address, stub) = start(Stub::default()).await;
+    {
+        let mut stub = stub.lock().expect("stub");
+        for _ in 0..2 {
+            let answer = finished(int_rowtype(), &ipc(&numbers(1, 1)), 0, address);
+            stub.queries.push_back((StatusCode::OK, answer));
+        }
+    }
+    let warehouse = warehouse::connect(&connection(address)).expect("connects");
+    run(warehouse.as_ref(), &CAPS)
+        .await
+        .0
+        .expect("runs as the connection");
+    let as_analyst = Caps {
+        role: Some("ANALYST_EU".to_owned()),
+        ..CAPS
+    };
+    run(warehouse.as_ref(), &as_analyst)
+        .await
+        .0
+        .expect("runs as the analyst");
+    let stub = stub.lock().expect("stub");
+    assert_eq!(stub.login_queries.len(), 2, "{:?}", stub.login_queries);
+    assert!(
+        stub.login_queries[0].contains("roleName=READER"),
+        "{:?}",
+        stub.login_queries
+    );
+    assert!(
+        stub.login_queries[1].contains("roleName=ANALYST_EU"),
+        "{:?}",
+        stub.login_queries
+    );
+    let queries: Vec<&String> = stub
+        .seen
+        .iter()
+        .filter(|s| s.starts_with("query"))
+        .collect();
+    assert!(queries[0].ends_with("token-1\""), "{queries:?}");
+    assert!(queries[1].ends_with("token-2\""), "{queries:?}");
 }

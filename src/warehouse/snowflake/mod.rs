@@ -11,6 +11,7 @@ mod protocol;
 mod session;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -24,7 +25,7 @@ use super::{
     StopSignal, Value, ValueKind, Warehouse, WarehouseError, quote_identifier,
 };
 use crate::catalog::{self, Catalog, ForeignKey, Table, TableKind};
-use crate::config::ConnectionConfig;
+use crate::config::{ConnectionConfig, SnowflakeConfig};
 use crate::dialect::Dialect;
 use crate::guard::{self, GuardedSql};
 
@@ -35,12 +36,16 @@ const SAMPLE_TABLE_MAX_ROWS: i64 = 200_000;
 /// Columns read for sample values in one catalog refresh, at most.
 const SAMPLE_COLUMNS: usize = 200;
 
+#[derive(Clone)]
 pub struct Snowflake {
     name: String,
-    session: Session,
+    session: Arc<Session>,
+    /// Sessions of the database roles people's queries run as (Snowflake takes the role at
+    /// login), made on first use and shared by every clone.
+    roles: Arc<std::sync::Mutex<BTreeMap<String, Arc<Session>>>>,
     /// Whether the server has `EXPLAIN USING JSON` (Snowflake does; an emulator may not),
     /// learnt the first time a plan is refused.
-    explains: tokio::sync::OnceCell<bool>,
+    explains: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl Snowflake {
@@ -55,9 +60,48 @@ impl Snowflake {
             .ok_or_else(|| unusable("the Snowflake settings are missing".to_owned()))?;
         Ok(Snowflake {
             name: connection.name.clone(),
-            session: Session::new(config).map_err(unusable)?,
-            explains: tokio::sync::OnceCell::new(),
+            session: Arc::new(Session::new(config).map_err(unusable)?),
+            roles: Arc::default(),
+            explains: Arc::default(),
         })
+    }
+
+    /// This connection acting as database role `role`, through that role's own session.
+    fn as_role(&self, role: &str) -> Result<Snowflake, WarehouseError> {
+        let mut roles = self
+            .roles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let session = match roles.get(role) {
+            Some(session) => session.clone(),
+            None => {
+                let config = SnowflakeConfig {
+                    role: Some(role.to_owned()),
+                    ..self.session.config().clone()
+                };
+                let session =
+                    Arc::new(
+                        Session::new(config).map_err(|message| WarehouseError::Role {
+                            role: role.to_owned(),
+                            message,
+                        })?,
+                    );
+                roles.insert(role.to_owned(), session.clone());
+                session
+            }
+        };
+        Ok(Snowflake {
+            session,
+            ..self.clone()
+        })
+    }
+
+    /// Caps without a role, for the role's own session.
+    fn own_caps(caps: &Caps) -> Caps {
+        Caps {
+            role: None,
+            ..caps.clone()
+        }
     }
 
     fn error(&self, error: SessionError) -> WarehouseError {
@@ -572,10 +616,43 @@ impl Warehouse for Snowflake {
 
     async fn close(&self) {
         self.session.close().await;
+        let sessions: Vec<Arc<Session>> = self
+            .roles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for session in sessions {
+            session.close().await;
+        }
     }
 
     async fn introspect(&self) -> Result<Catalog, WarehouseError> {
         self.read_catalog().await
+    }
+
+    async fn introspect_as(&self, role: Option<&str>) -> Result<Catalog, WarehouseError> {
+        match role {
+            None => self.read_catalog().await,
+            Some(role) => self.as_role(role)?.read_catalog().await,
+        }
+    }
+
+    async fn unusable_roles(
+        &self,
+        roles: &[String],
+    ) -> Result<Vec<(String, String)>, WarehouseError> {
+        let mut unusable = Vec::new();
+        for role in roles {
+            // Snowflake refuses a login with a role the user was not granted.
+            match self.as_role(role)?.session.check().await {
+                Ok(()) => {}
+                Err(SessionError::Login(why)) => unusable.push((role.clone(), why)),
+                Err(error) => return Err(self.error(error)),
+            }
+        }
+        Ok(unusable)
     }
 
     async fn execute(
@@ -584,12 +661,20 @@ impl Warehouse for Snowflake {
         caps: &Caps,
         sink: &mut dyn RowSink,
     ) -> Result<Execution, WarehouseError> {
+        if let Some(role) = &caps.role {
+            let own = Self::own_caps(caps);
+            return self.as_role(role)?.execute(sql, &own, sink).await;
+        }
         // One row past the cap tells a full result from a cut one.
         let limited = guard::with_limit(sql, caps.max_rows.saturating_add(1));
         self.run(limited.as_str(), caps, sink).await
     }
 
     async fn explain(&self, sql: &GuardedSql, caps: &Caps) -> Result<Plan, WarehouseError> {
+        if let Some(role) = &caps.role {
+            let own = Self::own_caps(caps);
+            return self.as_role(role)?.explain(sql, &own).await;
+        }
         // Compiling the plan resolves every table and column without running the query, and
         // its global statistics say how much it will read after pruning.
         let explain = format!("EXPLAIN USING JSON {}", sql.as_str());

@@ -98,6 +98,11 @@ impl Session {
     }
 
     /// The session token, logging in first if there is none.
+    /// Logs in unless the session holds a token already: whether the login is accepted.
+    pub(super) async fn check(&self) -> Result<(), SessionError> {
+        self.token().await.map(|_| ())
+    }
+
     async fn token(&self) -> Result<String, SessionError> {
         let mut token = self.token.lock().await;
         if let Some(token) = token.as_ref() {
