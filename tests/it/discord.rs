@@ -847,3 +847,21 @@ async fn one_process_serves_slack_and_discord_together() {
     slack.wait_for("chat.update", 1).await;
     assert_eq!(llm.requests().len(), 2, "one question from each platform");
 }
+
+/// `/ask history` is answered privately: the deferral is ephemeral, and the history replaces
+/// it.
+#[tokio::test]
+async fn slash_ask_history_answers_privately_in_place_of_the_deferral() {
+    let t = start(&[]).await;
+    let ask = t.discord.slash_ask(ASKER, CHANNEL, "history");
+    t.discord.dispatch_interaction(&ask);
+    let callback = t.discord.wait_for("POST", CALLBACK, 1).await.remove(0);
+    assert_eq!(callback.body, json!({"type": 5, "data": {"flags": 64}}));
+    let answer = t.discord.wait_for("PATCH", ORIGINAL, 1).await.remove(0);
+    assert!(
+        answer.content().contains("You haven't asked anything yet."),
+        "{}",
+        answer.content()
+    );
+    assert!(t.llm.requests().is_empty());
+}

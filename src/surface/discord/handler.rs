@@ -283,6 +283,7 @@ impl Discord {
             user,
             interaction,
             max_upload: self.0.config.max_upload,
+            private_deferral: false,
         }
     }
 
@@ -540,14 +541,14 @@ impl Discord {
                     .map_err(DiscordError::Flow)
             }
             FollowUp::Command(command) => {
-                let outbox = self.outbox(channel.id, user, Some(token));
+                // The private "thinking…" the deferral shows becomes the answer.
+                let outbox = DiscordOutbox {
+                    private_deferral: true,
+                    ..self.outbox(channel.id, user, Some(token))
+                };
                 flow::command(&self.0.bot, &outbox, &by, &command)
                     .await
-                    .map_err(DiscordError::Flow)?;
-                // The private "thinking…" the deferral showed has been answered.
-                let client = self.0.rest.interaction(interaction.application_id);
-                rest::send("deferred", || client.delete_response(&interaction.token)).await?;
-                Ok(())
+                    .map_err(DiscordError::Flow)
             }
             FollowUp::Rerun(draft) => {
                 // In a thread or a DM the new draft continues it; in a channel it is a new

@@ -51,6 +51,9 @@ pub(super) struct DiscordOutbox<'a> {
     pub(super) interaction: Option<Interaction<'a>>,
     /// The largest file Discord takes from this bot.
     pub(super) max_upload: u64,
+    /// The interaction's first response was a private deferral ("thinking…"): the private
+    /// reply replaces it rather than following it.
+    pub(super) private_deferral: bool,
 }
 
 /// How querybot finds one of its messages again: its channel and its id.
@@ -119,6 +122,16 @@ impl Outbox for DiscordOutbox<'_> {
     async fn tell_privately(&self, reply: Reply<'_>) -> Result<(), SurfaceError> {
         let drawn = self.render(reply);
         match self.interaction.filter(Interaction::token_alive) {
+            Some(interaction) if self.private_deferral => {
+                let client = self.rest.interaction(interaction.application);
+                rest::send("deferred", || {
+                    client
+                        .update_response(interaction.token)
+                        .content(Some(&drawn.content))
+                        .components(Some(&drawn.components))
+                })
+                .await?;
+            }
             Some(interaction) => {
                 let client = self.rest.interaction(interaction.application);
                 rest::send("ephemeral", || {
