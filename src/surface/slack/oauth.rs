@@ -13,7 +13,7 @@ use crate::bot::SlackInstallation;
 
 /// What the bot asks for; matches `manifests/slack-app.yaml`.
 pub(super) const BOT_SCOPES: &str = "commands,app_mentions:read,chat:write,files:write,\
-     channels:history,groups:history,im:history,mpim:history";
+     channels:history,groups:history,im:history,mpim:history,usergroups:read";
 
 /// How long an install link stays valid (Slack's codes live ten minutes too).
 const STATE_LIFETIME_MINUTES: i64 = 10;
