@@ -317,6 +317,58 @@ pub fn describe(config: &Config, origins: &Origins) -> Vec<Entry> {
         None,
         format!("{} bytes", discord.max_upload),
     );
+    let access = &config.access;
+    add(
+        &["QUERYBOT_DEFAULT_ROLE"],
+        Some("access.default_role"),
+        access.default_role.to_string(),
+    );
+    for (list, role) in [
+        ("access.admins", super::Role::Admin),
+        ("access.analysts", super::Role::Analyst),
+        ("access.viewers", super::Role::Viewer),
+    ] {
+        let named: Vec<&str> = access
+            .roles
+            .iter()
+            .filter(|(_, r)| **r == role)
+            .map(|(identity, _)| identity.as_str())
+            .collect();
+        add(&[], Some(list), format!("[{}]", named.join(", ")));
+    }
+    let usage = &config.usage_limits;
+    let per_hour = |n: u32| match n {
+        0 => "no limit".to_owned(),
+        n => format!("{n} per hour"),
+    };
+    add(
+        &["QUERYBOT_LIMIT_QUESTIONS"],
+        Some("limits.questions_per_hour"),
+        per_hour(usage.questions_per_hour),
+    );
+    add(
+        &["QUERYBOT_LIMIT_RUNS"],
+        Some("limits.runs_per_hour"),
+        per_hour(usage.runs_per_hour),
+    );
+    add(
+        &["QUERYBOT_LIMIT_WORKSPACE_QUESTIONS"],
+        Some("limits.workspace_questions_per_hour"),
+        per_hour(usage.workspace_questions_per_hour),
+    );
+    add(
+        &["QUERYBOT_LIMIT_TOKENS"],
+        Some("limits.tokens_per_day"),
+        match usage.tokens_per_day {
+            0 => "no limit".to_owned(),
+            n => format!("{n} per day per connection"),
+        },
+    );
+    add(
+        &["QUERYBOT_LIMIT_ADMINS"],
+        Some("limits.limit_admins"),
+        on_off(usage.limit_admins),
+    );
     for (name, connection) in config
         .connections
         .iter()
@@ -324,6 +376,17 @@ pub fn describe(config: &Config, origins: &Origins) -> Vec<Entry> {
     {
         let key = format!("connections.{name}.url");
         add(&[], Some(&key), connection.url.to_string());
+    }
+    for (name, connection) in &config.connections {
+        if let Some(allow) = &connection.access.allow {
+            let key = format!("connections.{name}.allow");
+            let named: Vec<&str> = allow.iter().map(|i| i.as_str()).collect();
+            add(&[], Some(&key), format!("[{}]", named.join(", ")));
+        }
+        for (identity, role) in &connection.access.db_roles {
+            let key = format!("connections.{name}.db_roles.{identity}");
+            add(&[], Some(&key), role.clone());
+        }
     }
     for (platform, bindings) in [
         ("slack", &config.channels.slack),

@@ -245,7 +245,9 @@ fn config_check_shows_each_value_with_its_source_and_hides_secrets() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         dir.path().join("querybot.toml"),
-        "max_rows = 500\n[llm]\nmodel = \"llama3\"\n[connections.finance]\nurl = \"postgres://bot:hunter2@db/finance\"\n",
+        "max_rows = 500\n[llm]\nmodel = \"llama3\"\n[connections.finance]\nurl = \"postgres://bot:hunter2@db/finance\"\n\
+         allow = [\"slack:group:S1\"]\n[connections.finance.db_roles]\n\"slack:U2\" = \"fin_reader\"\n\
+         [access]\nadmins = [\"slack:U1\"]\n[limits]\nquestions_per_hour = 12\n",
     )
     .expect("toml written");
     std::fs::write(
@@ -274,6 +276,11 @@ fn config_check_shows_each_value_with_its_source_and_hides_secrets() {
     assert!(line("QUERYBOT_SUMMARIES").ends_with("on  (.env)"));
     assert!(line("QUERYBOT_PREVIEW_ROWS").ends_with("20  (default)"));
     assert!(line("connections.finance.url").contains("postgres://bot:***@db/finance"));
+    assert!(line("access.admins").ends_with("[slack:U1]  (TOML)"));
+    assert!(line("QUERYBOT_DEFAULT_ROLE").ends_with("analyst  (default)"));
+    assert!(line("QUERYBOT_LIMIT_QUESTIONS").ends_with("12 per hour  (TOML)"));
+    assert!(line("connections.finance.allow").ends_with("[slack:group:S1]  (TOML)"));
+    assert!(line("connections.finance.db_roles.slack:U2").ends_with("fin_reader  (TOML)"));
     for secret in ["sk-very-secret", "hunter2", "pw-secret"] {
         assert!(!printed.contains(secret), "{printed}");
     }
