@@ -116,14 +116,8 @@ impl App {
     ) -> anyhow::Result<()> {
         let address = listener.local_addr().context("listener has no address")?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        // A run outlives its statement timeout only by the time to present and post it.
-        let stalled_after =
-            self.config.limits.statement_timeout + std::time::Duration::from_secs(600);
-        tokio::spawn(housekeeping(
-            self.store.clone(),
-            stalled_after,
-            stopped.clone(),
-        ));
+        tokio::spawn(recover_runs(self.store.clone(), stopped.clone()));
+        tokio::spawn(housekeeping(self.store.clone(), stopped.clone()));
         if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
             tracing::info!("Slack Socket Mode on");
             tokio::spawn(slack::socket_mode(
@@ -227,13 +221,29 @@ const DRAFT_LIFETIME_HOURS: i64 = 24;
 /// How long delivery ids are kept for dedupe; platforms stop retrying within minutes.
 const EVENT_MEMORY_HOURS: i64 = 48;
 
-/// Expires stale drafts, fails runs whose process died, and forgets old delivery ids,
+/// Takes back, every half lease, the runs whose process is gone (their lease passed): each
+/// draft is runnable again and its run recorded as interrupted, until shutdown.
+async fn recover_runs(store: Store, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(crate::store::RUN_LEASE / 2);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = every.tick() => {}
+        }
+        match store.recover_abandoned_runs(chrono::Utc::now()).await {
+            Ok(drafts) => {
+                for draft in drafts {
+                    tracing::warn!(draft_id = %draft.id, "a run's process stopped before it finished; the draft is runnable again");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot look for abandoned runs"),
+        }
+    }
+}
+
+/// Expires stale drafts, forgets old delivery ids and old uses counted against limits,
 /// every ten minutes, until shutdown.
-async fn housekeeping(
-    store: Store,
-    stalled_after: std::time::Duration,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
+async fn housekeeping(store: Store, mut stopped: tokio::sync::watch::Receiver<bool>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tokio::select! {
@@ -248,13 +258,6 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "expired unconfirmed drafts"),
             Err(error) => tracing::warn!(%error, "cannot expire drafts"),
-        }
-        let stalled =
-            chrono::Duration::from_std(stalled_after).unwrap_or(chrono::Duration::hours(1));
-        match store.fail_stalled_runs(now - stalled).await {
-            Ok(0) => {}
-            Ok(failed) => tracing::warn!(failed, "runs stalled and were marked failed"),
-            Err(error) => tracing::warn!(%error, "cannot fail stalled runs"),
         }
         if let Err(error) = store.forget_usage(now - chrono::Duration::days(1)).await {
             tracing::warn!(%error, "cannot forget old uses counted against limits");

@@ -67,6 +67,9 @@ pub const RUN_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
 /// How often a runner renews its lease and looks for a Stop.
 pub const RUN_RENEWAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// What the run record of a run taken back from a gone process says.
+pub const INTERRUPTED: &str = "interrupted: the process running it stopped before it finished";
+
 fn lease() -> chrono::Duration {
     chrono::Duration::from_std(RUN_LEASE).unwrap_or(chrono::Duration::seconds(20))
 }
@@ -413,18 +416,75 @@ impl Store {
         Ok(result.rows_affected())
     }
 
-    /// Fails drafts left running since before `cutoff`: their process stopped mid-run, and
-    /// without this they would answer "already running" forever.
-    pub async fn fail_stalled_runs(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "UPDATE drafts SET state = 'failed', updated_at = $1 \
-             WHERE state = 'running' AND updated_at < $2",
+    /// Takes back runs whose lease passed before `now`: the process running them is gone
+    /// (killed, crashed, cut off). Each draft is pending again, and its run is recorded as
+    /// interrupted, in one transaction; of several replicas doing this at once, one takes
+    /// each. Returns the drafts taken back.
+    pub async fn recover_abandoned_runs(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Draft>, StoreError> {
+        // Runs claimed before leases existed have none: their last change is what is left.
+        let unleased_before = timestamp(now - chrono::Duration::hours(1));
+        let abandoned = sqlx::query(
+            "SELECT id FROM drafts WHERE state = 'running' \
+             AND (lease_until < $1 OR (lease_until IS NULL AND updated_at < $2)) ORDER BY id",
         )
-        .bind(timestamp(Utc::now()))
-        .bind(timestamp(cutoff))
-        .execute(&self.pool)
+        .bind(timestamp(now))
+        .bind(&unleased_before)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(result.rows_affected())
+        let mut recovered = Vec::new();
+        for row in &abandoned {
+            let id: DraftId = parse_column(row, "id")?;
+            let mut tx = self.pool.begin().await?;
+            let before = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {DRAFT_COLUMNS} FROM drafts WHERE id = $1 AND state = 'running' \
+                 AND (lease_until < $2 OR (lease_until IS NULL AND updated_at < $3))"
+            )))
+            .bind(id.to_string())
+            .bind(timestamp(now))
+            .bind(&unleased_before)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(before) = before.as_ref().map(draft_from_row).transpose()? else {
+                continue;
+            };
+            let release = format!(
+                "UPDATE drafts SET state = 'pending', claimed_by = NULL, lease_until = NULL, \
+                 stop_requested_by = NULL, updated_at = $1 \
+                 WHERE id = $2 AND state = 'running' \
+                 AND (lease_until < $1 OR (lease_until IS NULL AND updated_at < $3)) \
+                 RETURNING {DRAFT_COLUMNS}"
+            );
+            let Some(released) = sqlx::query(sqlx::AssertSqlSafe(release))
+                .bind(timestamp(now))
+                .bind(id.to_string())
+                .bind(&unleased_before)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                // Another replica took it back first.
+                continue;
+            };
+            sqlx::query(
+                "INSERT INTO runs (id, draft_id, requested_by, connection, sql, row_count, \
+                 truncated, duration_ms, error, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, 0, 0, $6, $7)",
+            )
+            .bind(RunId::new().to_string())
+            .bind(id.to_string())
+            .bind(before.claimed_by.as_ref().map_or("unknown", UserId::as_str))
+            .bind(&before.connection)
+            .bind(&before.sql)
+            .bind(INTERRUPTED)
+            .bind(timestamp(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            recovered.push(draft_from_row(&released)?);
+        }
+        Ok(recovered)
     }
 
     /// Records an execution and, when it ran a claimed draft, closes that draft as done or
