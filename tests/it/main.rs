@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod conversation;
+mod crash;
 mod discord;
 mod http;
 mod pipeline;

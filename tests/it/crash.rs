@@ -1,0 +1,170 @@
+//! querybot's own processes, killed: a run left "running" by a process that got SIGKILL is
+//! taken back by another replica on the same store once its lease passes, its draft runnable
+//! again and the run recorded as interrupted.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use querybot::config::SecretUrl;
+use querybot::store::{DraftState, Store};
+use serde_json::Value;
+
+use crate::support::db::PgDatabase;
+use crate::support::fake_llm::{FakeLlm, sql_reply};
+use crate::support::fake_slack::{self, FakeSlack, SIGNING_SECRET, TEAM_ID};
+
+/// Counts to a billion: still running when the process is killed.
+const SLOW: &str = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r \
+                    WHERE n < 1000000000) SELECT count(*) AS n FROM r";
+
+/// A `querybot serve` process of its own, killed when dropped.
+struct Replica {
+    child: tokio::process::Child,
+    address: String,
+}
+
+impl Replica {
+    async fn start(settings: &[(&'static str, String)], data: &std::path::Path) -> Replica {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_querybot"))
+            .arg("serve")
+            .current_dir(data)
+            .env_clear()
+            .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("QUERYBOT_DATA_DIR", data)
+            .env("QUERYBOT_LISTEN", &address)
+            .env("QUERYBOT_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("serve starts");
+        let replica = Replica {
+            child,
+            address: format!("http://{address}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{}/healthz", replica.address))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "serve did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        replica
+    }
+
+    /// A signed Slack request, as Slack sends it.
+    async fn slack(&self, path: &str, content_type: &str, body: String) {
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = fake_slack::sign(SIGNING_SECRET, timestamp, &body);
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .header("x-slack-request-timestamp", timestamp.to_string())
+            .header("x-slack-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .expect("the bot answers");
+        assert_eq!(response.status(), 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
+    let db = PgDatabase::create().await;
+    let (llm, slack) = (FakeLlm::start().await, FakeSlack::start().await);
+    llm.script([sql_reply(SLOW, "Counts to a billion.")]);
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut settings = llm.settings();
+    settings.extend(slack.settings());
+    settings.push(("DATABASE_URL", db.url.clone()));
+
+    let mut first = Replica::start(&settings, data.path()).await;
+    let ask = serde_urlencoded::to_string([
+        ("team_id", TEAM_ID),
+        ("channel_id", "C0SALES"),
+        ("user_id", "U1"),
+        ("command", "/ask"),
+        ("text", "count to a billion"),
+        ("response_url", ""),
+        ("trigger_id", "trigger-crash-ask"),
+    ])
+    .expect("form");
+    first
+        .slack("/slack/commands", "application/x-www-form-urlencoded", ask)
+        .await;
+    let shown = slack.wait_for("chat.update", 1).await.remove(0);
+    let draft_id = draft_of(&shown.params).expect("a draft with Run");
+    let message = shown.param("ts").expect("the draft's ts");
+    let click = fake_slack::click_payload(
+        "U1",
+        "querybot_run",
+        &draft_id,
+        &message,
+        "trigger-crash-run",
+    );
+    let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
+    first
+        .slack(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            form,
+        )
+        .await;
+    let running = slack.wait_for("chat.update", 2).await.remove(1);
+    assert!(
+        running.params.to_string().contains("Running"),
+        "{:?}",
+        running.params
+    );
+
+    first.child.start_kill().expect("SIGKILL");
+    first.child.wait().await.expect("gone");
+    let store = Store::connect(&SecretUrl::new(db.url.clone()))
+        .await
+        .expect("store");
+    let id = draft_id.parse().expect("a draft id");
+    let state = |store: Store| async move { store.draft(id).await.expect("read").map(|d| d.state) };
+    assert_eq!(
+        state(store.clone()).await,
+        Some(DraftState::Running),
+        "left running"
+    );
+
+    let _second = Replica::start(&settings, data.path()).await;
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while state(store.clone()).await != Some(DraftState::Pending) {
+        assert!(
+            Instant::now() < deadline,
+            "the other replica did not take the run back"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let runs = store.recent_runs(5).await.expect("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        runs[0].record.error.as_deref(),
+        Some(querybot::store::INTERRUPTED)
+    );
+    assert_eq!(
+        runs[0].record.requested_by.as_str(),
+        format!("slack:{TEAM_ID}:U1")
+    );
+}
+
+/// The draft id a message's Run button carries.
+fn draft_of(params: &Value) -> Option<String> {
+    params["blocks"]
+        .as_array()?
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == "querybot_run")?["value"]
+        .as_str()
+        .map(str::to_owned)
+}
