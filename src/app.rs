@@ -12,6 +12,7 @@ use crate::demo;
 use crate::llm;
 use crate::pipeline::{Pipeline, Settings, examples};
 use crate::store::Store;
+use crate::surface::Courier;
 use crate::surface::discord::{self, Discord};
 use crate::surface::slack::{self, Slack};
 use crate::warehouse::{self, Connections};
@@ -116,7 +117,14 @@ impl App {
     ) -> anyhow::Result<()> {
         let address = listener.local_addr().context("listener has no address")?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(recover_runs(self.store.clone(), stopped.clone()));
+        let mut couriers: Vec<Arc<dyn Courier>> = Vec::new();
+        if let Some(slack) = &self.slack {
+            couriers.push(Arc::new(slack.clone()));
+        }
+        if let Some(discord) = &self.discord {
+            couriers.push(Arc::new(discord.clone()));
+        }
+        tokio::spawn(recover_runs(self.store.clone(), couriers, stopped.clone()));
         tokio::spawn(housekeeping(self.store.clone(), stopped.clone()));
         if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
             tracing::info!("Slack Socket Mode on");
@@ -222,8 +230,13 @@ const DRAFT_LIFETIME_HOURS: i64 = 24;
 const EVENT_MEMORY_HOURS: i64 = 48;
 
 /// Takes back, every half lease, the runs whose process is gone (their lease passed): each
-/// draft is runnable again and its run recorded as interrupted, until shutdown.
-async fn recover_runs(store: Store, mut stopped: tokio::sync::watch::Receiver<bool>) {
+/// draft is runnable again, its run recorded as interrupted, and its conversation told, on
+/// the platform it is on, until shutdown.
+async fn recover_runs(
+    store: Store,
+    couriers: Vec<Arc<dyn Courier>>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     let mut every = tokio::time::interval(crate::store::RUN_LEASE / 2);
     loop {
         tokio::select! {
@@ -234,10 +247,36 @@ async fn recover_runs(store: Store, mut stopped: tokio::sync::watch::Receiver<bo
             Ok(drafts) => {
                 for draft in drafts {
                     tracing::warn!(draft_id = %draft.id, "a run's process stopped before it finished; the draft is runnable again");
+                    tell_interrupted(&store, &couriers, &draft).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "cannot look for abandoned runs"),
         }
+    }
+}
+
+/// Tells a taken-back run's conversation, through the surface of its platform.
+async fn tell_interrupted(
+    store: &Store,
+    couriers: &[Arc<dyn Courier>],
+    draft: &crate::store::Draft,
+) {
+    let conversation = match store.conversation_key(draft.conversation).await {
+        Ok(Some(conversation)) => conversation,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, "cannot find an interrupted run's conversation");
+            return;
+        }
+    };
+    let Some(courier) = couriers
+        .iter()
+        .find(|c| c.platform() == conversation.platform)
+    else {
+        return;
+    };
+    if let Err(error) = courier.tell_interrupted(&conversation, draft).await {
+        tracing::warn!(%error, draft_id = %draft.id, "cannot tell a conversation its run was interrupted");
     }
 }
 

@@ -335,6 +335,16 @@ impl Bot {
         Ok(draft)
     }
 
+    /// Remembers the message that shows a draft, so that it can be updated without an
+    /// inbound event (when a run whose process died is taken back).
+    pub async fn remember_message(&self, id: DraftId, message: &str) -> Result<(), Failure> {
+        self.pipeline
+            .store()
+            .set_draft_message(id, message)
+            .await
+            .map_err(|e| self.failure(&e.into()))
+    }
+
     /// Stop: asks whichever process runs the draft to cancel its query. The run itself then
     /// ends as [`Finished::Stopped`] and tells the conversation.
     pub async fn stop(&self, id: DraftId, by: &Person) -> Result<(), Failure> {

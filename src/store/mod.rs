@@ -76,7 +76,7 @@ fn lease() -> chrono::Duration {
 
 const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, sql, explanation, \
      estimated_rows, scan, repair_rounds, prompt_tokens, completion_tokens, state, claimed_by, \
-     created_at, updated_at, verified";
+     created_at, updated_at, verified, message";
 
 impl Store {
     /// Connects to `sqlite://PATH` (creating the file and its folders) or `postgres://...`.
@@ -202,7 +202,7 @@ impl Store {
         let insert = format!(
             "INSERT INTO drafts ({DRAFT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, $13, $13, \
-             $14) \
+             $14, NULL) \
              RETURNING {DRAFT_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(insert))
@@ -389,6 +389,16 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(draft_from_row).transpose()
+    }
+
+    /// Remembers the message that shows a draft, as its platform finds it again.
+    pub async fn set_draft_message(&self, id: DraftId, message: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE drafts SET message = $1 WHERE id = $2")
+            .bind(message)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Cancels a pending draft; `false` when it was not pending any more.
@@ -775,7 +785,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let scripts: [(i64, &str, &'static str); 7] = match backend {
+    let scripts: [(i64, &str, &'static str); 8] = match backend {
         Backend::Postgres => [
             (
                 1,
@@ -811,6 +821,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 7,
                 "feedback",
                 include_str!("../../migrations/postgres/0007_feedback.sql"),
+            ),
+            (
+                8,
+                "draft message",
+                include_str!("../../migrations/postgres/0008_draft_message.sql"),
             ),
         ],
         Backend::Sqlite => [
@@ -848,6 +863,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 7,
                 "feedback",
                 include_str!("../../migrations/sqlite/0007_feedback.sql"),
+            ),
+            (
+                8,
+                "draft message",
+                include_str!("../../migrations/sqlite/0008_draft_message.sql"),
             ),
         ],
     };
@@ -920,6 +940,7 @@ fn draft_from_row(row: &AnyRow) -> Result<Draft, StoreError> {
             .map(|json| serde_json::from_str(&json))
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("a draft's verification: {e}")))?,
+        message: row.try_get("message")?,
     })
 }
 

@@ -273,6 +273,8 @@ pub struct Draft {
     pub updated_at: DateTime<Utc>,
     /// Set when the SQL is one of the connection's verified queries.
     pub verified: Option<Verified>,
+    /// The message that shows the draft, as its platform finds it again.
+    pub message: Option<String>,
 }
 
 /// That a draft's SQL is a verified query, and whose.

@@ -104,7 +104,11 @@ pub async fn rerun(
         .await?;
     let conversation = conversation_of(&placeholder);
     match bot.rerun(earlier, conversation, by).await {
-        Ok(draft) => outbox.update(&placeholder, Reply::Draft(&draft)).await,
+        Ok(draft) => {
+            outbox.update(&placeholder, Reply::Draft(&draft)).await?;
+            remember(bot, &draft, &placeholder).await;
+            Ok(())
+        }
         Err(failure) => outbox.update(&placeholder, Reply::Failure(&failure)).await,
     }
 }
@@ -194,8 +198,33 @@ pub async fn draft_into(
         }
     };
     match asked {
-        Ok(draft) => outbox.update(placeholder, Reply::Draft(&draft)).await,
+        Ok(draft) => {
+            outbox.update(placeholder, Reply::Draft(&draft)).await?;
+            remember(bot, &draft, placeholder).await;
+            Ok(())
+        }
         Err(failure) => outbox.update(placeholder, Reply::Failure(&failure)).await,
+    }
+}
+
+/// Keeps where a draft is shown; without it, only a thread notice can follow a restart.
+async fn remember(bot: &Bot, draft: &Draft, message: &MessageRef) {
+    if let Err(failure) = bot.remember_message(draft.id, &message.0).await {
+        tracing::warn!(detail = %failure.detail, "cannot remember a draft's message");
+    }
+}
+
+/// A run taken back after its process died, told in its conversation: the notice, and the
+/// draft shown again with its buttons where its message is known.
+pub async fn interrupted_elsewhere(outbox: &dyn Outbox, draft: &Draft) -> Result<(), SurfaceError> {
+    outbox.post(Reply::Notice(RUN_INTERRUPTED)).await?;
+    match &draft.message {
+        Some(message) => {
+            outbox
+                .update(&MessageRef(message.clone()), Reply::Draft(draft))
+                .await
+        }
+        None => Ok(()),
     }
 }
 

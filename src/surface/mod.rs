@@ -14,7 +14,7 @@ pub mod slack;
 
 use async_trait::async_trait;
 
-use crate::bot::{Answer, Draft, Failure, HistoryEntry, UserId};
+use crate::bot::{Answer, ConversationKey, Draft, Failure, HistoryEntry, Platform, UserId};
 use crate::present::words::{self, RunStatus};
 
 /// Something querybot says in a conversation, before any platform draws it.
@@ -118,6 +118,19 @@ pub fn history_line(entry: &HistoryEntry) -> String {
         entry.state.as_str(),
         entry.question.trim()
     )
+}
+
+/// A platform that can speak in a stored conversation with no inbound event to answer: after
+/// another process died mid-run, say.
+#[async_trait]
+pub trait Courier: Send + Sync {
+    fn platform(&self) -> Platform;
+    /// Tells `conversation` its run of `draft` was interrupted, and shows the draft again.
+    async fn tell_interrupted(
+        &self,
+        conversation: &ConversationKey,
+        draft: &Draft,
+    ) -> Result<(), SurfaceError>;
 }
 
 /// A message querybot posted, as its platform finds it again (a Slack `ts`, a Discord id).

@@ -29,6 +29,7 @@ pub(crate) fn draft_of(question: &str, sql: &str) -> Draft {
         created_at: Utc::now(),
         updated_at: Utc::now(),
         verified: None,
+        message: None,
     }
 }
 

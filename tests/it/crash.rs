@@ -1,6 +1,6 @@
 //! querybot's own processes, killed: a run left "running" by a process that got SIGKILL is
-//! taken back by another replica on the same store once its lease passes, its draft runnable
-//! again and the run recorded as interrupted.
+//! taken back by another replica on the same store once its lease passes: its draft runnable
+//! again, the run recorded as interrupted, and the thread told.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -99,7 +99,8 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
         .slack("/slack/commands", "application/x-www-form-urlencoded", ask)
         .await;
     let shown = slack.wait_for("chat.update", 1).await.remove(0);
-    let draft_id = draft_of(&shown.params).expect("a draft with Run");
+    let draft_id =
+        draft_of(&shown.params).unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
     let message = shown.param("ts").expect("the draft's ts");
     let click = fake_slack::click_payload(
         "U1",
@@ -145,6 +146,17 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    // The thread is told, and the draft shows its Run button again.
+    let told = slack.wait_for("chat.postMessage", 2).await.remove(1);
+    assert_eq!(told.param("thread_ts").as_deref(), Some(message.as_str()));
+    assert!(
+        told.params.to_string().contains("interrupted by a restart"),
+        "{:?}",
+        told.params
+    );
+    let again = slack.wait_for("chat.update", 3).await.remove(2);
+    assert_eq!(again.param("ts").as_deref(), Some(message.as_str()));
+    assert_eq!(draft_of(&again.params).as_deref(), Some(draft_id.as_str()));
     let runs = store.recent_runs(5).await.expect("runs");
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(

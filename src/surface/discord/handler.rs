@@ -23,8 +23,8 @@ use super::outbox::{self, DiscordOutbox};
 use super::render;
 use super::rest::{self, RestError};
 use crate::bot::{
-    Bot, ConversationKey, DraftId, Identity, Person, Platform, Question, StoreError, SurfaceState,
-    UserId,
+    Bot, ConversationKey, Draft, DraftId, Identity, Person, Platform, Question, StoreError,
+    SurfaceState, UserId,
 };
 use crate::config::{DEFAULT_CONNECTION, DiscordConfig};
 use crate::surface::flow::{self, Heard, Hearing};
@@ -616,5 +616,23 @@ impl Discord {
                 done.map_err(DiscordError::Flow)
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::surface::Courier for Discord {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    async fn tell_interrupted(
+        &self,
+        conversation: &ConversationKey,
+        draft: &Draft,
+    ) -> Result<(), SurfaceError> {
+        let channel: Id<ChannelMarker> = conversation.thread.parse()?;
+        // Nobody is mentioned in a notice or a draft: the person is the author, for form.
+        let author: Id<UserMarker> = draft.author.platform_user().parse().unwrap_or(Id::new(1));
+        flow::interrupted_elsewhere(&self.outbox(channel, author, None), draft).await
     }
 }

@@ -632,3 +632,29 @@ impl SlackError {
         }
     }
 }
+
+#[async_trait::async_trait]
+impl crate::surface::Courier for Slack {
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+
+    async fn tell_interrupted(
+        &self,
+        conversation: &ConversationKey,
+        draft: &Draft,
+    ) -> Result<(), SurfaceError> {
+        let workspace = self
+            .workspace(&conversation.workspace)
+            .await
+            .map_err(|e| -> SurfaceError { Box::new(e) })?;
+        // Nobody is mentioned in a notice or a draft.
+        let outbox = self.outbox(
+            &workspace,
+            &conversation.channel,
+            Some(&conversation.thread),
+            "",
+        );
+        flow::interrupted_elsewhere(&outbox, draft).await
+    }
+}
