@@ -22,6 +22,10 @@ pub use crate::store::{
     Platform, RunId, Scan, SlackInstallation, StoreError, UserId,
 };
 
+/// What people are told while querybot's own database does not answer.
+pub const STORE_DOWN: &str =
+    "querybot's own database is not answering right now; try again in a minute.";
+
 /// A failure as the user sees it, and as the logs keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -478,9 +482,7 @@ pub fn failure(error: &PipelineError, llm: &dyn LlmProvider) -> Failure {
         | PipelineError::Catalog(crate::pipeline::catalog::CatalogError::Warehouse(error)) => {
             warehouse_message(error)
         }
-        PipelineError::Store(store) if store_unreachable(store) => {
-            "querybot's own database is not answering right now; try again in a minute.".to_owned()
-        }
+        PipelineError::Store(store) if store_unreachable(store) => STORE_DOWN.to_owned(),
         PipelineError::Catalog(_)
         | PipelineError::Store(_)
         | PipelineError::Present(_)

@@ -7,6 +7,7 @@ mod conversation;
 mod crash;
 mod discord;
 mod http;
+mod outage;
 mod pipeline;
 mod slack;
 mod slack_fake;

@@ -14,17 +14,18 @@ use serde_json::json;
 use super::Slack;
 use super::payload::{self, Event, Inbound};
 use super::verify;
-use crate::bot::{EventId, InvalidId};
+use crate::bot::{EventId, InvalidId, STORE_DOWN};
 
 pub(super) async fn events(State(slack): State<Slack>, Signed(body): Signed) -> Response {
     match payload::event_body(&body) {
         Ok(Inbound::UrlVerification { challenge }) => {
             Json(json!({ "challenge": challenge })).into_response()
         }
-        Ok(inbound) => {
-            dispatch(slack, inbound).await;
-            StatusCode::OK.into_response()
-        }
+        // Slack delivers the event again later, when the store may answer.
+        Ok(inbound) => match dispatch(slack, inbound).await {
+            Dispatched::StoreDown => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            Dispatched::Handled => StatusCode::OK.into_response(),
+        },
         Err(error) => malformed(&error),
     }
 }
@@ -34,10 +35,12 @@ pub(super) async fn commands(State(slack): State<Slack>, Signed(body): Signed) -
         Ok(command) if command.text.trim().is_empty() => {
             Json(json!({ "response_type": "ephemeral", "text": Slack::help() })).into_response()
         }
-        Ok(command) => {
-            dispatch(slack, Inbound::Command(command)).await;
-            StatusCode::OK.into_response()
-        }
+        Ok(command) => match dispatch(slack, Inbound::Command(command)).await {
+            Dispatched::StoreDown => {
+                Json(json!({ "response_type": "ephemeral", "text": STORE_DOWN })).into_response()
+            }
+            Dispatched::Handled => StatusCode::OK.into_response(),
+        },
         Err(error) => malformed(&error),
     }
 }
@@ -48,12 +51,22 @@ pub(super) async fn interactions(State(slack): State<Slack>, Signed(body): Signe
             Some(errors) => Json(errors).into_response(),
             None => StatusCode::OK.into_response(),
         },
-        Ok(inbound) => {
-            dispatch(slack, inbound).await;
-            StatusCode::OK.into_response()
-        }
+        // A click Slack shows as failed; pressing again works once the store answers.
+        Ok(inbound) => match dispatch(slack, inbound).await {
+            Dispatched::StoreDown => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            Dispatched::Handled => StatusCode::OK.into_response(),
+        },
         Err(error) => malformed(&error),
     }
+}
+
+/// What became of a delivery.
+pub(super) enum Dispatched {
+    /// Started, or dropped on purpose (a duplicate, something querybot does not act on).
+    Handled,
+    /// The store could not record it, so it was not started: the platform should deliver it
+    /// again, or the person try again.
+    StoreDown,
 }
 
 /// How long an edit may take to check: Slack closes the modal with an error at three seconds.
@@ -77,7 +90,7 @@ pub(super) async fn edit_answer(
 }
 
 /// Starts the work for an inbound payload, once per delivery id, and returns at once.
-pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
+pub(super) async fn dispatch(slack: Slack, inbound: Inbound) -> Dispatched {
     let key = match &inbound {
         Inbound::Event { event_id, .. } => event_id.clone(),
         // Commands and clicks have no event id; each carries a single-use trigger id.
@@ -86,19 +99,19 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
         Inbound::Feedback(feedback) => format!("view:{}", feedback.view),
         Inbound::Ignored(reason) => {
             tracing::debug!(%reason, "ignored Slack payload");
-            return;
+            return Dispatched::Handled;
         }
-        Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) => return,
+        Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) => return Dispatched::Handled,
     };
     match first_sighting(&slack, &key).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::info!(%key, "duplicate Slack delivery dropped");
-            return;
+            return Dispatched::Handled;
         }
         Err(error) => {
-            tracing::warn!(%key, %error, "dedupe failed; dropping the delivery to be safe");
-            return;
+            tracing::warn!(%key, %error, "the store cannot record the delivery; not started");
+            return Dispatched::StoreDown;
         }
     }
     // Forgetting a workspace is one quick delete: done before the acknowledgement.
@@ -109,7 +122,7 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
     } = inbound
     {
         slack.event(&team, Event::Uninstalled).await;
-        return;
+        return Dispatched::Handled;
     }
     let tasks = slack.tasks().clone();
     tasks.spawn(async move {
@@ -121,6 +134,7 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) {
             Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) | Inbound::Ignored(_) => {}
         }
     });
+    Dispatched::Handled
 }
 
 async fn first_sighting(slack: &Slack, key: &str) -> Result<bool, String> {

@@ -146,8 +146,13 @@ async fn answer(slack: &Slack, kind: &str, envelope: &Value) -> Option<Value> {
             Some(json!({ "response_type": "ephemeral", "text": Slack::help() }))
         }
         Ok(inbound) => {
-            ingress::dispatch(slack.clone(), inbound).await;
-            None
+            let command = matches!(inbound, Inbound::Command(_));
+            match ingress::dispatch(slack.clone(), inbound).await {
+                ingress::Dispatched::StoreDown if command => {
+                    Some(json!({ "response_type": "ephemeral", "text": crate::bot::STORE_DOWN }))
+                }
+                _ => None,
+            }
         }
         Err(error) => {
             // Acknowledged all the same: a payload we cannot read would come back forever.

@@ -1,0 +1,134 @@
+//! querybot's own database going away while serving (its PostgreSQL restarted, a network
+//! cut), then coming back: readiness says which check fails, a question gets one sentence
+//! instead of silence, and service resumes without a restart.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::support::chat::{self, Chat};
+use crate::support::db::PgDatabase;
+use crate::support::fake_llm::sql_reply;
+use crate::support::fake_slack::{self, SIGNING_SECRET, TEAM_ID};
+
+/// A TCP relay to PostgreSQL that the test can cut (dropping every open connection and
+/// refusing new ones) and restore.
+struct Relay {
+    address: std::net::SocketAddr,
+    cut: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let relay = Relay {
+            address: listener.local_addr().expect("address"),
+            cut: Arc::default(),
+            open: Arc::default(),
+        };
+        let (cut, open) = (relay.cut.clone(), relay.open.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if cut.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let target = target.clone();
+                let relayed = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                open.lock().expect("open").push(relayed.abort_handle());
+            }
+        });
+        relay
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for connection in self.open.lock().expect("open").drain(..) {
+            connection.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_goes_away_is_said_and_service_resumes_when_it_is_back() {
+    let db = PgDatabase::create().await;
+    let mut url = url::Url::parse(&db.url).expect("a URL");
+    let target = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let relay = Relay::start(target).await;
+    url.set_port(Some(relay.address.port())).expect("a port");
+    url.set_host(Some("127.0.0.1")).expect("a host");
+    let chat = chat::slack(&[("DATABASE_URL", url.as_str())]).await;
+    chat.llm()
+        .respond_with(|_| sql_reply("SELECT count(*) AS n FROM orders", "Counts orders."));
+    chat.ask("how many orders?").await;
+
+    relay.cut();
+    let app = chat.app();
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.expect("json");
+    assert_ne!(body["checks"]["store"], "ok", "{body}");
+    assert_eq!(body["checks"]["warehouse"], "ok", "{body}");
+    let answered = slash_ask(&chat, "how many orders now?", "trigger-outage-1").await;
+    assert_eq!(answered["text"], querybot::bot::STORE_DOWN, "{answered}");
+
+    relay.restore();
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(ready.status(), 200, "ready again without a restart");
+    chat.ask("and how many orders now?").await;
+}
+
+/// `/ask text` to the chat's app, signed as Slack signs it; the response's JSON, if any.
+async fn slash_ask(chat: &dyn Chat, text: &str, trigger: &str) -> Value {
+    let body = serde_urlencoded::to_string([
+        ("team_id", TEAM_ID),
+        ("channel_id", chat::SLACK_CHANNEL),
+        ("user_id", "U1"),
+        ("command", "/ask"),
+        ("text", text),
+        ("response_url", ""),
+        ("trigger_id", trigger),
+    ])
+    .expect("form");
+    let timestamp = chrono::Utc::now().timestamp();
+    let app = chat.app();
+    let response = app
+        .client
+        .post(format!("{}/slack/commands", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header(
+            "x-slack-signature",
+            fake_slack::sign(SIGNING_SECRET, timestamp, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap_or(Value::Null)
+}
