@@ -132,3 +132,48 @@ async fn slash_ask(chat: &dyn Chat, text: &str, trigger: &str) -> Value {
     assert_eq!(response.status(), 200);
     response.json().await.unwrap_or(Value::Null)
 }
+
+/// On Discord an interaction that cannot be recorded is answered privately with the same
+/// sentence: Discord takes one first response per interaction, so replicas cannot answer
+/// it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discord_interaction_while_the_store_is_away_is_told_so() {
+    use crate::support::fake_discord::{ASKER, CHANNEL, FakeDiscord};
+    use crate::support::fake_llm::FakeLlm;
+    let db = PgDatabase::create().await;
+    let mut url = url::Url::parse(&db.url).expect("a URL");
+    let target = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let relay = Relay::start(target).await;
+    url.set_port(Some(relay.address.port())).expect("a port");
+    url.set_host(Some("127.0.0.1")).expect("a host");
+    let (llm, discord) = (FakeLlm::start().await, FakeDiscord::start().await);
+    let settings = chat::settings_of(
+        vec![llm.settings(), discord.settings()],
+        &[],
+        &[("DATABASE_URL", url.as_str())],
+    );
+    let _app = chat::spawn(&settings).await;
+    discord.wait_identified(1).await;
+    relay.cut();
+    let ask = discord.slash_ask(ASKER, CHANNEL, "how many orders?");
+    discord.dispatch_interaction(&ask);
+    let callback = discord
+        .wait_for(
+            "POST",
+            "/interactions/{interaction_id}/{interaction_token}/callback",
+            1,
+        )
+        .await
+        .remove(0);
+    assert_eq!(callback.body["type"], 4, "{}", callback.body);
+    assert_eq!(callback.body["data"]["flags"], 64, "privately");
+    let said = callback.body["data"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(said.contains("database is not answering"), "{said}");
+    assert!(llm.requests().is_empty());
+}

@@ -115,10 +115,16 @@ pub async fn serve(
             }
             Event::InteractionCreate(interaction) => {
                 let id = format!("discord:interaction:{}", interaction.id);
-                if discord.first_sighting(&id).await {
+                let sighting = discord.sighting(&id).await;
+                if sighting != super::Sighting::Again {
                     let discord = discord.clone();
                     discord.tasks().clone().spawn(async move {
-                        discord.interaction_over_gateway(interaction.0).await;
+                        match sighting {
+                            super::Sighting::StoreDown => {
+                                discord.store_down_over_gateway(interaction.0).await;
+                            }
+                            _ => discord.interaction_over_gateway(interaction.0).await,
+                        }
                     });
                 }
             }

@@ -59,9 +59,13 @@ pub(super) async fn interactions(
         return (StatusCode::SERVICE_UNAVAILABLE, "querybot is restarting").into_response();
     }
     let id = format!("discord:interaction:{}", interaction.id);
-    if !discord.first_sighting(&id).await {
+    match discord.sighting(&id).await {
+        super::Sighting::First => {}
         // Another replica (or an earlier delivery) answers it.
-        return StatusCode::NO_CONTENT.into_response();
+        super::Sighting::Again => return StatusCode::NO_CONTENT.into_response(),
+        super::Sighting::StoreDown => {
+            return Json(super::respond::store_down()).into_response();
+        }
     }
     let (response, follow_up) = discord.first_response(&interaction).await;
     if let Some(follow_up) = follow_up {

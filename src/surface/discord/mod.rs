@@ -35,20 +35,53 @@ pub fn router(discord: Discord) -> Router {
         .with_state(discord)
 }
 
+/// Whether a delivery was seen before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sighting {
+    First,
+    Again,
+    /// The store did not answer. An interaction is then answered with that, privately:
+    /// Discord takes one first response per interaction, so replicas cannot answer twice.
+    StoreDown,
+}
+
 impl Discord {
     /// Records a delivery; `false` when it was seen before (a redelivery, or another
     /// replica's). When the store cannot tell, the event is skipped: answering twice is worse
     /// than a question the asker repeats.
     async fn first_sighting(&self, id: &str) -> bool {
+        self.sighting(id).await == Sighting::First
+    }
+
+    /// Records a delivery, and says whether it is the first, a repeat, or unknown because
+    /// the store does not answer.
+    async fn sighting(&self, id: &str) -> Sighting {
         let Ok(event) = id.parse() else {
-            return false;
+            return Sighting::Again;
         };
         match self.state().first_sighting(&event).await {
-            Ok(first) => first,
+            Ok(true) => Sighting::First,
+            Ok(false) => Sighting::Again,
             Err(error) => {
-                tracing::warn!(%error, id, "cannot record a Discord delivery; skipped");
-                false
+                tracing::warn!(%error, id, "cannot record a Discord delivery");
+                Sighting::StoreDown
             }
+        }
+    }
+
+    /// An interaction from the gateway while the store does not answer: said privately.
+    async fn store_down_over_gateway(
+        &self,
+        interaction: twilight_model::application::interaction::Interaction,
+    ) {
+        let client = self.rest().interaction(interaction.application_id);
+        let response = respond::store_down();
+        let sent = rest::send("callback", || {
+            client.create_response(interaction.id, &interaction.token, &response)
+        })
+        .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "interaction callback failed");
         }
     }
 

@@ -248,6 +248,11 @@ fn update_message(drawn: Drawn) -> InteractionResponse {
     )
 }
 
+/// The first response to an interaction querybot cannot record: the store does not answer.
+pub(super) fn store_down() -> InteractionResponse {
+    ephemeral(crate::bot::STORE_DOWN)
+}
+
 fn ephemeral(text: &str) -> InteractionResponse {
     ephemeral_drawn(render::notice(text))
 }
