@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use querybot::config::SecretUrl;
 use querybot::store::{DraftState, Store};
-use serde_json::Value;
 
+use crate::support::chat;
 use crate::support::db::PgDatabase;
 use crate::support::fake_llm::{FakeLlm, sql_reply};
 use crate::support::fake_slack::{self, FakeSlack, SIGNING_SECRET, TEAM_ID};
@@ -99,8 +99,8 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
         .slack("/slack/commands", "application/x-www-form-urlencoded", ask)
         .await;
     let shown = slack.wait_for("chat.update", 1).await.remove(0);
-    let draft_id =
-        draft_of(&shown.params).unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
+    let draft_id = chat::slack_draft_id(&shown.params)
+        .unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
     let message = shown.param("ts").expect("the draft's ts");
     let click = fake_slack::click_payload(
         "U1",
@@ -156,7 +156,10 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
     );
     let again = slack.wait_for("chat.update", 3).await.remove(2);
     assert_eq!(again.param("ts").as_deref(), Some(message.as_str()));
-    assert_eq!(draft_of(&again.params).as_deref(), Some(draft_id.as_str()));
+    assert_eq!(
+        chat::slack_draft_id(&again.params).as_deref(),
+        Some(draft_id.as_str())
+    );
     let runs = store.recent_runs(5).await.expect("runs");
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(
@@ -167,16 +170,4 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
         runs[0].record.requested_by.as_str(),
         format!("slack:{TEAM_ID}:U1")
     );
-}
-
-/// The draft id a message's Run button carries.
-fn draft_of(params: &Value) -> Option<String> {
-    params["blocks"]
-        .as_array()?
-        .iter()
-        .filter(|b| b["type"] == "actions")
-        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-        .find(|e| e["action_id"] == "querybot_run")?["value"]
-        .as_str()
-        .map(str::to_owned)
 }

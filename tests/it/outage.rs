@@ -47,6 +47,20 @@ impl Relay {
         relay
     }
 
+    /// A relay to `db`'s server, and `db`'s URL through it.
+    async fn to(db: &PgDatabase) -> (Relay, url::Url) {
+        let mut url = url::Url::parse(&db.url).expect("a URL");
+        let target = format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port().unwrap_or(5432)
+        );
+        let relay = Relay::start(target).await;
+        url.set_port(Some(relay.address.port())).expect("a port");
+        url.set_host(Some("127.0.0.1")).expect("a host");
+        (relay, url)
+    }
+
     fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
         for connection in self.open.lock().expect("open").drain(..) {
@@ -62,15 +76,7 @@ impl Relay {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_goes_away_is_said_and_service_resumes_when_it_is_back() {
     let db = PgDatabase::create().await;
-    let mut url = url::Url::parse(&db.url).expect("a URL");
-    let target = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432)
-    );
-    let relay = Relay::start(target).await;
-    url.set_port(Some(relay.address.port())).expect("a port");
-    url.set_host(Some("127.0.0.1")).expect("a host");
+    let (relay, url) = Relay::to(&db).await;
     let chat = chat::slack(&[("DATABASE_URL", url.as_str())]).await;
     chat.llm()
         .respond_with(|_| sql_reply("SELECT count(*) AS n FROM orders", "Counts orders."));
@@ -141,15 +147,7 @@ async fn a_discord_interaction_while_the_store_is_away_is_told_so() {
     use crate::support::fake_discord::{ASKER, CHANNEL, FakeDiscord};
     use crate::support::fake_llm::FakeLlm;
     let db = PgDatabase::create().await;
-    let mut url = url::Url::parse(&db.url).expect("a URL");
-    let target = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432)
-    );
-    let relay = Relay::start(target).await;
-    url.set_port(Some(relay.address.port())).expect("a port");
-    url.set_host(Some("127.0.0.1")).expect("a host");
+    let (relay, url) = Relay::to(&db).await;
     let (llm, discord) = (FakeLlm::start().await, FakeDiscord::start().await);
     let settings = chat::settings_of(
         vec![llm.settings(), discord.settings()],

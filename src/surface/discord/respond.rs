@@ -155,16 +155,7 @@ impl Discord {
             Ok(draft) => draft,
             Err(failure) => return ephemeral_drawn(render::failure(&failure)),
         };
-        let (custom_id, title, components) = render::feedback_modal(&draft);
-        InteractionResponse {
-            kind: InteractionResponseType::Modal,
-            data: Some(InteractionResponseData {
-                custom_id: Some(custom_id),
-                title: Some(title),
-                components: Some(components),
-                ..Default::default()
-            }),
-        }
+        modal(render::feedback_modal(&draft))
     }
 
     async fn editor(&self, draft: DraftId, by: &Person) -> InteractionResponse {
@@ -173,15 +164,7 @@ impl Discord {
             Err(failure) => return ephemeral_drawn(render::failure(&failure)),
         };
         match render::edit_modal(&draft) {
-            Some((custom_id, title, components)) => InteractionResponse {
-                kind: InteractionResponseType::Modal,
-                data: Some(InteractionResponseData {
-                    custom_id: Some(custom_id),
-                    title: Some(title),
-                    components: Some(components),
-                    ..Default::default()
-                }),
-            },
+            Some(drawn) => modal(drawn),
             None => ephemeral(SQL_TOO_LONG),
         }
     }
@@ -246,6 +229,25 @@ fn update_message(drawn: Drawn) -> InteractionResponse {
             ..Default::default()
         }),
     )
+}
+
+/// A modal from its custom id, title and components.
+fn modal(
+    (custom_id, title, components): (
+        String,
+        String,
+        Vec<twilight_model::channel::message::Component>,
+    ),
+) -> InteractionResponse {
+    InteractionResponse {
+        kind: InteractionResponseType::Modal,
+        data: Some(InteractionResponseData {
+            custom_id: Some(custom_id),
+            title: Some(title),
+            components: Some(components),
+            ..Default::default()
+        }),
+    }
 }
 
 /// The first response to an interaction querybot cannot record: the store does not answer.

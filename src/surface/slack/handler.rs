@@ -384,15 +384,21 @@ impl Slack {
     }
 
     async fn run(&self, action: &Action) -> Result<(), SlackError> {
-        let workspace = self.workspace(&action.team).await?;
-        let by = self
-            .person(&workspace, &action.team, &action.user, &action.channel)
-            .await;
+        let (workspace, by) = self.clicker(action).await?;
         let outbox = self.action_outbox(&workspace, action);
         let draft_message = MessageRef(action.message_ts.clone());
         flow::run(&self.0.bot, &outbox, &draft_message, action.draft, &by)
             .await
             .map_err(SlackError::Flow)
+    }
+
+    /// The workspace of a click and the person who clicked, as the access rules see them.
+    async fn clicker(&self, action: &Action) -> Result<(Workspace, Person), SlackError> {
+        let workspace = self.workspace(&action.team).await?;
+        let by = self
+            .person(&workspace, &action.team, &action.user, &action.channel)
+            .await;
+        Ok((workspace, by))
     }
 
     /// The outbox for a click: the draft's channel and thread, the person who clicked.
@@ -410,10 +416,7 @@ impl Slack {
     }
 
     async fn open_editor(&self, action: &Action) -> Result<(), SlackError> {
-        let workspace = self.workspace(&action.team).await?;
-        let by = self
-            .person(&workspace, &action.team, &action.user, &action.channel)
-            .await;
+        let (workspace, by) = self.clicker(action).await?;
         let outbox = self.action_outbox(&workspace, action);
         let draft = match self.0.bot.draft_for(action.draft, &by).await {
             Ok(draft) => draft,
@@ -489,10 +492,7 @@ impl Slack {
     }
 
     async fn cancel(&self, action: &Action) -> Result<(), SlackError> {
-        let workspace = self.workspace(&action.team).await?;
-        let by = self
-            .person(&workspace, &action.team, &action.user, &action.channel)
-            .await;
+        let (workspace, by) = self.clicker(action).await?;
         let outbox = self.action_outbox(&workspace, action);
         let draft_message = MessageRef(action.message_ts.clone());
         flow::cancel(&self.0.bot, &outbox, &draft_message, action.draft, &by)
@@ -502,10 +502,7 @@ impl Slack {
 
     /// Re-run from a history: the new draft starts a conversation in the channel.
     async fn rerun(&self, action: &Action) -> Result<(), SlackError> {
-        let workspace = self.workspace(&action.team).await?;
-        let by = self
-            .person(&workspace, &action.team, &action.user, &action.channel)
-            .await;
+        let (workspace, by) = self.clicker(action).await?;
         let outbox = self.outbox(&workspace, &action.channel, None, &action.user);
         let conversation_of = |placeholder: &MessageRef| ConversationKey {
             platform: Platform::Slack,
@@ -519,10 +516,7 @@ impl Slack {
     }
 
     async fn approve(&self, action: &Action) -> Result<(), SlackError> {
-        let workspace = self.workspace(&action.team).await?;
-        let by = self
-            .person(&workspace, &action.team, &action.user, &action.channel)
-            .await;
+        let (workspace, by) = self.clicker(action).await?;
         let outbox = self.action_outbox(&workspace, action);
         flow::approve(&self.0.bot, &outbox, action.draft, &by)
             .await
@@ -531,10 +525,7 @@ impl Slack {
 
     /// A 👎 opens "what was wrong?"; its submission comes back as [`Slack::feedback`].
     async fn ask_what_was_wrong(&self, action: &Action) -> Result<(), SlackError> {
-        let workspace = self.workspace(&action.team).await?;
-        let by = self
-            .person(&workspace, &action.team, &action.user, &action.channel)
-            .await;
+        let (workspace, by) = self.clicker(action).await?;
         let outbox = self.action_outbox(&workspace, action);
         let draft = match self.0.bot.draft_for_feedback(action.draft, &by).await {
             Ok(draft) => draft,
@@ -596,10 +587,7 @@ impl Slack {
     }
 
     async fn stop(&self, action: &Action) -> Result<(), SlackError> {
-        let workspace = self.workspace(&action.team).await?;
-        let by = self
-            .person(&workspace, &action.team, &action.user, &action.channel)
-            .await;
+        let (workspace, by) = self.clicker(action).await?;
         let outbox = self.action_outbox(&workspace, action);
         flow::stop(&self.0.bot, &outbox, action.draft, &by)
             .await

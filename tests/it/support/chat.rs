@@ -256,7 +256,8 @@ impl SlackChat {
     }
 }
 
-fn slack_draft_id(params: &Value) -> Option<String> {
+/// The draft id a Slack message's Run button carries.
+pub(crate) fn slack_draft_id(params: &Value) -> Option<String> {
     params["blocks"]
         .as_array()?
         .iter()
