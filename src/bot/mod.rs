@@ -207,6 +207,10 @@ impl Bot {
     /// many clicks), so a surface can show that it is running.
     pub async fn start(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
         let draft = self.authorize(id, by).await?;
+        // A second click on a draft already running says so, without using up a run.
+        if draft.state != DraftState::Pending {
+            return Err(self.failure(&PipelineError::NotPending(draft.state)));
+        }
         self.permit(policy::Act::Run, by, &draft.connection, None, Some(&draft))
             .await?;
         self.pipeline

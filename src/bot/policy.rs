@@ -136,10 +136,14 @@ impl Bot {
         if per_person > 0 {
             let key = format!("{what}:{}", person.id);
             if let Some(wait) = self.take(&key, per_person).await? {
+                let (done, one, many, again) = match act {
+                    Act::Ask => ("asked", "question", "questions", "ask"),
+                    _ => ("run", "query", "queries", "run one"),
+                };
+                let n = u64::from(per_person);
                 let why = format!(
-                    "You've {} {per_person} {what} in the last hour; you can {} again in {}.",
-                    if act == Act::Ask { "asked" } else { "started" },
-                    if act == Act::Ask { "ask" } else { "run one" },
+                    "You've {done} {n} {} in the last hour; you can {again} again in {}.",
+                    crate::present::words::plural(n, one, many),
                     crate::present::words::wait(wait)
                 );
                 return Err(self.refuse(act, person, connection, why).await);

@@ -208,6 +208,24 @@ async fn history_reruns_and_admin_commands(surface: Surface) {
     );
 }
 
+/// Runs have their own limit, and a second click on a draft already run does not use one.
+async fn a_run_past_the_limit_says_when_to_run_again(surface: Surface) {
+    let (chat, _dir) = team_chat(surface, "", &[], &[("QUERYBOT_LIMIT_RUNS", "1")]).await;
+    chat.llm()
+        .respond_with(|_| sql_reply(COUNT_ORDERS, "Counts orders."));
+    let first = chat.ask("how many orders?").await;
+    chat.click(Who::Asker, &first, Action::Run).await;
+    chat.answer(&first, 1).await;
+    chat.click(Who::Asker, &first, Action::Run).await;
+    let told = chat.private_notices(Who::Asker, 1).await;
+    assert!(told[0].contains("already been run"), "{told:?}");
+    let second = chat.ask("how many orders now?").await;
+    chat.click(Who::Asker, &second, Action::Run).await;
+    chat.says("run 1 query in the last hour; you can run one again in 60 minutes")
+        .await;
+    assert_eq!(chat.answers_so_far(), 1);
+}
+
 macro_rules! on_both_surfaces {
     ($($story:ident),* $(,)?) => {
         mod slack_surface {
@@ -230,6 +248,7 @@ on_both_surfaces!(
     a_connection_open_to_a_group_refuses_everyone_else,
     a_question_past_the_limit_says_when_to_ask_again,
     history_reruns_and_admin_commands,
+    a_run_past_the_limit_says_when_to_run_again,
 );
 
 /// Two people ask the same question of a PostgreSQL warehouse whose row-level security
