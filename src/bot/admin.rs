@@ -5,7 +5,7 @@
 use super::{Bot, ConversationKey, Draft, DraftId, Failure, Person};
 use crate::config::Role;
 use crate::pipeline::{Ask, PipelineError};
-use crate::store::{AuditEntry, HistoryEntry};
+use crate::store::HistoryEntry;
 
 /// How many questions `/ask history` shows.
 const HISTORY_LENGTH: i64 = 10;
@@ -108,7 +108,8 @@ impl Bot {
             crate::pipeline::catalog::refresh(self.pipeline.store(), warehouse.as_ref(), None)
                 .await
                 .map_err(|e| self.failure(&e.into()))?;
-        self.audited(by, "admin refresh", Some(name), None).await;
+        self.audit(by, "admin refresh", Some(name), "done", None)
+            .await;
         Ok(format!(
             "Read the catalog of `{name}` again: {} tables and views.",
             catalog.tables.len()
@@ -134,7 +135,8 @@ impl Bot {
                 reference: String::new(),
             });
         }
-        self.audited(by, "admin unverify", None, Some(id)).await;
+        self.audit(by, "admin unverify", None, "done", Some(id))
+            .await;
         Ok(format!("Removed verified query {id}."))
     }
 
@@ -153,40 +155,13 @@ impl Bot {
             action,
             self.access.contact()
         );
-        let entry = AuditEntry {
-            person: by.id.clone(),
-            action: action.to_owned(),
-            connection: connection.map(str::to_owned),
-            outcome: "refused".to_owned(),
-            detail: Some(why.clone()),
-        };
-        if let Err(error) = self.pipeline.store().audit(&entry).await {
-            tracing::warn!(%error, "cannot record a refusal in the audit");
-        }
+        self.audit(by, action, connection, "refused", Some(&why))
+            .await;
         Err(Failure {
             user_message: why.clone(),
             detail: why,
             private: true,
             reference: String::new(),
         })
-    }
-
-    async fn audited(
-        &self,
-        by: &Person,
-        action: &str,
-        connection: Option<&str>,
-        detail: Option<&str>,
-    ) {
-        let entry = AuditEntry {
-            person: by.id.clone(),
-            action: action.to_owned(),
-            connection: connection.map(str::to_owned),
-            outcome: "done".to_owned(),
-            detail: detail.map(str::to_owned),
-        };
-        if let Err(error) = self.pipeline.store().audit(&entry).await {
-            tracing::warn!(%error, "cannot record an admin action in the audit");
-        }
     }
 }

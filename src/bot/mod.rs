@@ -244,13 +244,7 @@ impl Bot {
         match ran {
             Ok(answer) => Ok(Finished::Answered(Box::new(answer))),
             Err(PipelineError::Stopped { by }) => {
-                let draft = self
-                    .pipeline
-                    .store()
-                    .draft(id)
-                    .await
-                    .map_err(|e| self.failure(&e.into()))?
-                    .ok_or_else(|| self.failure(&PipelineError::DraftNotFound))?;
+                let draft = self.load(id).await?;
                 if by == UserId::shutdown() {
                     Ok(Finished::Interrupted { draft })
                 } else {
@@ -264,7 +258,7 @@ impl Bot {
     /// A thumbs-up on the answer to draft `id`: recorded, and from an analyst or an admin on
     /// an answered draft, its question and SQL become a verified query of the connection.
     pub async fn approve(&self, id: DraftId, by: &Person) -> Result<Approval, Failure> {
-        let draft = self.feedback_on(id, by).await?;
+        let draft = self.draft_for_feedback(id, by).await?;
         let store = self.pipeline.store();
         let good = crate::store::Feedback {
             person: by.id.clone(),
@@ -286,22 +280,20 @@ impl Bot {
         if !promoted {
             return Ok(Approval::AlreadyVerified);
         }
-        let entry = crate::store::AuditEntry {
-            person: by.id.clone(),
-            action: "verify".to_owned(),
-            connection: Some(draft.connection.clone()),
-            outcome: "done".to_owned(),
-            detail: Some(draft.sql.clone()),
-        };
-        if let Err(error) = store.audit(&entry).await {
-            tracing::warn!(%error, "cannot record a verification in the audit");
-        }
+        self.audit(
+            by,
+            "verify",
+            Some(&draft.connection),
+            "done",
+            Some(&draft.sql),
+        )
+        .await;
         Ok(Approval::Verified)
     }
 
     /// A thumbs-down on the answer to draft `id`, with what was wrong.
     pub async fn complain(&self, id: DraftId, by: &Person, comment: &str) -> Result<(), Failure> {
-        self.feedback_on(id, by).await?;
+        self.draft_for_feedback(id, by).await?;
         let bad = crate::store::Feedback {
             person: by.id.clone(),
             verdict: "bad".to_owned(),
@@ -315,20 +307,10 @@ impl Bot {
             .map_err(|e| self.failure(&e.into()))
     }
 
-    /// The draft an answer came from, if `by` may say what was wrong with it.
+    /// The draft an answer came from, if `by` may use its connection (and so say what they
+    /// think of the answer).
     pub async fn draft_for_feedback(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
-        self.feedback_on(id, by).await
-    }
-
-    /// The draft an answer came from, if `by` may use its connection.
-    async fn feedback_on(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
-        let draft = self
-            .pipeline
-            .store()
-            .draft(id)
-            .await
-            .map_err(|e| self.failure(&e.into()))?
-            .ok_or_else(|| self.failure(&PipelineError::DraftNotFound))?;
+        let draft = self.load(id).await?;
         if !self.access.may_use(&draft.connection, by) {
             return Err(Failure {
                 user_message: format!(
@@ -388,15 +370,42 @@ impl Bot {
             .cancel_draft(id)
             .await
             .map_err(|e| self.failure(&e.into()))?;
-        let draft = store
-            .draft(id)
-            .await
-            .map_err(|e| self.failure(&e.into()))?
-            .ok_or_else(|| self.failure(&PipelineError::DraftNotFound))?;
+        let draft = self.load(id).await?;
         if cancelled {
             Ok(draft)
         } else {
             Err(self.failure(&PipelineError::NotPending(draft.state)))
+        }
+    }
+
+    /// A draft by id, or the failure that says it is gone.
+    async fn load(&self, id: DraftId) -> Result<Draft, Failure> {
+        self.pipeline
+            .store()
+            .draft(id)
+            .await
+            .map_err(|e| self.failure(&e.into()))?
+            .ok_or_else(|| self.failure(&PipelineError::DraftNotFound))
+    }
+
+    /// Records a refusal or an admin action; the action goes ahead even if the record fails.
+    async fn audit(
+        &self,
+        by: &Person,
+        action: &str,
+        connection: Option<&str>,
+        outcome: &str,
+        detail: Option<&str>,
+    ) {
+        let entry = crate::store::AuditEntry {
+            person: by.id.clone(),
+            action: action.to_owned(),
+            connection: connection.map(str::to_owned),
+            outcome: outcome.to_owned(),
+            detail: detail.map(str::to_owned),
+        };
+        if let Err(error) = self.pipeline.store().audit(&entry).await {
+            tracing::warn!(%error, action, "cannot write the audit record");
         }
     }
 
@@ -406,11 +415,7 @@ impl Bot {
 
     async fn authorize(&self, id: DraftId, by: &Person) -> Result<Draft, Failure> {
         let by = &by.id;
-        let draft = match self.pipeline.store().draft(id).await {
-            Ok(Some(draft)) => draft,
-            Ok(None) => return Err(self.failure(&PipelineError::DraftNotFound)),
-            Err(error) => return Err(self.failure(&error.into())),
-        };
+        let draft = self.load(id).await?;
         if self.permission == RunPermission::Author && &draft.author != by {
             return Err(Failure {
                 user_message: "Only the person who asked can run, edit or cancel this query; \

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use super::{Bot, Failure, Person};
 use crate::config::Role;
-use crate::store::{AuditEntry, Draft};
+use crate::store::Draft;
 
 /// What a person tried, for refusals and the audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,16 +162,14 @@ impl Bot {
 
     /// A refusal for the person alone, recorded in the audit.
     async fn refuse(&self, act: Act, person: &Person, connection: &str, why: String) -> Failure {
-        let entry = AuditEntry {
-            person: person.id.clone(),
-            action: act.as_str().to_owned(),
-            connection: Some(connection.to_owned()),
-            outcome: "refused".to_owned(),
-            detail: Some(why.clone()),
-        };
-        if let Err(error) = self.pipeline.store().audit(&entry).await {
-            tracing::warn!(%error, "cannot record a refusal in the audit");
-        }
+        self.audit(
+            person,
+            act.as_str(),
+            Some(connection),
+            "refused",
+            Some(&why),
+        )
+        .await;
         ::metrics::counter!("querybot_refusals_total", "action" => act.as_str()).increment(1);
         tracing::info!(person = %person.id, action = act.as_str(), %connection, reason = %why, "refused");
         Failure {

@@ -11,7 +11,7 @@ use querybot::store::{DraftState, Store};
 use crate::support::chat;
 use crate::support::db::PgDatabase;
 use crate::support::fake_llm::{FakeLlm, sql_reply};
-use crate::support::fake_slack::{self, FakeSlack, SIGNING_SECRET, TEAM_ID};
+use crate::support::fake_slack::{self, FakeSlack, TEAM_ID};
 
 /// Counts to a billion: still running when the process is killed.
 const SLOW: &str = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r \
@@ -59,17 +59,9 @@ impl Replica {
 
     /// A signed Slack request, as Slack sends it.
     async fn slack(&self, path: &str, content_type: &str, body: String) {
-        let timestamp = chrono::Utc::now().timestamp();
-        let signature = fake_slack::sign(SIGNING_SECRET, timestamp, &body);
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.address))
-            .header("content-type", content_type)
-            .header("x-slack-request-timestamp", timestamp.to_string())
-            .header("x-slack-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .expect("the bot answers");
+        let url = format!("{}{path}", self.address);
+        let response =
+            fake_slack::send_signed(&reqwest::Client::new(), &url, content_type, body).await;
         assert_eq!(response.status(), 200);
     }
 }

@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::support::chat::{self, Chat};
 use crate::support::db::PgDatabase;
 use crate::support::fake_llm::sql_reply;
-use crate::support::fake_slack::{self, SIGNING_SECRET, TEAM_ID};
+use crate::support::fake_slack::{self, TEAM_ID};
 
 /// A TCP relay to PostgreSQL that the test can cut (dropping every open connection and
 /// refusing new ones) and restore.
@@ -83,13 +83,7 @@ async fn a_store_that_goes_away_is_said_and_service_resumes_when_it_is_back() {
     chat.ask("how many orders?").await;
 
     relay.cut();
-    let app = chat.app();
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .expect("answers");
+    let ready = readiness(&chat).await;
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.expect("json");
     assert_ne!(body["checks"]["store"], "ok", "{body}");
@@ -98,14 +92,18 @@ async fn a_store_that_goes_away_is_said_and_service_resumes_when_it_is_back() {
     assert_eq!(answered["text"], querybot::bot::STORE_DOWN, "{answered}");
 
     relay.restore();
-    let ready = app
-        .client
+    let ready = readiness(&chat).await;
+    assert_eq!(ready.status(), 200, "ready again without a restart");
+    chat.ask("and how many orders now?").await;
+}
+
+async fn readiness(chat: &dyn Chat) -> reqwest::Response {
+    let app = chat.app();
+    app.client
         .get(format!("{}/readyz", app.address))
         .send()
         .await
-        .expect("answers");
-    assert_eq!(ready.status(), 200, "ready again without a restart");
-    chat.ask("and how many orders now?").await;
+        .expect("answers")
 }
 
 /// `/ask text` to the chat's app, signed as Slack signs it; the response's JSON, if any.
@@ -120,21 +118,10 @@ async fn slash_ask(chat: &dyn Chat, text: &str, trigger: &str) -> Value {
         ("trigger_id", trigger),
     ])
     .expect("form");
-    let timestamp = chrono::Utc::now().timestamp();
     let app = chat.app();
-    let response = app
-        .client
-        .post(format!("{}/slack/commands", app.address))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-slack-request-timestamp", timestamp.to_string())
-        .header(
-            "x-slack-signature",
-            fake_slack::sign(SIGNING_SECRET, timestamp, &body),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("answers");
+    let url = format!("{}/slack/commands", app.address);
+    let response =
+        fake_slack::send_signed(&app.client, &url, "application/x-www-form-urlencoded", body).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap_or(Value::Null)
 }

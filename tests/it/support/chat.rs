@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::app::{TestApp, spawn_app};
 use super::fake_discord::{self, BOT_USER, FakeDiscord};
 use super::fake_llm::FakeLlm;
-use super::fake_slack::{self, FakeSlack, SIGNING_SECRET, TEAM_ID};
+use super::fake_slack::{self, FakeSlack, TEAM_ID};
 
 /// Who acts: the person who asked, or someone else in the channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,17 +208,8 @@ impl SlackChat {
         content_type: &str,
         body: String,
     ) -> reqwest::Response {
-        let timestamp = chrono::Utc::now().timestamp();
-        let signature = fake_slack::sign(SIGNING_SECRET, timestamp, &body);
-        app.client
-            .post(format!("{}{path}", app.address))
-            .header("content-type", content_type)
-            .header("x-slack-request-timestamp", timestamp.to_string())
-            .header("x-slack-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .expect("the bot answers")
+        let url = format!("{}{path}", app.address);
+        fake_slack::send_signed(&app.client, &url, content_type, body).await
     }
 
     async fn interaction(&self, payload: Value) -> reqwest::Response {

@@ -529,6 +529,26 @@ pub(crate) fn click_payload(
     })
 }
 
+/// `body` to `url`, signed now with the fake's signing secret, as Slack sends requests.
+pub(crate) async fn send_signed(
+    client: &reqwest::Client,
+    url: &str,
+    content_type: &str,
+    body: String,
+) -> reqwest::Response {
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = sign(SIGNING_SECRET, timestamp, &body);
+    client
+        .post(url)
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .expect("the bot answers")
+}
+
 /// `v0=<hex HMAC-SHA256 of "v0:{timestamp}:{body}">`, Slack's `X-Slack-Signature`.
 pub(crate) fn sign(signing_secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(signing_secret.as_bytes())
