@@ -124,6 +124,12 @@ impl App {
         if let Some(discord) = &self.discord {
             couriers.push(Arc::new(discord.clone()));
         }
+        tokio::spawn(recover_deliveries(
+            self.store.clone(),
+            couriers.clone(),
+            self.tasks.clone(),
+            stopped.clone(),
+        ));
         tokio::spawn(recover_runs(self.store.clone(), couriers, stopped.clone()));
         tokio::spawn(housekeeping(self.store.clone(), stopped.clone()));
         if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
@@ -228,6 +234,58 @@ const STOP_TELLING: std::time::Duration = std::time::Duration::from_secs(3);
 const DRAFT_LIFETIME_HOURS: i64 = 24;
 /// How long delivery ids are kept for dedupe; platforms stop retrying within minutes.
 const EVENT_MEMORY_HOURS: i64 = 48;
+
+/// Keeps this process's claims on the deliveries it handles, and takes back those another
+/// process acknowledged and left unhandled (it died), for the courier of their platform to
+/// handle again. Claims are renewed until the last work in flight ends, through the drain;
+/// nothing is taken back once shutdown begins.
+async fn recover_deliveries(
+    store: Store,
+    couriers: Vec<Arc<dyn Courier>>,
+    tasks: TaskTracker,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(crate::store::DELIVERY_RENEWAL);
+    loop {
+        every.tick().await;
+        let now = chrono::Utc::now();
+        if let Err(error) = store.renew_deliveries(now).await {
+            tracing::warn!(%error, "cannot renew the claims on deliveries in hand");
+        }
+        if *stopped.borrow() {
+            if tasks.is_empty() {
+                return;
+            }
+            continue;
+        }
+        let platforms: Vec<&str> = couriers.iter().map(|c| c.platform().as_str()).collect();
+        match store.reclaim_deliveries(now, &platforms).await {
+            Ok((taken, given_up)) => {
+                for event in given_up {
+                    tracing::error!(
+                        event = event.as_str(),
+                        attempts = crate::store::DELIVERY_ATTEMPTS,
+                        "a delivery failed every attempt to handle it; given up"
+                    );
+                }
+                for delivery in taken {
+                    let platform = delivery
+                        .event
+                        .as_str()
+                        .split(':')
+                        .next()
+                        .unwrap_or_default();
+                    if let Some(courier) =
+                        couriers.iter().find(|c| c.platform().as_str() == platform)
+                    {
+                        courier.replay(delivery).await;
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot look for deliveries left unhandled"),
+        }
+    }
+}
 
 /// Takes back, every half lease, the runs whose process is gone (their lease passed): each
 /// draft is runnable again, its run recorded as interrupted, and its conversation told, on

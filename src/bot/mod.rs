@@ -14,7 +14,7 @@ use crate::warehouse::WarehouseError;
 
 pub use crate::config::{Identity, Role};
 pub use access::{Access, Person};
-pub use state::SurfaceState;
+pub use state::{SurfaceState, Unhandled};
 // The vocabulary surfaces speak: they import it from here, never from the layers below.
 pub use crate::pipeline::{Answer, Ask, RunOptions, SavedChart};
 pub use crate::store::{

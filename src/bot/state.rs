@@ -1,10 +1,13 @@
-//! The little of the store a surface may touch itself: delivery dedupe, whether a thread is a
-//! conversation, and a platform's installs. Everything about drafts and runs goes through
+//! The little of the store a surface may touch itself: the delivery inbox (dedupe, and
+//! deliveries kept until handled), whether a thread is a conversation, and a platform's
+//! installs. Everything about drafts and runs goes through
 //! [`Bot`](super::Bot).
 
 use chrono::{DateTime, Utc};
 
 use crate::store::{ConversationKey, EventId, SlackInstallation, Store, StoreError};
+
+pub use crate::store::Unhandled;
 
 /// A narrow handle on the store for surfaces.
 #[derive(Debug, Clone)]
@@ -20,6 +23,27 @@ impl SurfaceState {
     /// Records a delivery; `false` when it was seen before (a retry, or another replica's).
     pub async fn first_sighting(&self, event: &EventId) -> Result<bool, StoreError> {
         self.store.first_sighting(event).await
+    }
+
+    /// Records a delivery with its payload before it is acknowledged, claimed by this
+    /// process; `false` when it was seen before (and then nothing is recorded).
+    pub async fn accept(&self, event: &EventId, payload: &str) -> Result<bool, StoreError> {
+        self.store.accept_delivery(event, payload, Utc::now()).await
+    }
+
+    /// Marks a delivery handled; it will not be handled again.
+    pub async fn handled(&self, event: &EventId) -> Result<(), StoreError> {
+        self.store.delivery_handled(event).await
+    }
+
+    /// Hands a delivery this process cannot finish to whichever process takes it first.
+    pub async fn release(&self, event: &EventId) -> Result<(), StoreError> {
+        self.store.release_delivery(event, Utc::now()).await
+    }
+
+    /// Keeps the message posted for a delivery, for a second attempt to reuse.
+    pub async fn note_message(&self, event: &EventId, message: &str) -> Result<(), StoreError> {
+        self.store.note_delivery_message(event, message).await
     }
 
     /// Whether a thread already is a conversation, so a reply in it is a follow-up.

@@ -6,6 +6,7 @@
 //! fixed-width UTC text. Schema changes live in `migrations/{postgres,sqlite}`, embedded in
 //! the binary. Every write that touches more than one row runs in one transaction.
 
+mod deliveries;
 mod model;
 mod teams;
 
@@ -20,6 +21,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Row, SqlSafeStr};
 
+pub use deliveries::{
+    DELIVERY_ATTEMPTS, DELIVERY_LEASE, DELIVERY_RENEWAL, THIS_PROCESS, Unhandled,
+};
 pub use model::{
     ConversationId, ConversationKey, Draft, DraftId, DraftState, EventId, InvalidId, NewDraft,
     NewRun, Platform, Run, RunId, Scan, Turn, UserId, Verified,
@@ -785,7 +789,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
 
 /// The migrations for one backend, embedded so the binary needs no files beside it.
 pub fn migrator(backend: Backend) -> Migrator {
-    let scripts: [(i64, &str, &'static str); 8] = match backend {
+    let scripts: [(i64, &str, &'static str); 9] = match backend {
         Backend::Postgres => [
             (
                 1,
@@ -826,6 +830,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 8,
                 "draft message",
                 include_str!("../../migrations/postgres/0008_draft_message.sql"),
+            ),
+            (
+                9,
+                "delivery inbox",
+                include_str!("../../migrations/postgres/0009_delivery_inbox.sql"),
             ),
         ],
         Backend::Sqlite => [
@@ -868,6 +877,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 8,
                 "draft message",
                 include_str!("../../migrations/sqlite/0008_draft_message.sql"),
+            ),
+            (
+                9,
+                "delivery inbox",
+                include_str!("../../migrations/sqlite/0009_delivery_inbox.sql"),
             ),
         ],
     };

@@ -10,6 +10,7 @@ use crate::bot::{
 };
 use crate::present::words::RunStatus;
 
+use super::receipt::Receipt;
 use super::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
 
 /// What the placeholder says while the LLM writes SQL.
@@ -17,6 +18,11 @@ pub const WRITING_SQL: &str = "writing SQL…";
 
 /// Said in place of a draft that was still being written when the process stopped.
 pub const STOPPED_WRITING: &str = "querybot restarted before the SQL was ready; please ask again.";
+
+/// Said in place of a draft still being written when the process stopped, when the question
+/// is kept for the next process (or another replica) to answer.
+pub const WRITING_RESUMES: &str =
+    "querybot is restarting; this question will be answered as soon as it is back.";
 
 /// Said in the thread of a run the process could not finish before it stopped.
 pub const RUN_INTERRUPTED: &str =
@@ -159,13 +165,15 @@ pub async fn hear(state: &SurfaceState, heard: &Heard<'_>) -> Result<Hearing, St
     })
 }
 
-/// Posts a placeholder for `question`, asks the bot (with the [`Question`] that `ask_for`
-/// makes once the placeholder exists, since a new conversation's thread may be that very
-/// message), and puts the draft or the failure in the placeholder's place.
+/// Posts a placeholder for `question` (or reuses the one an earlier attempt at the same
+/// delivery posted), asks the bot (with the [`Question`] that `ask_for` makes once the
+/// placeholder exists, since a new conversation's thread may be that very message), and puts
+/// the draft or the failure in the placeholder's place.
 /// A question that is a [`ChatCommand`] is answered privately instead, with no placeholder.
 pub async fn question(
     bot: &Bot,
     outbox: &dyn Outbox,
+    receipt: &Receipt,
     question: &str,
     by: &Person,
     ask_for: impl FnOnce(&MessageRef) -> Question + Send,
@@ -173,27 +181,42 @@ pub async fn question(
     if let Some(asked) = ChatCommand::parse(question) {
         return command(bot, outbox, by, &asked).await;
     }
-    let placeholder = outbox
-        .post(Reply::Progress {
-            question,
-            status: WRITING_SQL,
-        })
-        .await?;
+    let progress = Reply::Progress {
+        question,
+        status: WRITING_SQL,
+    };
+    let placeholder = match receipt.earlier() {
+        Some(earlier) => {
+            outbox.update(&earlier, progress).await?;
+            earlier
+        }
+        None => {
+            let placeholder = outbox.post(progress).await?;
+            receipt.posted(&placeholder).await;
+            placeholder
+        }
+    };
     let ask = ask_for(&placeholder);
-    draft_into(bot, outbox, &placeholder, &ask).await
+    draft_into(bot, outbox, receipt, &placeholder, &ask).await
 }
 
 /// Asks the bot and puts the draft, or the failure, in place of a placeholder the platform
-/// already shows (a deferred reply, say).
+/// already shows (a deferred reply, say). Cut short by shutdown, a question kept in the
+/// store is released for the next process to answer; any other is given up.
 pub async fn draft_into(
     bot: &Bot,
     outbox: &dyn Outbox,
+    receipt: &Receipt,
     placeholder: &MessageRef,
     ask: &Question,
 ) -> Result<(), SurfaceError> {
     let asked = tokio::select! {
         asked = bot.ask(ask) => asked,
         () = bot.stopping().cancelled() => {
+            if receipt.is_kept() {
+                receipt.release().await;
+                return outbox.update(placeholder, Reply::Notice(WRITING_RESUMES)).await;
+            }
             return outbox.update(placeholder, Reply::Notice(STOPPED_WRITING)).await;
         }
     };
@@ -234,6 +257,7 @@ pub async fn interrupted_elsewhere(outbox: &dyn Outbox, draft: &Draft) -> Result
 pub async fn run(
     bot: &Bot,
     outbox: &dyn Outbox,
+    receipt: &Receipt,
     draft_message: &MessageRef,
     id: DraftId,
     by: &Person,
@@ -245,6 +269,9 @@ pub async fn run(
         Ok(draft) => draft,
         Err(failure) => return tell(outbox, &failure).await,
     };
+    // Claimed: from here the run's lease answers for it (a process that dies now leaves an
+    // interrupted run that any replica takes back), not the click's delivery.
+    receipt.handled().await;
     let running = Reply::Status {
         draft: &draft,
         status: RunStatus::Running,

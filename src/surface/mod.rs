@@ -8,6 +8,7 @@
 pub mod console;
 pub mod discord;
 pub mod flow;
+pub mod receipt;
 #[cfg(test)]
 pub(crate) mod render_tests;
 pub mod slack;
@@ -120,11 +121,14 @@ pub fn history_line(entry: &HistoryEntry) -> String {
     )
 }
 
-/// A platform that can speak in a stored conversation with no inbound event to answer: after
-/// another process died mid-run, say.
+/// A platform that can act with no inbound event to answer, after another process died: it
+/// speaks in a stored conversation, and handles a delivery that process left unhandled.
 #[async_trait]
 pub trait Courier: Send + Sync {
     fn platform(&self) -> Platform;
+    /// Handles again a delivery of this platform that a process acknowledged and did not
+    /// handle; the work goes on in the background, and marks it handled when done.
+    async fn replay(&self, delivery: crate::bot::Unhandled);
     /// Tells `conversation` its run of `draft` was interrupted, and shows the draft again.
     async fn tell_interrupted(
         &self,

@@ -75,6 +75,9 @@ on_both_stores!(
     only_pending_drafts_can_be_edited_or_cancelled,
     stale_pending_drafts_expire,
     retried_events_are_seen_once,
+    a_delivery_left_unhandled_is_taken_back_once,
+    handled_and_renewed_deliveries_are_not_taken_back,
+    a_delivery_that_keeps_failing_is_given_up,
     turns_carry_the_current_sql_of_their_drafts,
     a_draft_for_an_unknown_conversation_leaves_nothing_behind,
     catalogs_are_cached_per_connection,
@@ -408,6 +411,124 @@ async fn retried_events_are_seen_once(backing: &Backing, store: Store) {
         1
     );
     assert!(store.first_sighting(&event).await.expect("dedupe"));
+}
+
+/// A delivery acknowledged by a process that then died: once its claim lapses, replicas
+/// racing to take it back get it exactly once, with its payload and what was posted for it.
+async fn a_delivery_left_unhandled_is_taken_back_once(backing: &Backing, store: Store) {
+    let event: EventId = "slack:trigger:T-left".parse().expect("event id");
+    let now = Utc::now();
+    assert!(
+        store
+            .accept_delivery(&event, "{\"q\":1}", now)
+            .await
+            .expect("accept")
+    );
+    assert!(
+        !store
+            .accept_delivery(&event, "{}", now)
+            .await
+            .expect("again"),
+        "a redelivery is not a second delivery"
+    );
+    store
+        .note_delivery_message(&event, "1700000000.000100")
+        .await
+        .expect("note");
+    // Within the claim nothing is taken back.
+    let (taken, _) = store
+        .reclaim_deliveries(now, &["slack"])
+        .await
+        .expect("reclaim");
+    assert!(taken.is_empty(), "a live claim is left alone: {taken:?}");
+    let later = now + Duration::seconds(31);
+    let replica = backing.open().await;
+    let racers: Vec<_> = [store.clone(), replica.clone(), store.clone(), replica]
+        .into_iter()
+        .map(|store| tokio::spawn(async move { store.reclaim_deliveries(later, &["slack"]).await }))
+        .collect();
+    let mut taken = Vec::new();
+    for racer in racers {
+        taken.extend(racer.await.expect("task").expect("reclaim").0);
+    }
+    assert_eq!(taken.len(), 1, "one replica takes it: {taken:?}");
+    assert_eq!(taken[0].event, event);
+    assert_eq!(taken[0].payload, "{\"q\":1}");
+    assert_eq!(taken[0].message.as_deref(), Some("1700000000.000100"));
+    assert_eq!(taken[0].attempt, 2);
+    // A platform this process does not serve is left for another.
+    let other: EventId = "discord:message:42".parse().expect("event id");
+    store
+        .accept_delivery(&other, "{}", now)
+        .await
+        .expect("accept");
+    let (taken, _) = store
+        .reclaim_deliveries(later, &["slack"])
+        .await
+        .expect("reclaim");
+    assert!(taken.is_empty(), "{taken:?}");
+    store.delivery_handled(&event).await.expect("handled");
+    store.delivery_handled(&other).await.expect("handled");
+    assert_eq!(store.unhandled_deliveries().await.expect("count"), 0);
+}
+
+async fn handled_and_renewed_deliveries_are_not_taken_back(_: &Backing, store: Store) {
+    let now = Utc::now();
+    let handled: EventId = "slack:Ev-handled".parse().expect("event id");
+    let renewed: EventId = "slack:Ev-renewed".parse().expect("event id");
+    let released: EventId = "slack:Ev-released".parse().expect("event id");
+    for event in [&handled, &renewed, &released] {
+        store
+            .accept_delivery(event, "{}", now)
+            .await
+            .expect("accept");
+    }
+    store.delivery_handled(&handled).await.expect("handled");
+    // This process renews what it still holds, 25 s on: good for another 30 s.
+    let renewal = now + Duration::seconds(25);
+    assert!(store.renew_deliveries(renewal).await.expect("renew") >= 2);
+    // A process shutting down releases what it cannot finish: it is taken at once.
+    store
+        .release_delivery(&released, renewal)
+        .await
+        .expect("release");
+    let check = renewal + Duration::seconds(1);
+    let (taken, _) = store
+        .reclaim_deliveries(check, &["slack"])
+        .await
+        .expect("reclaim");
+    let taken: Vec<_> = taken.into_iter().map(|d| d.event).collect();
+    assert_eq!(taken, vec![released], "only the released one is taken back");
+}
+
+async fn a_delivery_that_keeps_failing_is_given_up(_: &Backing, store: Store) {
+    let event: EventId = "slack:Ev-poison".parse().expect("event id");
+    let mut now = Utc::now();
+    store
+        .accept_delivery(&event, "{}", now)
+        .await
+        .expect("accept");
+    let mut attempts = 1;
+    loop {
+        now += Duration::seconds(31);
+        let (taken, given_up) = store
+            .reclaim_deliveries(now, &["slack"])
+            .await
+            .expect("reclaim");
+        if !given_up.is_empty() {
+            assert_eq!(given_up, vec![event.clone()]);
+            break;
+        }
+        assert_eq!(taken.len(), 1);
+        attempts += 1;
+        assert!(attempts <= 10, "never given up");
+    }
+    assert_eq!(
+        attempts,
+        querybot::store::DELIVERY_ATTEMPTS,
+        "handled as many times as allowed, then given up"
+    );
+    assert_eq!(store.unhandled_deliveries().await.expect("count"), 0);
 }
 
 async fn turns_carry_the_current_sql_of_their_drafts(_: &Backing, store: Store) {

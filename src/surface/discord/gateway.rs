@@ -111,11 +111,12 @@ pub async fn serve(
                 discord
                     .tasks()
                     .clone()
-                    .spawn(async move { discord.message(message.0).await });
+                    .spawn(async move { discord.message(message.0, None).await });
             }
             Event::InteractionCreate(interaction) => {
                 let id = format!("discord:interaction:{}", interaction.id);
-                let sighting = discord.sighting(&id).await;
+                let payload = serde_json::to_string(&interaction.0).unwrap_or_default();
+                let (sighting, receipt) = discord.accept(&id, &payload).await;
                 if sighting != super::Sighting::Again {
                     let discord = discord.clone();
                     discord.tasks().clone().spawn(async move {
@@ -123,7 +124,11 @@ pub async fn serve(
                             super::Sighting::StoreDown => {
                                 discord.store_down_over_gateway(interaction.0).await;
                             }
-                            _ => discord.interaction_over_gateway(interaction.0).await,
+                            _ => {
+                                discord
+                                    .interaction_over_gateway(interaction.0, receipt)
+                                    .await
+                            }
                         }
                     });
                 }

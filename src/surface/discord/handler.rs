@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 use twilight_http::Client;
-use twilight_model::application::interaction::Interaction;
+use twilight_model::application::interaction::{Interaction, InteractionType};
 use twilight_model::channel::message::{Message, MessageType};
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::id::Id;
@@ -28,6 +28,7 @@ use crate::bot::{
 };
 use crate::config::{DEFAULT_CONNECTION, DiscordConfig};
 use crate::surface::flow::{self, Heard, Hearing};
+use crate::surface::receipt::Receipt;
 use crate::surface::{Outbox, Reply, SurfaceError};
 
 /// The slash command querybot registers.
@@ -43,6 +44,9 @@ const NO_THREAD: &str = "I can't start a thread here: give querybot the Create P
      and Send Messages in Threads permissions in this channel, or ask inside a thread.";
 const NO_ACCESS: &str = "I can't post in this channel: give querybot the View Channel and Send \
      Messages permissions here, or ask me somewhere else.";
+/// Discord's code for "a thread has already been created for this message".
+const THREAD_EXISTS: u64 = 160004;
+
 pub(super) const DISCORD_FAILED: &str =
     "Something went wrong talking to Discord; please try again.";
 
@@ -287,12 +291,14 @@ impl Discord {
         }
     }
 
-    /// A message, already deduplicated: a question when it mentions querybot, is a DM, or
-    /// continues a conversation thread.
-    pub async fn message(&self, message: Message) {
+    /// A message: a question when it mentions querybot, is a DM, or continues a
+    /// conversation thread. Such a message is kept in the delivery inbox (and deduplicated)
+    /// unless it comes from there already, with its `receipt`.
+    pub async fn message(&self, message: Message, receipt: Option<Receipt>) {
         let span = tracing::info_span!("question", platform = "discord", channel = %message.channel_id, user = %message.author.id);
+        let mut receipt = receipt;
         async {
-            if let Err(error) = self.hear(&message).await {
+            if let Err(error) = self.hear(&message, &mut receipt).await {
                 tracing::warn!(error = %crate::bot::error_chain(&error), "message failed");
                 let text = match &error {
                     DiscordError::Rest(rest)
@@ -310,9 +316,16 @@ impl Discord {
         }
         .instrument(span)
         .await;
+        if let Some(receipt) = receipt {
+            receipt.handled().await;
+        }
     }
 
-    async fn hear(&self, message: &Message) -> Result<(), DiscordError> {
+    async fn hear(
+        &self,
+        message: &Message,
+        receipt: &mut Option<Receipt>,
+    ) -> Result<(), DiscordError> {
         if message.author.bot || !matches!(message.kind, MessageType::Regular | MessageType::Reply)
         {
             return Ok(());
@@ -359,15 +372,20 @@ impl Discord {
             in_thread: true,
         };
         let hearing = flow::hear(&self.0.state, &heard).await?;
-        // A message for querybot is recorded, so that another replica (or a redelivery)
-        // leaves it alone.
-        if hearing == Hearing::Nothing
-            || !self
-                .first_sighting(&format!("discord:message:{}", message.id))
-                .await
-        {
+        if hearing == Hearing::Nothing {
             return Ok(());
         }
+        // A message for querybot is kept, so that another replica (or a redelivery) leaves
+        // it alone, and a process that dies before answering it does not lose it.
+        if receipt.is_none() {
+            let payload = serde_json::to_string(message).unwrap_or_default();
+            let id = format!("discord:message:{}", message.id);
+            match self.accept(&id, &payload).await {
+                (super::Sighting::First, kept) => *receipt = Some(kept),
+                _ => return Ok(()),
+            }
+        }
+        let receipt = receipt.clone().unwrap_or_default();
         let question = match hearing {
             Hearing::Nothing => return Ok(()),
             Hearing::Help => {
@@ -412,7 +430,7 @@ impl Discord {
             connection: self.connection_for(&bindings),
             text: question.clone(),
         };
-        flow::question(&self.0.bot, &outbox, &question, &by, |_| ask)
+        flow::question(&self.0.bot, &outbox, &receipt, &question, &by, |_| ask)
             .await
             .map_err(DiscordError::Flow)?;
         Ok(())
@@ -425,8 +443,8 @@ impl Discord {
             .await?)
     }
 
-    /// A public thread started from `message`, named after the question; its id is the
-    /// message's.
+    /// A public thread started from `message`, named after the question (or the one an
+    /// earlier attempt started); its id is the message's.
     async fn start_thread(
         &self,
         channel: Id<ChannelMarker>,
@@ -434,22 +452,26 @@ impl Discord {
         question: &str,
     ) -> Result<Id<ChannelMarker>, DiscordError> {
         let name = render::thread_name(question);
-        let thread = rest::send("thread", || {
+        let started = rest::send("thread", || {
             self.0
                 .rest
                 .create_thread_from_message(channel, message, &name)
         })
-        .await?
-        .model()
-        .await?;
-        Ok(thread.id)
+        .await;
+        match started {
+            Ok(response) => Ok(response.model().await?.id),
+            // Started by an earlier attempt at the same delivery: a message's thread has the
+            // message's id.
+            Err(error) if rest::error_code(&error) == Some(THREAD_EXISTS) => Ok(message.cast()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The work after the first response.
-    pub async fn follow(&self, interaction: Interaction, follow_up: FollowUp) {
+    pub async fn follow(&self, interaction: Interaction, follow_up: FollowUp, receipt: &Receipt) {
         let span = tracing::info_span!("interaction", platform = "discord", id = %interaction.id, user = ?interaction.author_id());
         async {
-            if let Err(error) = self.follow_up(&interaction, follow_up).await {
+            if let Err(error) = self.follow_up(&interaction, follow_up, receipt).await {
                 tracing::warn!(error = %crate::bot::error_chain(&error), "interaction failed");
                 let text = match &error {
                     DiscordError::Rest(rest)
@@ -485,6 +507,7 @@ impl Discord {
         &self,
         interaction: &Interaction,
         follow_up: FollowUp,
+        receipt: &Receipt,
     ) -> Result<(), DiscordError> {
         let user = interaction
             .author_id()
@@ -536,7 +559,7 @@ impl Discord {
                 };
                 let outbox = self.outbox(thread, user, Some(token));
                 let placeholder = outbox::message_ref(placeholder.channel_id, placeholder.id);
-                flow::draft_into(&self.0.bot, &outbox, &placeholder, &ask)
+                flow::draft_into(&self.0.bot, &outbox, receipt, &placeholder, &ask)
                     .await
                     .map_err(DiscordError::Flow)
             }
@@ -609,7 +632,7 @@ impl Discord {
                 let outbox = self.outbox(thread, user, Some(token));
                 let draft_message = outbox::message_ref(message.channel_id, message.id);
                 let done = if matches!(follow_up, FollowUp::Run(_)) {
-                    flow::run(&self.0.bot, &outbox, &draft_message, draft, &by).await
+                    flow::run(&self.0.bot, &outbox, receipt, &draft_message, draft, &by).await
                 } else {
                     flow::cancel(&self.0.bot, &outbox, &draft_message, draft, &by).await
                 };
@@ -623,6 +646,55 @@ impl Discord {
 impl crate::surface::Courier for Discord {
     fn platform(&self) -> Platform {
         Platform::Discord
+    }
+
+    async fn replay(&self, delivery: crate::bot::Unhandled) {
+        let receipt = Receipt::kept(
+            self.0.state.clone(),
+            delivery.event.clone(),
+            delivery.message.map(crate::surface::MessageRef),
+        );
+        let id = delivery.event.as_str();
+        tracing::info!(
+            event = id,
+            attempt = delivery.attempt,
+            "handling a Discord delivery left unhandled"
+        );
+        let discord = self.clone();
+        if id.starts_with("discord:message:") {
+            match serde_json::from_str::<Message>(&delivery.payload) {
+                Ok(message) => {
+                    self.0
+                        .tasks
+                        .spawn(async move { discord.message(message, Some(receipt)).await });
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, event = id, "a kept Discord message is unreadable")
+                }
+            }
+        } else {
+            match serde_json::from_str::<Interaction>(&delivery.payload) {
+                // A modal's work (an edit) is its first response itself, which Discord had or
+                // reported as failed to the person.
+                Ok(interaction) if interaction.kind != InteractionType::ModalSubmit => {
+                    self.0.tasks.spawn(async move {
+                        // The first response went out, or Discord told the person it failed;
+                        // only the work after it is left.
+                        if let (_, Some(follow_up)) = discord.first_response(&interaction).await {
+                            discord.follow(interaction, follow_up, &receipt).await;
+                        }
+                        receipt.handled().await;
+                    });
+                    return;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, event = id, "a kept Discord interaction is unreadable");
+                }
+            }
+        }
+        receipt.handled().await;
     }
 
     async fn tell_interrupted(

@@ -59,7 +59,9 @@ pub(super) async fn interactions(
         return (StatusCode::SERVICE_UNAVAILABLE, "querybot is restarting").into_response();
     }
     let id = format!("discord:interaction:{}", interaction.id);
-    match discord.sighting(&id).await {
+    let payload = String::from_utf8_lossy(&body);
+    let (sighting, receipt) = discord.accept(&id, &payload).await;
+    match sighting {
         super::Sighting::First => {}
         // Another replica (or an earlier delivery) answers it.
         super::Sighting::Again => return StatusCode::NO_CONTENT.into_response(),
@@ -68,11 +70,12 @@ pub(super) async fn interactions(
         }
     }
     let (response, follow_up) = discord.first_response(&interaction).await;
-    if let Some(follow_up) = follow_up {
-        let worker = discord.clone();
-        discord
-            .tasks()
-            .spawn(async move { worker.follow(interaction, follow_up).await });
-    }
+    let worker = discord.clone();
+    discord.tasks().spawn(async move {
+        if let Some(follow_up) = follow_up {
+            worker.follow(interaction, follow_up, &receipt).await;
+        }
+        receipt.handled().await;
+    });
     Json(response).into_response()
 }

@@ -3,8 +3,10 @@
 //! Discord to the Bot and the shared conversation flow, and knows nothing of SQL or LLMs.
 //!
 //! Events arrive over the gateway (`gateway`) and, where configured, interactions over HTTP
-//! (`interactions`, signed per `verify`); both dedupe in the store and hand the work to
-//! `handler`, which draws replies with `render` and calls Discord through `rest`.
+//! (`interactions`, signed per `verify`); both keep them in the store's delivery inbox (which
+//! deduplicates them) and hand the work to `handler`, which draws replies with `render` and
+//! calls Discord through `rest`. A delivery whose process died first is handled again by
+//! `Courier::replay`.
 
 mod gateway;
 mod handler;
@@ -17,6 +19,8 @@ mod rest;
 pub mod verify;
 
 use axum::Router;
+
+use crate::surface::receipt::Receipt;
 use axum::routing::post;
 
 pub use gateway::{GatewayError, serve};
@@ -53,8 +57,27 @@ impl Discord {
         self.sighting(id).await == Sighting::First
     }
 
-    /// Records a delivery, and says whether it is the first, a repeat, or unknown because
-    /// the store does not answer.
+    /// Records a delivery with its payload (to handle it again should this process die
+    /// first), and says whether it is the first, a repeat, or unknown because the store does
+    /// not answer. The first comes with its receipt.
+    async fn accept(&self, id: &str, payload: &str) -> (Sighting, Receipt) {
+        let Ok(event) = id.parse::<crate::bot::EventId>() else {
+            return (Sighting::Again, Receipt::none());
+        };
+        match self.state().accept(&event, payload).await {
+            Ok(true) => (
+                Sighting::First,
+                Receipt::kept(self.state().clone(), event, None),
+            ),
+            Ok(false) => (Sighting::Again, Receipt::none()),
+            Err(error) => {
+                tracing::warn!(%error, id, "cannot record a Discord delivery");
+                (Sighting::StoreDown, Receipt::none())
+            }
+        }
+    }
+
+    /// Records a delivery that is not kept for a second attempt; `false` when seen before.
     async fn sighting(&self, id: &str) -> Sighting {
         let Ok(event) = id.parse() else {
             return Sighting::Again;
@@ -90,6 +113,7 @@ impl Discord {
     async fn interaction_over_gateway(
         &self,
         interaction: twilight_model::application::interaction::Interaction,
+        receipt: Receipt,
     ) {
         let (response, follow_up) = self.first_response(&interaction).await;
         let client = self.rest().interaction(interaction.application_id);
@@ -99,10 +123,12 @@ impl Discord {
         .await;
         if let Err(error) = sent {
             tracing::warn!(%error, "interaction callback failed");
+            receipt.handled().await;
             return;
         }
         if let Some(follow_up) = follow_up {
-            self.follow(interaction, follow_up).await;
+            self.follow(interaction, follow_up, &receipt).await;
         }
+        receipt.handled().await;
     }
 }

@@ -24,6 +24,7 @@ use crate::bot::{
 };
 use crate::config::{DEFAULT_CONNECTION, SlackConfig};
 use crate::surface::flow::{self, Heard, Hearing};
+use crate::surface::receipt::Receipt;
 use crate::surface::{MessageRef, Outbox, Reply, SurfaceError};
 
 /// The Slack surface: shared by the HTTP endpoints and Socket Mode connections.
@@ -215,10 +216,10 @@ impl Slack {
 
     /// `/ask ...`: a progress message in the channel becomes the draft; its thread is the
     /// conversation.
-    pub async fn command(&self, command: Command) {
+    pub async fn command(&self, command: Command, receipt: &Receipt) {
         let span = tracing::info_span!("question", platform = "slack", workspace = %command.team, channel = %command.channel, user = %command.user);
         async {
-            if let Err(error) = self.ask_in_channel(&command).await {
+            if let Err(error) = self.ask_in_channel(&command, receipt).await {
                 tracing::warn!(error = %crate::bot::error_chain(&error), "slash command failed");
                 let text = match error.code() {
                     Some("not_in_channel" | "channel_not_found") => {
@@ -233,14 +234,14 @@ impl Slack {
         .await;
     }
 
-    async fn ask_in_channel(&self, command: &Command) -> Result<(), SlackError> {
+    async fn ask_in_channel(&self, command: &Command, receipt: &Receipt) -> Result<(), SlackError> {
         let workspace = self.workspace(&command.team).await?;
         let asker = Asker {
             team: &command.team,
             channel: &command.channel,
             user: &command.user,
         };
-        self.draft_in(&workspace, asker, None, command.text.trim())
+        self.draft_in(&workspace, asker, None, command.text.trim(), receipt)
             .await
     }
 
@@ -253,6 +254,7 @@ impl Slack {
         asker: Asker<'_>,
         thread: Option<&str>,
         question: &str,
+        receipt: &Receipt,
     ) -> Result<(), SlackError> {
         let outbox = self.outbox(workspace, asker.channel, thread, asker.user);
         let by = self
@@ -269,7 +271,7 @@ impl Slack {
             connection: self.connection_for(asker.channel),
             text: question.to_owned(),
         };
-        flow::question(&self.0.bot, &outbox, question, &by, ask_for)
+        flow::question(&self.0.bot, &outbox, receipt, question, &by, ask_for)
             .await
             .map_err(SlackError::Flow)?;
         Ok(())
@@ -292,7 +294,7 @@ impl Slack {
     }
 
     /// An Events API event, already deduplicated.
-    pub async fn event(&self, team: &str, event: Event) {
+    pub async fn event(&self, team: &str, event: Event, receipt: &Receipt) {
         let result = match event {
             Event::Uninstalled => self
                 .0
@@ -301,8 +303,8 @@ impl Slack {
                 .await
                 .map(|known| tracing::info!(team, known, "workspace uninstalled querybot"))
                 .map_err(SlackError::from),
-            Event::Mention(message) => self.message(team, message, true).await,
-            Event::Message(message) => self.message(team, message, false).await,
+            Event::Mention(message) => self.message(team, message, true, receipt).await,
+            Event::Message(message) => self.message(team, message, false, receipt).await,
         };
         if let Err(error) = result {
             tracing::warn!(team, error = %crate::bot::error_chain(&error), "event failed");
@@ -315,6 +317,7 @@ impl Slack {
         team: &str,
         message: Message,
         mentioned: bool,
+        receipt: &Receipt,
     ) -> Result<(), SlackError> {
         let workspace = self.workspace(team).await?;
         if message.user == workspace.bot_user {
@@ -357,17 +360,17 @@ impl Slack {
             channel: &message.channel,
             user: &message.user,
         };
-        self.draft_in(&workspace, asker, thread, &question)
+        self.draft_in(&workspace, asker, thread, &question, receipt)
             .instrument(span)
             .await
     }
 
     /// A click on Run, Edit, Cancel or Stop, already deduplicated.
-    pub async fn action(&self, action: Action) {
+    pub async fn action(&self, action: Action, receipt: &Receipt) {
         let span = tracing::info_span!("click", platform = "slack", workspace = %action.team, channel = %action.channel, user = %action.user, draft_id = %action.draft);
         async {
             let result = match action.kind {
-                ActionKind::Run => self.run(&action).await,
+                ActionKind::Run => self.run(&action, receipt).await,
                 ActionKind::Edit => self.open_editor(&action).await,
                 ActionKind::Cancel => self.cancel(&action).await,
                 ActionKind::Stop => self.stop(&action).await,
@@ -383,13 +386,20 @@ impl Slack {
         .await;
     }
 
-    async fn run(&self, action: &Action) -> Result<(), SlackError> {
+    async fn run(&self, action: &Action, receipt: &Receipt) -> Result<(), SlackError> {
         let (workspace, by) = self.clicker(action).await?;
         let outbox = self.action_outbox(&workspace, action);
         let draft_message = MessageRef(action.message_ts.clone());
-        flow::run(&self.0.bot, &outbox, &draft_message, action.draft, &by)
-            .await
-            .map_err(SlackError::Flow)
+        flow::run(
+            &self.0.bot,
+            &outbox,
+            receipt,
+            &draft_message,
+            action.draft,
+            &by,
+        )
+        .await
+        .map_err(SlackError::Flow)
     }
 
     /// The workspace of a click and the person who clicked, as the access rules see them.
@@ -625,6 +635,10 @@ impl SlackError {
 impl crate::surface::Courier for Slack {
     fn platform(&self) -> Platform {
         Platform::Slack
+    }
+
+    async fn replay(&self, delivery: crate::bot::Unhandled) {
+        super::ingress::replay(self.clone(), delivery);
     }
 
     async fn tell_interrupted(

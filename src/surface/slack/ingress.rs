@@ -1,8 +1,9 @@
 //! Slack's HTTP endpoints: `/slack/events`, `/slack/commands`, `/slack/interactions`.
 //!
-//! Each request is verified (signature, freshness), parsed, deduplicated in the store and
-//! acknowledged at once; the work runs afterwards in its own task, because Slack gives
-//! three seconds and an LLM takes longer.
+//! Each request is verified (signature, freshness), parsed, stored in the delivery inbox
+//! (which deduplicates it) and acknowledged at once; the work runs afterwards in its own
+//! task, because Slack gives three seconds and an LLM takes longer. A delivery whose process
+//! died before handling it is handled again by [`replay`].
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,17 +13,23 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::Slack;
-use super::payload::{self, Event, Inbound};
+use super::payload::{self, Event, Inbound, Kept};
 use super::verify;
-use crate::bot::{EventId, InvalidId, STORE_DOWN};
+use crate::bot::{EventId, STORE_DOWN, Unhandled};
+use crate::surface::MessageRef;
+use crate::surface::receipt::Receipt;
 
 pub(super) async fn events(State(slack): State<Slack>, Signed(body): Signed) -> Response {
-    match payload::event_body(&body) {
+    let kept = match Kept::events(&body) {
+        Ok(kept) => kept,
+        Err(error) => return malformed(&error),
+    };
+    match kept.inbound() {
         Ok(Inbound::UrlVerification { challenge }) => {
             Json(json!({ "challenge": challenge })).into_response()
         }
         // Slack delivers the event again later, when the store may answer.
-        Ok(inbound) => match dispatch(slack, inbound).await {
+        Ok(inbound) => match dispatch(slack, inbound, &kept).await {
             Dispatched::StoreDown => StatusCode::SERVICE_UNAVAILABLE.into_response(),
             Dispatched::Handled => StatusCode::OK.into_response(),
         },
@@ -31,11 +38,15 @@ pub(super) async fn events(State(slack): State<Slack>, Signed(body): Signed) -> 
 }
 
 pub(super) async fn commands(State(slack): State<Slack>, Signed(body): Signed) -> Response {
-    match payload::command_form(&body) {
-        Ok(command) if command.text.trim().is_empty() => {
+    let kept = match Kept::command(&body) {
+        Ok(kept) => kept,
+        Err(error) => return malformed(&error),
+    };
+    match kept.inbound() {
+        Ok(Inbound::Command(command)) if command.text.trim().is_empty() => {
             Json(json!({ "response_type": "ephemeral", "text": Slack::help() })).into_response()
         }
-        Ok(command) => match dispatch(slack, Inbound::Command(command)).await {
+        Ok(inbound) => match dispatch(slack, inbound, &kept).await {
             Dispatched::StoreDown => {
                 Json(json!({ "response_type": "ephemeral", "text": STORE_DOWN })).into_response()
             }
@@ -46,13 +57,17 @@ pub(super) async fn commands(State(slack): State<Slack>, Signed(body): Signed) -
 }
 
 pub(super) async fn interactions(State(slack): State<Slack>, Signed(body): Signed) -> Response {
-    match payload::interaction_form(&body) {
+    let kept = match Kept::interaction(&body) {
+        Ok(kept) => kept,
+        Err(error) => return malformed(&error),
+    };
+    match kept.inbound() {
         Ok(Inbound::EditSubmitted(edit)) => match edit_answer(&slack, &edit).await {
             Some(errors) => Json(errors).into_response(),
             None => StatusCode::OK.into_response(),
         },
         // A click Slack shows as failed; pressing again works once the store answers.
-        Ok(inbound) => match dispatch(slack, inbound).await {
+        Ok(inbound) => match dispatch(slack, inbound, &kept).await {
             Dispatched::StoreDown => StatusCode::SERVICE_UNAVAILABLE.into_response(),
             Dispatched::Handled => StatusCode::OK.into_response(),
         },
@@ -89,21 +104,30 @@ pub(super) async fn edit_answer(
     }
 }
 
-/// Starts the work for an inbound payload, once per delivery id, and returns at once.
-pub(super) async fn dispatch(slack: Slack, inbound: Inbound) -> Dispatched {
-    let key = match &inbound {
-        Inbound::Event { event_id, .. } => event_id.clone(),
-        // Commands and clicks have no event id; each carries a single-use trigger id.
-        Inbound::Command(command) => format!("trigger:{}", command.trigger_id),
-        Inbound::Action(action) => format!("trigger:{}", action.trigger_id),
-        Inbound::Feedback(feedback) => format!("view:{}", feedback.view),
-        Inbound::Ignored(reason) => {
+/// Stores an inbound payload (once per delivery id, with `kept` to handle it again should
+/// this process die first), starts the work for it and returns at once.
+pub(super) async fn dispatch(slack: Slack, inbound: Inbound, kept: &Kept) -> Dispatched {
+    let Some(key) = delivery_key(&inbound) else {
+        if let Inbound::Ignored(reason) = &inbound {
             tracing::debug!(%reason, "ignored Slack payload");
+        }
+        return Dispatched::Handled;
+    };
+    let event: EventId = match format!("slack:{key}").parse() {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!(%error, "Slack delivery id unusable; dropped");
             return Dispatched::Handled;
         }
-        Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) => return Dispatched::Handled,
     };
-    match first_sighting(&slack, &key).await {
+    let stored = match serde_json::to_string(kept) {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::warn!(%error, "cannot keep a Slack delivery; dropped");
+            return Dispatched::Handled;
+        }
+    };
+    match slack.state().accept(&event, &stored).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::info!(%key, "duplicate Slack delivery dropped");
@@ -114,38 +138,76 @@ pub(super) async fn dispatch(slack: Slack, inbound: Inbound) -> Dispatched {
             return Dispatched::StoreDown;
         }
     }
+    let receipt = Receipt::kept(slack.state().clone(), event, None);
     // Forgetting a workspace is one quick delete: done before the acknowledgement.
     if let Inbound::Event {
-        team,
         event: Event::Uninstalled,
         ..
-    } = inbound
+    } = &inbound
     {
-        slack.event(&team, Event::Uninstalled).await;
+        handle(&slack, inbound, &receipt).await;
+        receipt.handled().await;
         return Dispatched::Handled;
     }
-    let tasks = slack.tasks().clone();
-    tasks.spawn(async move {
-        match inbound {
-            Inbound::Event { team, event, .. } => slack.event(&team, event).await,
-            Inbound::Command(command) => slack.command(command).await,
-            Inbound::Action(action) => slack.action(action).await,
-            Inbound::Feedback(feedback) => slack.feedback(feedback).await,
-            Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) | Inbound::Ignored(_) => {}
-        }
-    });
+    start(slack, inbound, receipt);
     Dispatched::Handled
 }
 
-async fn first_sighting(slack: &Slack, key: &str) -> Result<bool, String> {
-    let event: EventId = format!("slack:{key}")
-        .parse()
-        .map_err(|e: InvalidId| e.to_string())?;
-    slack
-        .state()
-        .first_sighting(&event)
-        .await
+/// The id a delivery is deduplicated by, for payloads querybot acts on.
+fn delivery_key(inbound: &Inbound) -> Option<String> {
+    match inbound {
+        Inbound::Event { event_id, .. } => Some(event_id.clone()),
+        // Commands and clicks have no event id; each carries a single-use trigger id.
+        Inbound::Command(command) => Some(format!("trigger:{}", command.trigger_id)),
+        Inbound::Action(action) => Some(format!("trigger:{}", action.trigger_id)),
+        Inbound::Feedback(feedback) => Some(format!("view:{}", feedback.view)),
+        Inbound::Ignored(_) | Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) => None,
+    }
+}
+
+/// Handles again a delivery a process acknowledged and did not handle before it died.
+pub(super) fn replay(slack: Slack, delivery: Unhandled) {
+    let inbound = serde_json::from_str::<Kept>(&delivery.payload)
         .map_err(|e| e.to_string())
+        .and_then(|kept| kept.inbound().map_err(|e| e.to_string()));
+    let receipt = Receipt::kept(
+        slack.state().clone(),
+        delivery.event.clone(),
+        delivery.message.map(MessageRef),
+    );
+    match inbound {
+        Ok(inbound) => {
+            tracing::info!(
+                event = delivery.event.as_str(),
+                attempt = delivery.attempt,
+                "handling a Slack delivery left unhandled"
+            );
+            start(slack, inbound, receipt);
+        }
+        Err(error) => {
+            tracing::warn!(%error, event = delivery.event.as_str(), "a kept Slack delivery is unreadable; dropped");
+            tokio::spawn(async move { receipt.handled().await });
+        }
+    }
+}
+
+/// Handles a stored delivery in the background, and marks it handled when done.
+fn start(slack: Slack, inbound: Inbound, receipt: Receipt) {
+    let tasks = slack.tasks().clone();
+    tasks.spawn(async move {
+        handle(&slack, inbound, &receipt).await;
+        receipt.handled().await;
+    });
+}
+
+async fn handle(slack: &Slack, inbound: Inbound, receipt: &Receipt) {
+    match inbound {
+        Inbound::Event { team, event, .. } => slack.event(&team, event, receipt).await,
+        Inbound::Command(command) => slack.command(command, receipt).await,
+        Inbound::Action(action) => slack.action(action, receipt).await,
+        Inbound::Feedback(feedback) => slack.feedback(feedback).await,
+        Inbound::UrlVerification { .. } | Inbound::EditSubmitted(_) | Inbound::Ignored(_) => {}
+    }
 }
 
 /// A request body whose Slack signature and timestamp checked out; handlers take only this.

@@ -3,7 +3,7 @@
 //! types are fine (they become [`Inbound::Ignored`]); only a body that is not what its
 //! endpoint receives at all is an error.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::bot::DraftId;
@@ -142,10 +142,63 @@ pub enum PayloadError {
     Missing(&'static str),
 }
 
+/// A delivery as the inbox keeps it, however it arrived (HTTP or Socket Mode): its Socket
+/// Mode envelope type and payload, read again by [`Kept::inbound`] after a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub payload: Value,
+}
+
+/// The Socket Mode envelope types querybot acts on.
+pub const EVENTS_API: &str = "events_api";
+pub const SLASH_COMMANDS: &str = "slash_commands";
+pub const INTERACTIVE: &str = "interactive";
+
+impl Kept {
+    pub fn new(kind: &str, payload: Value) -> Kept {
+        Kept {
+            kind: kind.to_owned(),
+            payload,
+        }
+    }
+
+    /// An Events API request body.
+    pub fn events(body: &[u8]) -> Result<Kept, PayloadError> {
+        Ok(Kept::new(EVENTS_API, serde_json::from_slice(body)?))
+    }
+
+    /// A slash command's form body, as the JSON object Socket Mode would send.
+    pub fn command(body: &[u8]) -> Result<Kept, PayloadError> {
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body)?;
+        let object = fields
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect();
+        Ok(Kept::new(SLASH_COMMANDS, Value::Object(object)))
+    }
+
+    /// An interaction request body: a form whose `payload` field holds JSON.
+    pub fn interaction(body: &[u8]) -> Result<Kept, PayloadError> {
+        let form: InteractionForm = serde_urlencoded::from_bytes(body)?;
+        Ok(Kept::new(INTERACTIVE, serde_json::from_str(&form.payload)?))
+    }
+
+    /// What the delivery asks of querybot.
+    pub fn inbound(&self) -> Result<Inbound, PayloadError> {
+        match self.kind.as_str() {
+            EVENTS_API => events_api(&self.payload),
+            SLASH_COMMANDS => command_json(&self.payload).map(Inbound::Command),
+            INTERACTIVE => interaction(&self.payload),
+            other => Ok(Inbound::Ignored(format!("envelope type `{other}`"))),
+        }
+    }
+}
+
 /// An Events API request body (`url_verification` or `event_callback`).
 pub fn event_body(body: &[u8]) -> Result<Inbound, PayloadError> {
-    let envelope: Value = serde_json::from_slice(body)?;
-    events_api(&envelope)
+    Kept::events(body)?.inbound()
 }
 
 /// An Events API envelope, from HTTP or a Socket Mode `events_api` message.
@@ -230,8 +283,7 @@ struct CommandForm {
 
 /// A slash command's form body.
 pub fn command_form(body: &[u8]) -> Result<Command, PayloadError> {
-    let form: CommandForm = serde_urlencoded::from_bytes(body)?;
-    command(form)
+    command_json(&Kept::command(body)?.payload)
 }
 
 /// A slash command from Socket Mode (the same fields, as JSON).
@@ -259,8 +311,7 @@ struct InteractionForm {
 
 /// An interaction request body: a form whose `payload` field holds JSON.
 pub fn interaction_form(body: &[u8]) -> Result<Inbound, PayloadError> {
-    let form: InteractionForm = serde_urlencoded::from_bytes(body)?;
-    interaction(&serde_json::from_str(&form.payload)?)
+    Kept::interaction(body)?.inbound()
 }
 
 /// An interaction payload (`block_actions`, `view_submission`, ...).

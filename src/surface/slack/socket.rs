@@ -134,12 +134,8 @@ impl Connection {
 async fn answer(slack: &Slack, kind: &str, envelope: &Value) -> Option<Value> {
     let id = envelope["envelope_id"].as_str()?;
     let body = &envelope["payload"];
-    let inbound = match kind {
-        "events_api" => payload::events_api(body),
-        "slash_commands" => payload::command_json(body).map(Inbound::Command),
-        "interactive" => payload::interaction(body),
-        other => Ok(Inbound::Ignored(format!("envelope type `{other}`"))),
-    };
+    let kept = payload::Kept::new(kind, body.clone());
+    let inbound = kept.inbound();
     let response = match inbound {
         Ok(Inbound::EditSubmitted(edit)) => ingress::edit_answer(slack, &edit).await,
         Ok(Inbound::Command(command)) if command.text.trim().is_empty() => {
@@ -147,7 +143,7 @@ async fn answer(slack: &Slack, kind: &str, envelope: &Value) -> Option<Value> {
         }
         Ok(inbound) => {
             let command = matches!(inbound, Inbound::Command(_));
-            match ingress::dispatch(slack.clone(), inbound).await {
+            match ingress::dispatch(slack.clone(), inbound, &kept).await {
                 ingress::Dispatched::StoreDown if command => {
                     Some(json!({ "response_type": "ephemeral", "text": crate::bot::STORE_DOWN }))
                 }
