@@ -1,6 +1,7 @@
 //! querybot's own processes, killed: a run left "running" by a process that got SIGKILL is
 //! taken back by another replica on the same store once its lease passes: its draft runnable
-//! again, the run recorded as interrupted, and the thread told.
+//! again, the run recorded as interrupted, and the thread told. A question acknowledged and
+//! not yet answered is answered by the next process, once.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use querybot::store::{DraftState, Store};
 
 use crate::support::chat;
 use crate::support::db::PgDatabase;
-use crate::support::fake_llm::{FakeLlm, sql_reply};
+use crate::support::fake_llm::{FakeLlm, Step, sql_reply};
 use crate::support::fake_slack::{self, FakeSlack, TEAM_ID};
 
 /// Counts to a billion: still running when the process is killed.
@@ -162,4 +163,87 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
         runs[0].record.requested_by.as_str(),
         format!("slack:{TEAM_ID}:U1")
     );
+}
+
+/// A question acknowledged by a process that was killed before the draft was ready: it is not
+/// lost (Slack will not send it again) but answered by the next process, in the placeholder
+/// the first one posted, once; the store keeps nothing unhandled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_whose_process_is_killed_before_the_draft_is_answered_after_restart() {
+    let db = PgDatabase::create().await;
+    let (llm, slack) = (FakeLlm::start().await, FakeSlack::start().await);
+    // The first process waits on the LLM when it is killed; the next one gets the answer.
+    llm.script([
+        Step::Hang(Duration::from_secs(120)),
+        sql_reply("SELECT 42 AS answer", "The answer."),
+    ]);
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut settings = llm.settings();
+    settings.extend(slack.settings());
+    settings.push(("DATABASE_URL", db.url.clone()));
+
+    let mut first = Replica::start(&settings, data.path()).await;
+    let ask = serde_urlencoded::to_string([
+        ("team_id", TEAM_ID),
+        ("channel_id", "C0SALES"),
+        ("user_id", "U1"),
+        ("command", "/ask"),
+        ("text", "what is the answer"),
+        ("response_url", ""),
+        ("trigger_id", "trigger-crash-question"),
+    ])
+    .expect("form");
+    first
+        .slack("/slack/commands", "application/x-www-form-urlencoded", ask)
+        .await;
+    let placeholder = slack.wait_for("chat.postMessage", 1).await.remove(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while llm.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the LLM was never asked");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.child.start_kill().expect("SIGKILL");
+    first.child.wait().await.expect("gone");
+    let store = Store::connect(&SecretUrl::new(db.url.clone()))
+        .await
+        .expect("store");
+    assert_eq!(store.unhandled_deliveries().await.expect("count"), 1);
+
+    let _second = Replica::start(&settings, data.path()).await;
+    // The first process's claim lapses (30 s), and the next look (every 10 s) takes it.
+    let deadline = Instant::now() + Duration::from_secs(50);
+    let shown = loop {
+        if let Some(shown) = slack.calls_to("chat.update").pop() {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "the question was not answered");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let placeholder_ts = placeholder.response["ts"]
+        .as_str()
+        .expect("the placeholder's ts")
+        .to_owned();
+    assert_eq!(
+        shown.param("ts").as_deref(),
+        Some(placeholder_ts.as_str()),
+        "the draft replaces the first process's placeholder"
+    );
+    let draft_id = chat::slack_draft_id(&shown.params)
+        .unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
+    let draft = store
+        .draft(draft_id.parse().expect("a draft id"))
+        .await
+        .expect("read")
+        .expect("the draft is stored");
+    assert_eq!(draft.sql.trim(), "SELECT 42 AS answer");
+    assert_eq!(draft.state, DraftState::Pending);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.unhandled_deliveries().await.expect("count") != 0 {
+        assert!(Instant::now() < deadline, "the delivery stays unhandled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing twice: one placeholder, one draft, and the LLM asked once more, not again.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(slack.calls_to("chat.postMessage").len(), 1, "one placeholder");
+    assert_eq!(llm.requests().len(), 2);
 }
