@@ -13,7 +13,9 @@ use crate::llm;
 use crate::pipeline::{Pipeline, Settings, examples};
 use crate::store::Store;
 use crate::surface::Courier;
+#[cfg(feature = "discord")]
 use crate::surface::discord::{self, Discord};
+#[cfg(feature = "slack")]
 use crate::surface::slack::{self, Slack};
 use crate::warehouse::{self, Connections};
 use tokio_util::task::TaskTracker;
@@ -26,8 +28,10 @@ pub struct App {
     pub warehouses: Connections,
     pub bot: Bot,
     /// The Slack surface, when Slack is configured.
+    #[cfg(feature = "slack")]
     pub slack: Option<Slack>,
     /// The Discord surface, when Discord is configured.
+    #[cfg(feature = "discord")]
     pub discord: Option<Discord>,
     /// Work the surfaces started for acknowledged deliveries; shutdown waits for it.
     pub tasks: TaskTracker,
@@ -73,6 +77,21 @@ impl App {
             config.usage_limits,
         );
         let tasks = TaskTracker::new();
+        #[cfg(not(feature = "slack"))]
+        if config.slack.enabled() {
+            anyhow::bail!(
+                "Slack is configured (SLACK_BOT_TOKEN or SLACK_CLIENT_ID), but this querybot was \
+                 built without Slack support; build it with the `slack` feature (on by default)"
+            );
+        }
+        #[cfg(not(feature = "discord"))]
+        if config.discord.enabled() {
+            anyhow::bail!(
+                "Discord is configured (DISCORD_TOKEN), but this querybot was built without \
+                 Discord support; build it with the `discord` feature (on by default)"
+            );
+        }
+        #[cfg(feature = "slack")]
         let slack = if config.slack.enabled() {
             let slack = Slack::new(
                 bot.clone(),
@@ -86,6 +105,7 @@ impl App {
         } else {
             None
         };
+        #[cfg(feature = "discord")]
         let discord = config.discord.enabled().then(|| {
             Discord::new(
                 bot.clone(),
@@ -100,7 +120,9 @@ impl App {
             store,
             warehouses,
             bot,
+            #[cfg(feature = "slack")]
             slack,
+            #[cfg(feature = "discord")]
             discord,
             tasks,
         })
@@ -117,10 +139,14 @@ impl App {
     ) -> anyhow::Result<()> {
         let address = listener.local_addr().context("listener has no address")?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        // Without a surface built in, there is nothing to add.
+        #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
         let mut couriers: Vec<Arc<dyn Courier>> = Vec::new();
+        #[cfg(feature = "slack")]
         if let Some(slack) = &self.slack {
             couriers.push(Arc::new(slack.clone()));
         }
+        #[cfg(feature = "discord")]
         if let Some(discord) = &self.discord {
             couriers.push(Arc::new(discord.clone()));
         }
@@ -132,6 +158,7 @@ impl App {
         ));
         tokio::spawn(recover_runs(self.store.clone(), couriers, stopped.clone()));
         tokio::spawn(housekeeping(self.store.clone(), stopped.clone()));
+        #[cfg(feature = "slack")]
         if let (Some(slack), Some(token)) = (&self.slack, &self.config.slack.app_token) {
             tracing::info!("Slack Socket Mode on");
             tokio::spawn(slack::socket_mode(
@@ -143,27 +170,35 @@ impl App {
         // A gateway that stops for good (a bad token, an intent not enabled) stops the process
         // with the reason; a clean close at shutdown is awaited before exit.
         let (gateway_failed, mut gateway_failure) = tokio::sync::mpsc::channel::<String>(1);
+        #[cfg(feature = "discord")]
         let gateway = self.discord.clone().map(|discord| {
             tracing::info!("Discord gateway on");
             let stopped = stopped.clone();
             tokio::spawn(async move {
-                let result = discord::serve(discord, stopped).await;
-                if let Err(error) = &result {
-                    let _ = gateway_failed.send(crate::bot::error_chain(error)).await;
+                if let Err(error) = discord::serve(discord, stopped).await {
+                    let _ = gateway_failed.send(crate::bot::error_chain(&error)).await;
                 }
-                result
             })
         });
+        #[cfg(not(feature = "discord"))]
+        let gateway: Option<tokio::task::JoinHandle<()>> = {
+            drop(gateway_failed);
+            None
+        };
         tracing::info!(%address, "serving HTTP");
         let health = crate::http::Health {
             store: self.store.clone(),
             warehouse: self.warehouses.default_connection().clone(),
             tasks: self.tasks.clone(),
         };
+        // Without a surface built in, there is nothing to add.
+        #[cfg_attr(not(any(feature = "slack", feature = "discord")), allow(unused_mut))]
         let mut surfaces = axum::Router::new();
+        #[cfg(feature = "slack")]
         if let Some(slack) = &self.slack {
             surfaces = surfaces.merge(slack::router(slack.clone()));
         }
+        #[cfg(feature = "discord")]
         if let Some(discord) = &self.discord {
             surfaces = surfaces.merge(discord::router(discord.clone()));
         }

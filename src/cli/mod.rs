@@ -404,6 +404,7 @@ async fn doctor(config: Config) -> anyhow::Result<ExitCode> {
             say(&format!("  FAILED: {error}"))?;
         }
     }
+    #[cfg(feature = "slack")]
     if let Some(slack) = &app.slack {
         say(&format!("slack: {}", app.config.slack.api_url))?;
         match slack.check().await {
@@ -414,6 +415,7 @@ async fn doctor(config: Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    #[cfg(feature = "discord")]
     if let Some(discord) = &app.discord {
         say(&format!(
             "discord: {}",

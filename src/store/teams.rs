@@ -42,7 +42,9 @@ impl Store {
                 None => now,
             };
             let free_at = oldest + window;
-            return Ok(Some((free_at - now).to_std().unwrap_or_default()));
+            // A use another replica recorded after `now` was read must not make it longer.
+            let wait = (free_at - now).min(window);
+            return Ok(Some(wait.to_std().unwrap_or_default()));
         }
         sqlx::query("INSERT INTO usage (key, at) VALUES ($1, $2)")
             .bind(key)

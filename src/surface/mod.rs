@@ -6,11 +6,13 @@
 //! A platform adds only what is its own: ingress, rendering under its limits, its editor UI.
 
 pub mod console;
+#[cfg(feature = "discord")]
 pub mod discord;
 pub mod flow;
 pub mod receipt;
-#[cfg(test)]
+#[cfg(all(test, feature = "slack", feature = "discord"))]
 pub(crate) mod render_tests;
+#[cfg(feature = "slack")]
 pub mod slack;
 
 use async_trait::async_trait;

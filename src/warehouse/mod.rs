@@ -5,6 +5,7 @@
 //! [`RowSink`], so a result is never held whole in memory unless the sink chooses to.
 
 mod postgres;
+#[cfg(feature = "snowflake")]
 mod snowflake;
 mod sqlite;
 mod value;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use postgres::Postgres;
+#[cfg(feature = "snowflake")]
 pub use snowflake::Snowflake;
 pub use sqlite::Sqlite;
 pub use value::{Column, Value, ValueKind};
@@ -288,7 +290,17 @@ pub fn connect(connection: &ConnectionConfig) -> Result<Arc<dyn Warehouse>, Ware
     Ok(match connection.kind {
         WarehouseKind::Postgres => Arc::new(Postgres::connect(connection)?),
         WarehouseKind::Sqlite => Arc::new(Sqlite::connect(connection)?),
+        #[cfg(feature = "snowflake")]
         WarehouseKind::Snowflake => Arc::new(Snowflake::connect(connection)?),
+        #[cfg(not(feature = "snowflake"))]
+        WarehouseKind::Snowflake => {
+            return Err(WarehouseError::Unusable {
+                connection: connection.name.clone(),
+                problem: "this querybot was built without Snowflake support; build it with \
+                          the `snowflake` feature (it is on by default)"
+                    .to_owned(),
+            });
+        }
     })
 }
 

@@ -244,6 +244,10 @@ async fn a_question_whose_process_is_killed_before_the_draft_is_answered_after_r
     }
     // Nothing twice: one placeholder, one draft, and the LLM asked once more, not again.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(slack.calls_to("chat.postMessage").len(), 1, "one placeholder");
+    assert_eq!(
+        slack.calls_to("chat.postMessage").len(),
+        1,
+        "one placeholder"
+    );
     assert_eq!(llm.requests().len(), 2);
 }

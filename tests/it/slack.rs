@@ -336,7 +336,7 @@ async fn shutdown_answers_what_was_acknowledged_and_refuses_the_rest() {
 }
 
 #[tokio::test]
-async fn shutdown_stops_after_its_grace_and_says_so() {
+async fn shutdown_hands_a_question_still_being_written_to_the_next_process() {
     let mut t = start(false, &[("QUERYBOT_SHUTDOWN_GRACE", "1")]).await;
     t.llm.script([Step::Hang(Duration::from_secs(30))]);
     let response = t.command("U1", "orders per month", "trigger-stuck").await;
@@ -351,9 +351,27 @@ async fn shutdown_stops_after_its_grace_and_says_so() {
     let told = t.slack.calls_to("chat.update");
     assert_eq!(told.len(), 1, "the placeholder is replaced once");
     assert!(
-        text_of(&told[0]).contains("restarted before the SQL was ready"),
+        text_of(&told[0]).contains("will be answered as soon as it is back"),
         "{}",
         told[0].params
+    );
+    // Handed over, not dropped: the next process (or another replica) takes it at once.
+    assert_eq!(t.app.store.unhandled_deliveries().await.expect("count"), 1);
+    let (taken, _) = t
+        .app
+        .store
+        .reclaim_deliveries(chrono::Utc::now(), &["slack"])
+        .await
+        .expect("reclaim");
+    assert_eq!(
+        taken.len(),
+        1,
+        "released at shutdown, so no lease to wait out"
+    );
+    assert_eq!(
+        taken[0].message.as_deref(),
+        told[0].param("ts").as_deref(),
+        "the next attempt answers in the same placeholder"
     );
 }
 
