@@ -58,6 +58,22 @@ impl Replica {
         replica
     }
 
+    /// `/ask text` from U1 in #sales.
+    async fn ask(&self, text: &str, trigger: &str) {
+        let form = serde_urlencoded::to_string([
+            ("team_id", TEAM_ID),
+            ("channel_id", "C0SALES"),
+            ("user_id", "U1"),
+            ("command", "/ask"),
+            ("text", text),
+            ("response_url", ""),
+            ("trigger_id", trigger),
+        ])
+        .expect("form");
+        self.slack("/slack/commands", "application/x-www-form-urlencoded", form)
+            .await;
+    }
+
     /// A signed Slack request, as Slack sends it.
     async fn slack(&self, path: &str, content_type: &str, body: String) {
         let url = format!("{}{path}", self.address);
@@ -67,30 +83,23 @@ impl Replica {
     }
 }
 
+/// What every replica of a test is started with: the fakes and the shared store.
+fn settings(db: &PgDatabase, llm: &FakeLlm, slack: &FakeSlack) -> Vec<(&'static str, String)> {
+    let mut settings = llm.settings();
+    settings.extend(slack.settings());
+    settings.push(("DATABASE_URL", db.url.clone()));
+    settings
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
     let db = PgDatabase::create().await;
     let (llm, slack) = (FakeLlm::start().await, FakeSlack::start().await);
     llm.script([sql_reply(SLOW, "Counts to a billion.")]);
     let data = tempfile::tempdir().expect("temp dir");
-    let mut settings = llm.settings();
-    settings.extend(slack.settings());
-    settings.push(("DATABASE_URL", db.url.clone()));
-
+    let settings = settings(&db, &llm, &slack);
     let mut first = Replica::start(&settings, data.path()).await;
-    let ask = serde_urlencoded::to_string([
-        ("team_id", TEAM_ID),
-        ("channel_id", "C0SALES"),
-        ("user_id", "U1"),
-        ("command", "/ask"),
-        ("text", "count to a billion"),
-        ("response_url", ""),
-        ("trigger_id", "trigger-crash-ask"),
-    ])
-    .expect("form");
-    first
-        .slack("/slack/commands", "application/x-www-form-urlencoded", ask)
-        .await;
+    first.ask("count to a billion", "trigger-crash-ask").await;
     let shown = slack.wait_for("chat.update", 1).await.remove(0);
     let draft_id = chat::slack_draft_id(&shown.params)
         .unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
@@ -178,23 +187,10 @@ async fn a_question_whose_process_is_killed_before_the_draft_is_answered_after_r
         sql_reply("SELECT 42 AS answer", "The answer."),
     ]);
     let data = tempfile::tempdir().expect("temp dir");
-    let mut settings = llm.settings();
-    settings.extend(slack.settings());
-    settings.push(("DATABASE_URL", db.url.clone()));
-
+    let settings = settings(&db, &llm, &slack);
     let mut first = Replica::start(&settings, data.path()).await;
-    let ask = serde_urlencoded::to_string([
-        ("team_id", TEAM_ID),
-        ("channel_id", "C0SALES"),
-        ("user_id", "U1"),
-        ("command", "/ask"),
-        ("text", "what is the answer"),
-        ("response_url", ""),
-        ("trigger_id", "trigger-crash-question"),
-    ])
-    .expect("form");
     first
-        .slack("/slack/commands", "application/x-www-form-urlencoded", ask)
+        .ask("what is the answer", "trigger-crash-question")
         .await;
     let placeholder = slack.wait_for("chat.postMessage", 1).await.remove(0);
     let deadline = Instant::now() + Duration::from_secs(10);
