@@ -175,21 +175,21 @@ pub async fn run(pipeline: &Pipeline, connection: &str, items: &[Item]) -> anyho
         .get(connection)
         .with_context(|| format!("no connection named `{connection}`"))?
         .clone();
-    let catalog = pipeline
+    let known = pipeline
         .usable_catalog(
             warehouse.as_ref(),
             None,
             pipeline.settings().catalog_max_age,
         )
         .await?;
-    let policy = Policy::from_catalog(&catalog);
+    let policy = &known.policy;
     let caps = Caps::from(&pipeline.settings().limits);
     let mut report = Report { items: Vec::new() };
     for item in items {
         let verdict = judge(
             pipeline,
             warehouse.as_ref(),
-            &policy,
+            policy,
             &caps,
             connection,
             item,

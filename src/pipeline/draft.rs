@@ -73,7 +73,7 @@ impl Pipeline {
         question: &str,
         conversation: crate::store::ConversationId,
     ) -> Result<Draft, PipelineError> {
-        let (warehouse, policy, catalog) = self
+        let (warehouse, known) = self
             .policy(
                 &ask.connection,
                 ask.db_role.as_deref(),
@@ -92,15 +92,15 @@ impl Pipeline {
             .iter()
             .flat_map(|(q, sql)| [q.as_str(), sql.as_str()])
             .collect();
-        let selection = linking::link(
-            &catalog,
+        let catalog = known.catalog();
+        let selection = known.index.link(
             question,
             &context,
             Budget {
                 max_chars: SCHEMA_BUDGET,
             },
         );
-        let schema = linking::render(&catalog, &selection);
+        let schema = linking::render(catalog, &selection);
         // The examples file's pairs, then those promoted in chat.
         let promoted: Vec<examples::Example> = self
             .store
@@ -157,7 +157,7 @@ impl Pipeline {
                 Some(extracted) => {
                     self.check(
                         &extracted.sql,
-                        &policy,
+                        &known.policy,
                         warehouse.as_ref(),
                         &caps,
                         extracted.explanation,
@@ -213,7 +213,7 @@ impl Pipeline {
     /// the guard and the planner as the asker's role; no LLM is asked.
     pub async fn redraft(&self, ask: &Ask, sql: &str) -> Result<Draft, PipelineError> {
         let conversation = self.store.conversation(&ask.conversation).await?;
-        let (warehouse, policy, _) = self
+        let (warehouse, known) = self
             .policy(
                 &ask.connection,
                 ask.db_role.as_deref(),
@@ -226,7 +226,7 @@ impl Pipeline {
         };
         let explanation = Some("The SQL of an earlier answer, run again.".to_owned());
         match self
-            .check(sql, &policy, warehouse.as_ref(), &caps, explanation)
+            .check(sql, &known.policy, warehouse.as_ref(), &caps, explanation)
             .await?
         {
             Attempt::Usable(sql, explanation, plan) => {

@@ -25,6 +25,8 @@ mod corpus_tests;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use crate::catalog::Catalog;
 
 /// How much schema text the prompt can hold, in characters.
@@ -48,24 +50,31 @@ pub struct SelectedTable {
     pub columns: Vec<usize>,
 }
 
-/// What linking precomputes for one catalog: word index, foreign-key graph, table names.
-/// Build it once per catalog when linking many questions; [`link`] builds one each call.
+/// What linking precomputes for one catalog: word index, foreign-key graph, table names,
+/// with the catalog itself. Build it once per catalog version (the pipeline keeps one per
+/// connection and role until the catalog changes); [`link`] builds one each call.
 #[derive(Debug)]
-pub struct LinkIndex<'c> {
-    catalog: &'c Catalog,
+pub struct LinkIndex {
+    catalog: Arc<Catalog>,
     words: index::WordIndex,
     graph: graph::Graph,
     names: context::TableNames,
 }
 
-impl<'c> LinkIndex<'c> {
-    pub fn new(catalog: &'c Catalog) -> Self {
+impl LinkIndex {
+    pub fn new(catalog: impl Into<Arc<Catalog>>) -> Self {
+        let catalog = catalog.into();
         LinkIndex {
+            words: index::WordIndex::new(&catalog),
+            graph: graph::Graph::new(&catalog),
+            names: context::TableNames::new(&catalog),
             catalog,
-            words: index::WordIndex::new(catalog),
-            graph: graph::Graph::new(catalog),
-            names: context::TableNames::new(catalog),
         }
+    }
+
+    /// The catalog this index was built from.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
     }
 
     /// The tables and columns to show for `question`, given the conversation's earlier
@@ -74,7 +83,7 @@ impl<'c> LinkIndex<'c> {
         if let Some(everything) = self.everything_within(budget) {
             return everything;
         }
-        let earlier = context::read(self.catalog, &self.names, context);
+        let earlier = context::read(&self.catalog, &self.names, context);
         let query = score::Query::new(&self.words, question, &earlier.questions);
         let mut scores = score::score(&self.words, &query, self.catalog.tables.len());
         self.graph.lift(&mut scores.tables);
@@ -84,7 +93,7 @@ impl<'c> LinkIndex<'c> {
             graph: &self.graph,
             mentions_time: query.mentions_time,
         };
-        select::fill(self.catalog, &relevance, &ranked, budget)
+        select::fill(&self.catalog, &relevance, &ranked, budget)
     }
 
     /// Every table with all its columns, if that renders within the budget.
@@ -92,7 +101,7 @@ impl<'c> LinkIndex<'c> {
         let mut used = 0;
         let mut tables = Vec::with_capacity(self.catalog.tables.len());
         for (t, table) in self.catalog.tables.iter().enumerate() {
-            let text = render::TableText::new(self.catalog, table);
+            let text = render::TableText::new(&self.catalog, table);
             let columns: Vec<usize> = (0..text.n_columns()).collect();
             let separator = if t == 0 { 0 } else { render::SEPARATOR.len() };
             used += separator + text.len(&columns);
@@ -125,7 +134,7 @@ impl<'c> LinkIndex<'c> {
 
 /// Links one question against a catalog; see [`LinkIndex::link`].
 pub fn link(catalog: &Catalog, question: &str, context: &[&str], budget: Budget) -> Selection {
-    LinkIndex::new(catalog).link(question, context, budget)
+    LinkIndex::new(catalog.clone()).link(question, context, budget)
 }
 
 /// The schema text for the prompt: one block per selected table, in selection order.

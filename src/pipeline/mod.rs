@@ -18,7 +18,7 @@ pub use run::{Answer, RunOptions, SavedChart};
 
 use crate::catalog::Catalog;
 use crate::config::{Config, QueryLimits, ViewsWithoutBarrier};
-use crate::guard::{self, GuardedSql, Policy, Verdict};
+use crate::guard::{self, GuardedSql, Verdict};
 use crate::llm::{LlmError, LlmProvider};
 use crate::present::PresentError;
 use crate::store::{ConversationKey, Draft, DraftState, Store, StoreError, UserId, Verified};
@@ -74,6 +74,8 @@ pub struct Pipeline {
     examples: BTreeMap<String, Vec<examples::Example>>,
     /// The runs this process executes, for Stop.
     runs: lease::Runs,
+    /// What this process built from each catalog (policy, linking index), per version.
+    catalogs: Arc<catalog::Cache>,
     /// Leaves a question's own verified pair out of its examples (evaluating on them).
     hold_out: bool,
 }
@@ -93,6 +95,7 @@ impl Pipeline {
             settings,
             examples,
             runs: lease::Runs::default(),
+            catalogs: Arc::default(),
             hold_out: false,
         }
     }
@@ -179,31 +182,35 @@ impl Pipeline {
         connection: &str,
         role: Option<&str>,
         max_age: Duration,
-    ) -> Result<(Arc<dyn Warehouse>, Policy, Catalog), PipelineError> {
+    ) -> Result<(Arc<dyn Warehouse>, Arc<catalog::Known>), PipelineError> {
         let warehouse = self
             .warehouses
             .get(connection)
             .ok_or_else(|| PipelineError::UnknownConnection(connection.to_owned()))?
             .clone();
-        let catalog = self
+        let known = self
             .usable_catalog(warehouse.as_ref(), role, max_age)
             .await?;
-        Ok((warehouse, Policy::from_catalog(&catalog), catalog))
+        Ok((warehouse, known))
     }
 
     /// The cached catalog of database role `role` (`None`: the connection's own) as questions
-    /// may use it: without the views the operator chose to leave out.
+    /// may use it (without the views the operator chose to leave out), with its guard policy
+    /// and linking index, built once per catalog version.
     pub async fn usable_catalog(
         &self,
         warehouse: &dyn Warehouse,
         role: Option<&str>,
         max_age: Duration,
-    ) -> Result<Catalog, PipelineError> {
-        let catalog = catalog::current(&self.store, warehouse, role, max_age).await?;
-        Ok(match self.settings.views_without_barrier {
-            ViewsWithoutBarrier::Allow => catalog,
-            ViewsWithoutBarrier::Skip => catalog.without_views_lacking_barrier(),
-        })
+    ) -> Result<Arc<catalog::Known>, PipelineError> {
+        let shape: fn(Catalog) -> Catalog = match self.settings.views_without_barrier {
+            ViewsWithoutBarrier::Allow => |catalog| catalog,
+            ViewsWithoutBarrier::Skip => Catalog::without_views_lacking_barrier,
+        };
+        Ok(self
+            .catalogs
+            .current(&self.store, warehouse, role, max_age, shape)
+            .await?)
     }
 
     /// The warehouse to run `sql` on, and `sql` as the guard allows it under role `role`'s
@@ -215,8 +222,8 @@ impl Pipeline {
         role: Option<&str>,
         max_age: Duration,
     ) -> Result<(Arc<dyn Warehouse>, GuardedSql), PipelineError> {
-        let (warehouse, policy, _) = self.policy(connection, role, max_age).await?;
-        match guard::check(sql, &policy) {
+        let (warehouse, known) = self.policy(connection, role, max_age).await?;
+        match guard::check(sql, &known.policy) {
             Verdict::Allowed(sql) => Ok((warehouse, sql)),
             Verdict::Rejected(rejection) => Err(PipelineError::Rejected(rejection.reason())),
         }

@@ -624,23 +624,39 @@ impl Store {
     }
 
     /// Replaces the cached catalog of a connection.
+    /// Keeps a catalog read now; returns when, which is its version.
     pub async fn save_catalog(
         &self,
         connection: &str,
         catalog: &Catalog,
-    ) -> Result<(), StoreError> {
+    ) -> Result<DateTime<Utc>, StoreError> {
         let json = serde_json::to_string(catalog)
             .map_err(|e| StoreError::Corrupt(format!("catalog does not serialize: {e}")))?;
+        let now = timestamp(Utc::now());
         sqlx::query(
             "INSERT INTO catalogs (connection, catalog, refreshed_at) VALUES ($1, $2, $3) \
              ON CONFLICT (connection) DO UPDATE SET catalog = $2, refreshed_at = $3",
         )
         .bind(connection)
         .bind(json)
-        .bind(timestamp(Utc::now()))
+        .bind(&now)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        DateTime::parse_from_rfc3339(&now)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|e| StoreError::Corrupt(format!("refreshed_at: {e}")))
+    }
+
+    /// When a connection's cached catalog was read, without reading the catalog: its version.
+    pub async fn catalog_version(
+        &self,
+        connection: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query("SELECT refreshed_at FROM catalogs WHERE connection = $1")
+            .bind(connection)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| parse_time(&row, "refreshed_at")).transpose()
     }
 
     /// The cached catalog of a connection and when it was read, if any.

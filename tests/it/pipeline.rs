@@ -522,3 +522,48 @@ fn a_statement_too_deep_for_the_stack_is_refused_on_a_serving_runtime() {
         drafted(&bot, "orders per month", "t2").await;
     });
 }
+
+/// The linking index (and the guard's policy) of a catalog is built once per catalog version:
+/// questions reuse it, and a refresh (on any replica: the store's version changes) rebuilds it.
+#[tokio::test]
+async fn the_linking_index_is_kept_until_the_catalog_is_refreshed() {
+    let llm = FakeLlm::start().await;
+    let bot = test_bot(&llm, &[]).await;
+    let pipeline = bot.bot.pipeline();
+    let warehouse = pipeline
+        .warehouses()
+        .get("default")
+        .expect("the default connection")
+        .clone();
+    let max_age = Duration::from_secs(3600);
+    let known = |pipeline: &querybot::pipeline::Pipeline| {
+        let warehouse = warehouse.clone();
+        let pipeline = pipeline.clone();
+        async move {
+            pipeline
+                .usable_catalog(warehouse.as_ref(), None, max_age)
+                .await
+                .expect("catalog")
+        }
+    };
+    let first = known(pipeline).await;
+    let second = known(pipeline).await;
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &second),
+        "the second question reuses the index"
+    );
+    assert!(first.catalog().tables.iter().any(|t| t.name == "orders"));
+    // A refresh, as `catalog refresh` or `/ask admin refresh` does it, by another process:
+    // only the stored version tells.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    querybot::pipeline::catalog::refresh(pipeline.store(), warehouse.as_ref(), None)
+        .await
+        .expect("refresh");
+    let third = known(pipeline).await;
+    assert!(
+        !std::sync::Arc::ptr_eq(&second, &third),
+        "a refreshed catalog gets a new index"
+    );
+    assert!(third.version > second.version);
+    assert!(std::sync::Arc::ptr_eq(&third, &known(pipeline).await));
+}

@@ -35,7 +35,7 @@ impl Report {
 
 fn measure(label: &str, corpus: &Corpus) -> Report {
     let catalog = &corpus.catalog;
-    let index = LinkIndex::new(catalog);
+    let index = LinkIndex::new(catalog.clone());
     let everything = index.link(
         "",
         &[],

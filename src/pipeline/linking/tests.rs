@@ -314,7 +314,7 @@ fn linking_is_deterministic() {
     for _ in 0..5 {
         assert_eq!(link(&catalog, question, &[], SMALL), first);
         assert_eq!(
-            LinkIndex::new(&catalog.clone()).link(question, &[], SMALL),
+            LinkIndex::new(catalog.clone()).link(question, &[], SMALL),
             first
         );
     }
@@ -604,7 +604,7 @@ fn a_two_thousand_table_catalog_is_linked_quickly_and_within_budget() {
     let budget = Budget { max_chars: 8_000 };
     let question = "How many chargeback disputes were opened as fraudulent last quarter?";
     let started = Instant::now();
-    let index = LinkIndex::new(&catalog);
+    let index = LinkIndex::new(catalog.clone());
     let built = started.elapsed();
     let selection = index.link(question, &[], budget);
     let linked = started.elapsed() - built;
