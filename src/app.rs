@@ -75,7 +75,8 @@ impl App {
             permission,
             crate::bot::Access::from_config(&config),
             config.usage_limits,
-        );
+        )
+        .admitting(config.max_questions_in_flight);
         let tasks = TaskTracker::new();
         #[cfg(not(feature = "slack"))]
         if config.slack.enabled() {

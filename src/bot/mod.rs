@@ -4,6 +4,7 @@
 
 mod access;
 mod admin;
+mod admission;
 mod policy;
 mod state;
 
@@ -14,6 +15,7 @@ use crate::warehouse::WarehouseError;
 
 pub use crate::config::{Identity, Role};
 pub use access::{Access, Person};
+pub use admission::Admission;
 pub use state::{SurfaceState, Unhandled};
 // The vocabulary surfaces speak: they import it from here, never from the layers below.
 pub use crate::pipeline::{Answer, Ask, RunOptions, SavedChart};
@@ -25,6 +27,28 @@ pub use crate::store::{
 /// What people are told while querybot's own database does not answer.
 pub const STORE_DOWN: &str =
     "querybot's own database is not answering right now; try again in a minute.";
+
+/// Every place for a question is taken: said privately, with when to ask again.
+fn busy(busy: admission::Busy) -> Failure {
+    ::metrics::counter!("querybot_questions_busy_total").increment(1);
+    let n = u64::try_from(busy.in_flight).unwrap_or(u64::MAX);
+    let user_message = format!(
+        "querybot is answering {} {} right now; please ask again in about {}.",
+        crate::present::number::grouped(n),
+        crate::present::words::plural(n, "question", "questions"),
+        crate::present::words::wait(busy.retry_after)
+    );
+    tracing::warn!(
+        in_flight = busy.in_flight,
+        "a question refused: every place is taken"
+    );
+    Failure {
+        detail: user_message.clone(),
+        user_message,
+        private: true,
+        reference: String::new(),
+    }
+}
 
 /// A failure as the user sees it, and as the logs keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +116,8 @@ pub struct Bot {
     permission: RunPermission,
     access: Access,
     limits: UsageLimits,
+    /// How many questions this process drafts at once.
+    admissions: admission::Admissions,
     /// Cancelled when the process stops waiting for work in flight (its shutdown grace is
     /// over): questions and runs still going end and say so.
     stopping: tokio_util::sync::CancellationToken,
@@ -109,8 +135,29 @@ impl Bot {
             permission,
             access,
             limits,
+            admissions: admission::Admissions::new(crate::config::DEFAULT_QUESTIONS_IN_FLIGHT),
             stopping: tokio_util::sync::CancellationToken::new(),
         }
+    }
+
+    /// This bot, drafting at most `questions` at once.
+    pub fn admitting(self, questions: usize) -> Self {
+        Bot {
+            admissions: admission::Admissions::new(questions),
+            ..self
+        }
+    }
+
+    /// A place for one more question among those this process drafts at once (hold it until
+    /// the draft is shown), or the private sentence saying when to ask again.
+    pub fn admit(&self) -> Result<Admission, Failure> {
+        self.admissions.admit().map_err(busy)
+    }
+
+    /// The refusal a question would get now, for a platform that can answer it before
+    /// anything is stored or posted (a slash command's own response).
+    pub fn busy(&self) -> Option<Failure> {
+        self.admissions.full().map(busy)
     }
 
     pub fn pipeline(&self) -> &Pipeline {

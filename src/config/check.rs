@@ -235,6 +235,11 @@ pub fn describe(config: &Config, origins: &Origins) -> Vec<Entry> {
         format!("{} s", config.shutdown_grace.as_secs()),
     );
     add(
+        &["QUERYBOT_MAX_QUESTIONS_IN_FLIGHT"],
+        Some("max_questions_in_flight"),
+        config.max_questions_in_flight.to_string(),
+    );
+    add(
         &["QUERYBOT_ANYONE_MAY_RUN"],
         Some("anyone_may_run"),
         on_off(config.anyone_may_run),

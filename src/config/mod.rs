@@ -49,6 +49,8 @@ pub struct Config {
     pub log: LogConfig,
     /// How long `serve` lets acknowledged work finish after SIGTERM or Ctrl-C.
     pub shutdown_grace: Duration,
+    /// How many questions one process drafts at once; more are told to ask again shortly.
+    pub max_questions_in_flight: usize,
     /// Who may do what (`[access]`).
     pub access: AccessConfig,
     /// How much one person, workspace and connection may use (`[limits]`).
@@ -367,6 +369,7 @@ struct FileConfig {
     anyone_may_run: Option<bool>,
     public_url: Option<String>,
     shutdown_grace: Option<u64>,
+    max_questions_in_flight: Option<u64>,
     #[serde(default)]
     access: access::FileAccess,
     #[serde(default)]
@@ -486,6 +489,14 @@ impl Config {
                 .map_or(defaults.statement_timeout, Duration::from_secs);
         let shutdown_grace = positive(env, "QUERYBOT_SHUTDOWN_GRACE", file.shutdown_grace)?
             .map_or(Duration::from_secs(25), Duration::from_secs);
+        let max_questions_in_flight = positive(
+            env,
+            "QUERYBOT_MAX_QUESTIONS_IN_FLIGHT",
+            file.max_questions_in_flight,
+        )?
+        .map_or(DEFAULT_QUESTIONS_IN_FLIGHT, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
         let preview_rows = positive(env, "QUERYBOT_PREVIEW_ROWS", file.preview_rows)?
             .unwrap_or(defaults.preview_rows);
         let max_rows =
@@ -697,6 +708,7 @@ impl Config {
             discord,
             log: LogConfig { format, filter },
             shutdown_grace,
+            max_questions_in_flight,
             access: access::access_config(env, file.access)?,
             usage_limits: access::usage_limits(env, file.limits)?,
         })
@@ -768,6 +780,10 @@ fn unknown_key(message: &str) -> Option<(String, Option<String>)> {
         .map(|(_, known)| known.to_owned());
     Some((key.to_owned(), closest))
 }
+
+/// Questions one process drafts at once by default: each waiting on the LLM holds about
+/// 20 KB, so 500 stay within 10 MB, and an LLM rarely serves more at once anyway.
+pub const DEFAULT_QUESTIONS_IN_FLIGHT: usize = 500;
 
 fn positive(
     env: &HashMap<String, String>,
@@ -1059,6 +1075,7 @@ mod tests {
             (vec![("QUERYBOT_CONFIRM_ABOVE_BYTES".into(), "10GB".into())], "QUERYBOT_CONFIRM_ABOVE_BYTES"),
             (vec![("QUERYBOT_PREVIEW_ROWS".into(), "-1".into())], "QUERYBOT_PREVIEW_ROWS"),
             (vec![("QUERYBOT_SHUTDOWN_GRACE".into(), "soon".into())], "QUERYBOT_SHUTDOWN_GRACE"),
+            (vec![("QUERYBOT_MAX_QUESTIONS_IN_FLIGHT".into(), "0".into())], "QUERYBOT_MAX_QUESTIONS_IN_FLIGHT"),
             (vec![("SLACK_SIGNING_SECRET".into(), "s".into()), ("SLACK_API_URL".into(), "ftp://slack".into())], "SLACK_API_URL"),
             (vec![("SLACK_APP_TOKEN".into(), "xoxb-not-an-app-token".into())], "SLACK_APP_TOKEN"),
             (vec![("DISCORD_TOKEN".into(), "Bot abc".into())], "DISCORD_TOKEN"),

@@ -336,6 +336,9 @@ fn print_answer(answer: &Answer) -> anyhow::Result<()> {
 }
 
 fn failure_line(failure: &Failure) -> String {
+    if failure.reference.is_empty() {
+        return failure.user_message.clone();
+    }
     format!("{} (ref {})", failure.user_message, failure.reference)
 }
 

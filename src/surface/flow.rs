@@ -5,8 +5,8 @@
 //! the person who clicked when they concern only them. Platforms supply an [`Outbox`].
 
 use crate::bot::{
-    Answer, Approval, Bot, ConversationKey, Draft, DraftId, Failure, Finished, Person, Question,
-    RunOptions, StoreError, SurfaceState,
+    Admission, Answer, Approval, Bot, ConversationKey, Draft, DraftId, Failure, Finished, Person,
+    Question, RunOptions, StoreError, SurfaceState,
 };
 use crate::present::words::RunStatus;
 
@@ -181,6 +181,11 @@ pub async fn question(
     if let Some(asked) = ChatCommand::parse(question) {
         return command(bot, outbox, by, &asked).await;
     }
+    // Refused before anything is posted, when the process has all the questions it can hold.
+    let admission = match bot.admit() {
+        Ok(admission) => admission,
+        Err(failure) => return tell(outbox, &failure).await,
+    };
     let progress = Reply::Progress {
         question,
         status: WRITING_SQL,
@@ -197,7 +202,7 @@ pub async fn question(
         }
     };
     let ask = ask_for(&placeholder);
-    draft_into(bot, outbox, receipt, &placeholder, &ask).await
+    draft_admitted(bot, outbox, receipt, &placeholder, &ask, admission).await
 }
 
 /// Asks the bot and puts the draft, or the failure, in place of a placeholder the platform
@@ -210,6 +215,22 @@ pub async fn draft_into(
     placeholder: &MessageRef,
     ask: &Question,
 ) -> Result<(), SurfaceError> {
+    match bot.admit() {
+        Ok(admission) => draft_admitted(bot, outbox, receipt, placeholder, ask, admission).await,
+        Err(failure) => outbox.update(placeholder, Reply::Failure(&failure)).await,
+    }
+}
+
+/// [`draft_into`] for a question that has its place among those drafting, until it is shown.
+async fn draft_admitted(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    receipt: &Receipt,
+    placeholder: &MessageRef,
+    ask: &Question,
+    admission: Admission,
+) -> Result<(), SurfaceError> {
+    let _admission = admission;
     let asked = tokio::select! {
         asked = bot.ask(ask) => asked,
         () = bot.stopping().cancelled() => {

@@ -976,3 +976,86 @@ async fn posts_are_paced_per_channel_not_per_process() {
         "five posts in one channel came within {paced:?}"
     );
 }
+
+/// Past `QUERYBOT_MAX_QUESTIONS_IN_FLIGHT`, a question is refused at once, privately, with
+/// when to ask again: a slash command in its own response (nothing stored or posted), a
+/// mention by an ephemeral message. Once a place frees up, questions are taken again.
+#[tokio::test]
+async fn questions_beyond_the_bound_are_told_to_ask_again() {
+    let t = start(false, &[("QUERYBOT_MAX_QUESTIONS_IN_FLIGHT", "1")]).await;
+    t.llm.script([
+        Step::Hang(Duration::from_millis(1500)),
+        sql_reply("SELECT 1 AS one", "One."),
+    ]);
+    let first = t.command("U1", "orders per month", "trigger-bound-1").await;
+    assert_eq!(first.status(), 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while t.llm.requests().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first question never reached the LLM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = t.command("U1", "and per week?", "trigger-bound-2").await;
+    assert_eq!(refused.status(), 200);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["response_type"], "ephemeral");
+    let said = body["text"].as_str().expect("text");
+    assert!(
+        said.starts_with("querybot is answering 1 question right now; please ask again in about "),
+        "{said}"
+    );
+    let mention = t
+        .event(
+            "Ev-bound-3",
+            mention(
+                &format!("<@{BOT_USER_ID}> and per day?"),
+                "1700000100.000100",
+            ),
+        )
+        .await;
+    assert_eq!(mention.status(), 200);
+    let told = t.slack.wait_for("chat.postEphemeral", 1).await.remove(0);
+    assert_eq!(told.param("user").as_deref(), Some("U1"));
+    let text = told.param("text").expect("text");
+    assert!(
+        text.starts_with("querybot is answering 1 question right now"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("(ref"),
+        "a refusal has no log reference: {text}"
+    );
+    // The first question is answered; then there is room again.
+    t.slack.wait_for("chat.update", 1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    for attempt in 0.. {
+        let later = t
+            .command(
+                "U1",
+                "orders per year",
+                &format!("trigger-bound-later-{attempt}"),
+            )
+            .await;
+        if !later
+            .text()
+            .await
+            .expect("body")
+            .contains("querybot is answering")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no room after the first was answered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t.slack.wait_for("chat.update", 2).await;
+    assert_eq!(
+        t.llm.requests().len(),
+        2,
+        "only the admitted questions reached the LLM"
+    );
+}

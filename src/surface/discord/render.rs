@@ -207,6 +207,9 @@ pub fn feedback_modal(draft: &Draft) -> (String, String, Vec<Component>) {
 }
 
 pub fn failure(failure: &Failure) -> Drawn {
+    if failure.reference.is_empty() {
+        return Drawn::text(escape(failure.user_message.trim()));
+    }
     // A reference is a uuid, shown as code so it reads and copies as written.
     let reference = if failure.reference.contains('`') {
         escape(&failure.reference)

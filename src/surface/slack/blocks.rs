@@ -193,9 +193,13 @@ pub fn history(entries: &[HistoryEntry]) -> SlackMessageContent {
     limits::fit("Your latest questions", blocks)
 }
 
-/// What went wrong, in one sentence, and the reference that finds it in the logs.
+/// What went wrong, in one sentence, and the reference that finds it in the logs (a refusal,
+/// which logs nothing to find, has none).
 pub fn failure(failure: &Failure) -> SlackMessageContent {
     let message = mrkdwn::escape(failure.user_message.trim());
+    if failure.reference.is_empty() {
+        return limits::fit(&message, vec![section(message.clone())]);
+    }
     let reference = format!("(ref {})", mrkdwn::escape(&failure.reference));
     limits::fit(
         &format!("{message} {reference}"),

@@ -106,6 +106,10 @@ impl Slack {
         &self.0.config
     }
 
+    pub(super) fn bot(&self) -> &Bot {
+        &self.0.bot
+    }
+
     pub(super) fn state(&self) -> &SurfaceState {
         &self.0.state
     }

@@ -17,6 +17,7 @@ use super::payload::{self, Event, Inbound, Kept};
 use super::verify;
 use crate::bot::{EventId, STORE_DOWN, Unhandled};
 use crate::surface::MessageRef;
+use crate::surface::flow::ChatCommand;
 use crate::surface::receipt::Receipt;
 
 pub(super) async fn events(State(slack): State<Slack>, Signed(body): Signed) -> Response {
@@ -45,6 +46,14 @@ pub(super) async fn commands(State(slack): State<Slack>, Signed(body): Signed) -
     match kept.inbound() {
         Ok(Inbound::Command(command)) if command.text.trim().is_empty() => {
             Json(json!({ "response_type": "ephemeral", "text": Slack::help() })).into_response()
+        }
+        // A question the process has no place for is refused in the response itself: nothing
+        // stored, nothing posted, no task waiting.
+        Ok(Inbound::Command(command))
+            if ChatCommand::parse(command.text.trim()).is_none()
+                && let Some(busy) = slack.bot().busy() =>
+        {
+            Json(json!({ "response_type": "ephemeral", "text": busy.user_message })).into_response()
         }
         Ok(inbound) => match dispatch(slack, inbound, &kept).await {
             Dispatched::StoreDown => {
