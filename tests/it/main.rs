@@ -6,6 +6,7 @@ mod cli;
 mod conversation;
 mod crash;
 mod discord;
+mod export;
 mod http;
 mod outage;
 mod pipeline;
