@@ -12,6 +12,8 @@ use crate::warehouse::{Column, Value};
 pub(super) struct CsvFile {
     writer: ::csv::Writer<File>,
     path: PathBuf,
+    /// One value's text, reused for every value: no allocation per value or per row.
+    field: String,
 }
 
 impl CsvFile {
@@ -28,6 +30,7 @@ impl CsvFile {
         Ok(CsvFile {
             writer,
             path: path.to_owned(),
+            field: String::with_capacity(64),
         })
     }
 
@@ -37,9 +40,14 @@ impl CsvFile {
     }
 
     pub(super) fn write_row(&mut self, row: &[Value]) -> Result<(), ::csv::Error> {
-        // `Value`'s Display is the plain text form, and empty for NULL.
-        self.writer
-            .write_record(row.iter().map(|value| value.to_string()))
+        for value in row {
+            // The plain text form, empty for NULL.
+            self.field.clear();
+            value.write_plain(&mut self.field);
+            self.writer.write_field(self.field.as_bytes())?;
+        }
+        // An empty record after its fields ends the row.
+        self.writer.write_record(None::<&[u8]>)
     }
 
     /// Flushes everything to the file and returns its path.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use bigdecimal::BigDecimal;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use serde::{Serialize, Serializer};
 
 /// A single cell of a result.
@@ -163,6 +163,105 @@ pub(crate) fn plain_decimal_width(digits: u64, scale: i64) -> usize {
     usize::try_from(width + 1).unwrap_or(usize::MAX)
 }
 
+impl Value {
+    /// Appends the plain-text form to `out`: the same text as `Display`, written without a
+    /// formatter or an allocation for the common kinds, since every value of an export goes
+    /// through here (dates and times in the years 0 to 9999 are written digit by digit; the
+    /// rest as `Display` writes them).
+    pub fn write_plain(&self, out: &mut String) {
+        use fmt::Write as _;
+        match self {
+            Value::Null => {}
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
+            Value::Text(s) => out.push_str(s),
+            Value::Date(d) if plain_year(*d) => push_date(out, *d),
+            Value::Time(t) if plain_time(*t) => push_time(out, *t),
+            Value::Timestamp(t) if plain_year(t.date()) && plain_time(t.time()) => {
+                push_date(out, t.date());
+                out.push(' ');
+                push_time(out, t.time());
+            }
+            Value::TimestampTz(t) => {
+                let t = t.naive_utc();
+                if plain_year(t.date()) && plain_time(t.time()) {
+                    push_date(out, t.date());
+                    out.push(' ');
+                    push_time(out, t.time());
+                    out.push_str("+00:00");
+                } else {
+                    let _ = write!(out, "{self}");
+                }
+            }
+            Value::Bytes(bytes) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.reserve(2 + 2 * bytes.len());
+                out.push_str("\\x");
+                for byte in bytes {
+                    out.push(char::from(HEX[usize::from(byte >> 4)]));
+                    out.push(char::from(HEX[usize::from(byte & 0xf)]));
+                }
+            }
+            _ => {
+                let _ = write!(out, "{self}");
+            }
+        }
+    }
+}
+
+/// A year `%Y` writes as exactly four digits.
+fn plain_year(date: NaiveDate) -> bool {
+    (0..=9999).contains(&date.year())
+}
+
+/// A time without a leap second, which `%S` would write as 60.
+fn plain_time(time: NaiveTime) -> bool {
+    time.nanosecond() < 1_000_000_000
+}
+
+/// `%Y-%m-%d` for a year in 0..=9999.
+fn push_date(out: &mut String, date: NaiveDate) {
+    let year = date.year().unsigned_abs();
+    push_two(out, year / 100);
+    push_two(out, year % 100);
+    out.push('-');
+    push_two(out, date.month());
+    out.push('-');
+    push_two(out, date.day());
+}
+
+/// `%H:%M:%S%.f`: the fraction as 3, 6 or 9 digits, whichever is exact, and none when zero.
+fn push_time(out: &mut String, time: NaiveTime) {
+    push_two(out, time.hour());
+    out.push(':');
+    push_two(out, time.minute());
+    out.push(':');
+    push_two(out, time.second());
+    let nano = time.nanosecond();
+    if nano == 0 {
+        return;
+    }
+    let (digits, n) = if nano.is_multiple_of(1_000_000) {
+        (3, nano / 1_000_000)
+    } else if nano.is_multiple_of(1_000) {
+        (6, nano / 1_000)
+    } else {
+        (9, nano)
+    };
+    out.push('.');
+    let mut buffer = itoa::Buffer::new();
+    let text = buffer.format(n);
+    for _ in text.len()..digits {
+        out.push('0');
+    }
+    out.push_str(text);
+}
+
+fn push_two(out: &mut String, n: u32) {
+    out.push(char::from(b'0' + u8::try_from(n / 10 % 10).unwrap_or(0)));
+    out.push(char::from(b'0' + u8::try_from(n % 10).unwrap_or(0)));
+}
+
 impl fmt::Display for Value {
     /// The plain-text form used in tables and CSV: NULL is empty, times are ISO 8601.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -209,7 +308,71 @@ mod tests {
 
     fn check(value: Value, text: &str, json: &str) {
         assert_eq!(value.to_string(), text);
+        assert_eq!(plain(&value), text);
         assert_eq!(serde_json::to_string(&value).expect("serializes"), json);
+    }
+
+    fn plain(value: &Value) -> String {
+        let mut out = String::from("kept|");
+        value.write_plain(&mut out);
+        out.split_off(5)
+    }
+
+    /// The fast writer and `Display` agree on every edge a date or time has: each year
+    /// width and sign, leap days and seconds, each precision of fraction.
+    #[test]
+    fn the_plain_writer_writes_what_display_writes() {
+        let years = [
+            -10_000, -1, 0, 1, 999, 1000, 1970, 2024, 9999, 10_000, 262_143,
+        ];
+        let nanos = [
+            0,
+            1,
+            999,
+            1_000,
+            120_000,
+            500_000_000,
+            123_456_789,
+            999_999_999,
+            1_000_000_000,
+            1_500_000_000,
+        ];
+        let mut values = Vec::new();
+        for year in years {
+            let Some(date) = NaiveDate::from_ymd_opt(year, 2, 28) else {
+                continue;
+            };
+            values.push(Value::Date(date));
+            for nano in nanos {
+                let Some(time) = NaiveTime::from_hms_nano_opt(23, 59, 59, nano) else {
+                    continue;
+                };
+                values.push(Value::Time(time));
+                let stamp = date.and_time(time);
+                values.push(Value::Timestamp(stamp));
+                values.push(Value::TimestampTz(stamp.and_utc()));
+            }
+        }
+        values.extend([
+            Value::Int(i64::MIN),
+            Value::Int(i64::MAX),
+            Value::Int(0),
+            Value::Bool(false),
+            Value::Float(-0.0),
+            Value::Float(f64::INFINITY),
+            Value::Float(1e-300),
+            Value::Text(String::new()),
+            Value::Text("東京 \"q\", x\n".into()),
+            Value::Bytes(Vec::new()),
+            Value::Bytes((0..=255).collect()),
+            Value::Json(serde_json::json!({"a": [1, null]})),
+            Value::Decimal(BigDecimal::from_str("-0.000000000000000001").expect("decimal")),
+            Value::Null,
+        ]);
+        assert!(values.len() > 300, "{}", values.len());
+        for value in values {
+            assert_eq!(plain(&value), value.to_string(), "{value:?}");
+        }
     }
 
     #[test]
