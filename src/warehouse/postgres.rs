@@ -623,6 +623,13 @@ fn kind_of(type_name: &str, type_kind: &PgTypeKind) -> ValueKind {
     }
 }
 
+/// Decodes a value whose PostgreSQL type the caller matched already.
+fn scalar<'r, T: sqlx::Decode<'r, sqlx::Postgres>>(
+    raw: &sqlx::postgres::PgValueRef<'r>,
+) -> Result<T, sqlx::Error> {
+    T::decode(raw.clone()).map_err(sqlx::Error::Decode)
+}
+
 fn decode_row(row: &PgRow) -> Vec<Value> {
     (0..row.len()).map(|i| decode(row, i)).collect()
 }
@@ -745,12 +752,14 @@ fn decode(row: &PgRow, i: usize) -> Value {
         return Value::Text(String::from_utf8_lossy(text).into_owned());
     }
     let decoded = match info.name() {
-        "BOOL" => row.try_get(i).map(Value::Bool),
-        "INT2" => row.try_get::<i16, _>(i).map(|v| Value::Int(v.into())),
-        "INT4" => row.try_get::<i32, _>(i).map(|v| Value::Int(v.into())),
-        "INT8" => row.try_get(i).map(Value::Int),
-        "FLOAT4" => row.try_get::<f32, _>(i).map(|v| Value::Float(v.into())),
-        "FLOAT8" => row.try_get(i).map(Value::Float),
+        // The common kinds decode straight from the value already in hand: its type is known
+        // (the match), so the column lookup and type check of `try_get` would be spent again.
+        "BOOL" => scalar::<bool>(&raw).map(Value::Bool),
+        "INT2" => scalar::<i16>(&raw).map(|v| Value::Int(v.into())),
+        "INT4" => scalar::<i32>(&raw).map(|v| Value::Int(v.into())),
+        "INT8" => scalar::<i64>(&raw).map(Value::Int),
+        "FLOAT4" => scalar::<f32>(&raw).map(|v| Value::Float(v.into())),
+        "FLOAT8" => scalar::<f64>(&raw).map(Value::Float),
         // `NaN` is a numeric that no decimal type holds.
         "NUMERIC" => match row.try_get::<BigDecimal, _>(i) {
             // Keep the scale PostgreSQL displays (`22.50`, not `22.5000`).
@@ -766,10 +775,10 @@ fn decode(row: &PgRow, i: usize) -> Value {
         "MONEY" => row
             .try_get::<PgMoney, _>(i)
             .map(|m| Value::Decimal(m.to_bigdecimal(2))),
-        "DATE" => row.try_get::<NaiveDate, _>(i).map(Value::Date),
-        "TIME" => row.try_get::<NaiveTime, _>(i).map(Value::Time),
-        "TIMESTAMP" => row.try_get::<NaiveDateTime, _>(i).map(Value::Timestamp),
-        "TIMESTAMPTZ" => row.try_get::<DateTime<Utc>, _>(i).map(Value::TimestampTz),
+        "DATE" => scalar::<NaiveDate>(&raw).map(Value::Date),
+        "TIME" => scalar::<NaiveTime>(&raw).map(Value::Time),
+        "TIMESTAMP" => scalar::<NaiveDateTime>(&raw).map(Value::Timestamp),
+        "TIMESTAMPTZ" => scalar::<DateTime<Utc>>(&raw).map(Value::TimestampTz),
         "INTERVAL" => row
             .try_get::<PgInterval, _>(i)
             .map(|v| Value::Text(interval_text(&v))),
@@ -778,9 +787,8 @@ fn decode(row: &PgRow, i: usize) -> Value {
             .try_get::<uuid::Uuid, _>(i)
             .map(|v| Value::Text(v.to_string())),
         "BYTEA" => row.try_get::<Vec<u8>, _>(i).map(Value::Bytes),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "UNKNOWN" => {
-            row.try_get(i).map(Value::Text)
-        }
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => scalar::<String>(&raw).map(Value::Text),
+        "CHAR" | "UNKNOWN" => row.try_get(i).map(Value::Text),
         "BOOL[]" => json_array::<bool>(row, i),
         "INT2[]" => json_array::<i16>(row, i),
         "INT4[]" => json_array::<i32>(row, i),
