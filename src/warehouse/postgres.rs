@@ -186,6 +186,11 @@ impl Postgres {
             }
         };
         let columns: Vec<Column> = statement.columns().iter().map(column_of).collect();
+        let decoders: Vec<Decoder> = statement
+            .columns()
+            .iter()
+            .map(|column| Decoder::of(column.type_info()))
+            .collect();
         if let Err(error) = sink.columns(&columns) {
             drop(tx);
             forget_statements(&mut conn).await;
@@ -204,10 +209,10 @@ impl Postgres {
                         limit: caps.timeout,
                     });
                 }
-                if !capped.admits(raw_row_size(&row)) {
+                if !capped.admits(raw_row_size(&row, &decoders)) {
                     return Ok(true);
                 }
-                match capped.push(decode_row(&row)) {
+                match capped.push(decode_row(&row, &decoders)) {
                     Ok(true) => {}
                     Ok(false) => return Ok(true),
                     Err(error) => return Err(WarehouseError::Sink(error)),
@@ -630,13 +635,86 @@ fn scalar<'r, T: sqlx::Decode<'r, sqlx::Postgres>>(
     T::decode(raw.clone()).map_err(sqlx::Error::Decode)
 }
 
-fn decode_row(row: &PgRow) -> Vec<Value> {
-    (0..row.len()).map(|i| decode(row, i)).collect()
+/// How a column's values are decoded, decided once per result from the column's type: the
+/// common scalar types straight from their bytes; everything else by [`decode`], which looks
+/// at each value's type (and guards sizes) itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decoder {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Text,
+    General,
+}
+
+impl Decoder {
+    fn of(info: &sqlx::postgres::PgTypeInfo) -> Decoder {
+        match info.name() {
+            "BOOL" => Decoder::Bool,
+            "INT2" => Decoder::Int2,
+            "INT4" => Decoder::Int4,
+            "INT8" => Decoder::Int8,
+            "FLOAT4" => Decoder::Float4,
+            "FLOAT8" => Decoder::Float8,
+            "DATE" => Decoder::Date,
+            "TIME" => Decoder::Time,
+            "TIMESTAMP" => Decoder::Timestamp,
+            "TIMESTAMPTZ" => Decoder::TimestampTz,
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Decoder::Text,
+            _ => Decoder::General,
+        }
+    }
+}
+
+fn decode_row(row: &PgRow, decoders: &[Decoder]) -> Vec<Value> {
+    (0..row.len())
+        .map(|i| {
+            let decoder = decoders.get(i).copied().unwrap_or(Decoder::General);
+            decode_as(row, i, decoder)
+        })
+        .collect()
+}
+
+/// A value of a column whose decoder is known; a value it cannot read goes to [`decode`],
+/// which has the fallbacks.
+fn decode_as(row: &PgRow, i: usize, decoder: Decoder) -> Value {
+    if decoder == Decoder::General {
+        return decode(row, i);
+    }
+    let Ok(raw) = row.try_get_raw(i) else {
+        return Value::Null;
+    };
+    if raw.is_null() {
+        return Value::Null;
+    }
+    let decoded = match decoder {
+        Decoder::Bool => scalar::<bool>(&raw).map(Value::Bool),
+        Decoder::Int2 => scalar::<i16>(&raw).map(|v| Value::Int(v.into())),
+        Decoder::Int4 => scalar::<i32>(&raw).map(|v| Value::Int(v.into())),
+        Decoder::Int8 => scalar::<i64>(&raw).map(Value::Int),
+        Decoder::Float4 => scalar::<f32>(&raw).map(|v| Value::Float(v.into())),
+        Decoder::Float8 => scalar::<f64>(&raw).map(Value::Float),
+        Decoder::Date => scalar::<NaiveDate>(&raw).map(Value::Date),
+        Decoder::Time => scalar::<NaiveTime>(&raw).map(Value::Time),
+        Decoder::Timestamp => scalar::<NaiveDateTime>(&raw).map(Value::Timestamp),
+        Decoder::TimestampTz => scalar::<DateTime<Utc>>(&raw).map(Value::TimestampTz),
+        Decoder::Text => scalar::<String>(&raw).map(Value::Text),
+        Decoder::General => return decode(row, i),
+    };
+    decoded.unwrap_or_else(|_| decode(row, i))
 }
 
 /// What a row will cost before it is decoded: its raw bytes, or more where a small raw
-/// value prints or decodes large (a `numeric`'s digits, an array's elements).
-fn raw_row_size(row: &PgRow) -> u64 {
+/// value prints or decodes large (a `numeric`'s digits, an array's elements), which only
+/// columns of the general decoder hold.
+fn raw_row_size(row: &PgRow, decoders: &[Decoder]) -> u64 {
     (0..row.len())
         .map(|i| {
             let Ok(raw) = row.try_get_raw(i) else {
@@ -644,6 +722,9 @@ fn raw_row_size(row: &PgRow) -> u64 {
             };
             let Ok(bytes) = raw.as_bytes() else { return 0 };
             let raw_len = bytes.len() as u64;
+            if decoders.get(i).is_some_and(|d| *d != Decoder::General) {
+                return raw_len;
+            }
             let info = raw.type_info();
             if info.name() == "NUMERIC" {
                 numeric_width(bytes).map_or(raw_len, |width| width.min(MAX_DECIMAL_CHARS) as u64)
