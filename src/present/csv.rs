@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 use crate::present::PresentError;
 use crate::warehouse::{Column, Value};
 
-pub(super) struct CsvFile {
+/// A result's CSV file, written one row at a time.
+pub struct CsvFile {
     writer: ::csv::Writer<File>,
     path: PathBuf,
 }
 
 impl CsvFile {
     /// Creates (or truncates) the file at `path`.
-    pub(super) fn create(path: &Path) -> Result<CsvFile, PresentError> {
+    pub fn create(path: &Path) -> Result<CsvFile, PresentError> {
         let file = File::create(path).map_err(|source| PresentError::Io {
             path: path.to_owned(),
             source,
@@ -31,19 +32,19 @@ impl CsvFile {
         })
     }
 
-    pub(super) fn write_header(&mut self, columns: &[Column]) -> Result<(), ::csv::Error> {
+    pub fn write_header(&mut self, columns: &[Column]) -> Result<(), ::csv::Error> {
         self.writer
             .write_record(columns.iter().map(|column| column.name.as_str()))
     }
 
-    pub(super) fn write_row(&mut self, row: &[Value]) -> Result<(), ::csv::Error> {
+    pub fn write_row(&mut self, row: &[Value]) -> Result<(), ::csv::Error> {
         // `Value`'s Display is the plain text form, and empty for NULL.
         self.writer
             .write_record(row.iter().map(|value| value.to_string()))
     }
 
     /// Flushes everything to the file and returns its path.
-    pub(super) fn finish(mut self) -> Result<PathBuf, PresentError> {
+    pub fn finish(mut self) -> Result<PathBuf, PresentError> {
         self.writer.flush().map_err(|source| PresentError::Io {
             path: self.path.clone(),
             source,
