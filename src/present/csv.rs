@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::present::PresentError;
 use crate::warehouse::{Column, Value};
 
-pub(super) struct CsvFile {
+/// A result's CSV file, written one row at a time.
+pub struct CsvFile {
     writer: ::csv::Writer<File>,
     path: PathBuf,
     /// One value's text, reused for every value: no allocation per value or per row.
@@ -18,7 +19,7 @@ pub(super) struct CsvFile {
 
 impl CsvFile {
     /// Creates (or truncates) the file at `path`.
-    pub(super) fn create(path: &Path) -> Result<CsvFile, PresentError> {
+    pub fn create(path: &Path) -> Result<CsvFile, PresentError> {
         let file = File::create(path).map_err(|source| PresentError::Io {
             path: path.to_owned(),
             source,
@@ -34,12 +35,12 @@ impl CsvFile {
         })
     }
 
-    pub(super) fn write_header(&mut self, columns: &[Column]) -> Result<(), ::csv::Error> {
+    pub fn write_header(&mut self, columns: &[Column]) -> Result<(), ::csv::Error> {
         self.writer
             .write_record(columns.iter().map(|column| column.name.as_str()))
     }
 
-    pub(super) fn write_row(&mut self, row: &[Value]) -> Result<(), ::csv::Error> {
+    pub fn write_row(&mut self, row: &[Value]) -> Result<(), ::csv::Error> {
         for value in row {
             // The plain text form, empty for NULL.
             self.field.clear();
@@ -51,7 +52,7 @@ impl CsvFile {
     }
 
     /// Flushes everything to the file and returns its path.
-    pub(super) fn finish(mut self) -> Result<PathBuf, PresentError> {
+    pub fn finish(mut self) -> Result<PathBuf, PresentError> {
         self.writer.flush().map_err(|source| PresentError::Io {
             path: self.path.clone(),
             source,

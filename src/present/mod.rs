@@ -5,7 +5,7 @@
 //! result never sits whole in memory.
 
 pub mod chart;
-mod csv;
+pub mod csv;
 pub mod number;
 pub mod table;
 pub mod words;
