@@ -12,11 +12,11 @@ use crate::demo;
 use crate::llm;
 use crate::pipeline::{Pipeline, Settings, examples};
 use crate::store::Store;
-use crate::surface::Courier;
 #[cfg(feature = "discord")]
 use crate::surface::discord::{self, Discord};
 #[cfg(feature = "slack")]
 use crate::surface::slack::{self, Slack};
+use crate::surface::{Courier, Interrupted};
 use crate::warehouse::{self, Connections};
 use tokio_util::task::TaskTracker;
 
@@ -325,7 +325,8 @@ async fn recover_deliveries(
 
 /// Takes back, every half lease, the runs whose process is gone (their lease passed): each
 /// draft is runnable again, its run recorded as interrupted, and its conversation told, on
-/// the platform it is on, until shutdown.
+/// the platform it is on, until shutdown. Answers whose process died while posting them are
+/// told too, with the draft showing it ran but was not all posted.
 async fn recover_runs(
     store: Store,
     couriers: Vec<Arc<dyn Courier>>,
@@ -341,10 +342,19 @@ async fn recover_runs(
             Ok(drafts) => {
                 for draft in drafts {
                     tracing::warn!(draft_id = %draft.id, "a run's process stopped before it finished; the draft is runnable again");
-                    tell_interrupted(&store, &couriers, &draft).await;
+                    tell_interrupted(&store, &couriers, &draft, Interrupted::Run).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "cannot look for abandoned runs"),
+        }
+        match store.recover_undelivered_answers(chrono::Utc::now()).await {
+            Ok(drafts) => {
+                for draft in drafts {
+                    tracing::warn!(draft_id = %draft.id, "an answer's process stopped while posting it; the thread is told");
+                    tell_interrupted(&store, &couriers, &draft, Interrupted::Answer).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot look for answers left half posted"),
         }
     }
 }
@@ -354,6 +364,7 @@ async fn tell_interrupted(
     store: &Store,
     couriers: &[Arc<dyn Courier>],
     draft: &crate::store::Draft,
+    what: Interrupted,
 ) {
     let conversation = match store.conversation_key(draft.conversation).await {
         Ok(Some(conversation)) => conversation,
@@ -369,7 +380,7 @@ async fn tell_interrupted(
     else {
         return;
     };
-    if let Err(error) = courier.tell_interrupted(&conversation, draft).await {
+    if let Err(error) = courier.tell_interrupted(&conversation, draft, what).await {
         tracing::warn!(%error, draft_id = %draft.id, "cannot tell a conversation its run was interrupted");
     }
 }

@@ -28,6 +28,16 @@ pub use crate::store::{
 pub const STORE_DOWN: &str =
     "querybot's own database is not answering right now; try again in a minute.";
 
+/// Renews the lease of an answer being posted, until dropped.
+async fn hold_answer(store: &crate::store::Store, id: DraftId) -> std::convert::Infallible {
+    loop {
+        if let Err(error) = store.hold_answer(id).await {
+            tracing::warn!(%error, draft_id = %id, "cannot hold an answer being posted");
+        }
+        tokio::time::sleep(crate::store::RUN_RENEWAL).await;
+    }
+}
+
 /// Every place for a question is taken: said privately, with when to ask again.
 fn busy(busy: admission::Busy) -> Failure {
     ::metrics::counter!("querybot_questions_busy_total").increment(1);
@@ -380,6 +390,21 @@ impl Bot {
             .set_draft_message(id, message)
             .await
             .map_err(|e| self.failure(&e.into()))
+    }
+
+    /// Holds the draft while its answer is posted: its lease is renewed until `posting`
+    /// completes, so that a process dying part way leaves the answer for another replica to
+    /// account for (see [`crate::store::Store::recover_undelivered_answers`]), then released.
+    pub async fn posting_answer<T>(&self, id: DraftId, posting: impl Future<Output = T>) -> T {
+        let store = self.pipeline.store();
+        let posted = tokio::select! {
+            posted = posting => posted,
+            never = hold_answer(store, id) => match never {},
+        };
+        if let Err(error) = store.answer_delivered(id).await {
+            tracing::warn!(%error, draft_id = %id, "cannot release an answer once posted");
+        }
+        posted
     }
 
     /// Stop: asks whichever process runs the draft to cancel its query. The run itself then

@@ -364,6 +364,58 @@ impl Store {
         .transpose()
     }
 
+    /// Holds (or renews) the lease of a draft whose answer is being posted: a process that
+    /// dies before [`Store::answer_delivered`] leaves it for any replica to notice. `false`
+    /// when the draft is not done.
+    pub async fn hold_answer(&self, id: DraftId) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("UPDATE drafts SET lease_until = $1 WHERE id = $2 AND state = 'done'")
+                .bind(timestamp(Utc::now() + lease()))
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// The answer of a draft is posted: its lease ends.
+    pub async fn answer_delivered(&self, id: DraftId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE drafts SET lease_until = NULL WHERE id = $1 AND state = 'done'")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes back answers whose posting lease passed before `now`: the process posting them
+    /// died part way. Of several replicas, one takes each. Returns their drafts.
+    pub async fn recover_undelivered_answers(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Draft>, StoreError> {
+        let lapsed = sqlx::query(
+            "SELECT id FROM drafts WHERE state = 'done' AND lease_until < $1 ORDER BY id",
+        )
+        .bind(timestamp(now))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut taken = Vec::new();
+        for row in &lapsed {
+            let id: DraftId = parse_column(row, "id")?;
+            let released = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE drafts SET lease_until = NULL \
+                 WHERE id = $1 AND state = 'done' AND lease_until < $2 RETURNING {DRAFT_COLUMNS}"
+            )))
+            .bind(id.to_string())
+            .bind(timestamp(now))
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(released) = released {
+                taken.push(draft_from_row(&released)?);
+            }
+        }
+        Ok(taken)
+    }
+
     /// Asks whichever process runs a draft to stop it (it learns at its next
     /// [`Store::renew_run`]); `false` when the draft is not running. The first to ask is the
     /// one recorded.

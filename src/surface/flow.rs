@@ -11,7 +11,7 @@ use crate::bot::{
 use crate::present::words::RunStatus;
 
 use super::receipt::Receipt;
-use super::{Attachment, MessageRef, Outbox, Reply, SurfaceError};
+use super::{Attachment, Interrupted, MessageRef, Outbox, Reply, SurfaceError};
 
 /// What the placeholder says while the LLM writes SQL.
 pub const WRITING_SQL: &str = "writing SQL…";
@@ -27,6 +27,11 @@ pub const WRITING_RESUMES: &str =
 /// Said in the thread of a run the process could not finish before it stopped.
 pub const RUN_INTERRUPTED: &str =
     "The run was interrupted by a restart; press Run to run it again.";
+
+/// Said in the thread of an answer whose process died while posting it.
+pub const ANSWER_INTERRUPTED: &str = "querybot restarted while posting this answer, so part of \
+                                      it (the chart or the CSV file) may be missing; use \
+                                      Re-run from `history` to run it again.";
 
 /// Said in the thread of a run someone stopped; the draft shows who.
 pub const RUN_STOPPED: &str =
@@ -258,17 +263,34 @@ async fn remember(bot: &Bot, draft: &Draft, message: &MessageRef) {
     }
 }
 
-/// A run taken back after its process died, told in its conversation: the notice, and the
-/// draft shown again with its buttons where its message is known.
-pub async fn interrupted_elsewhere(outbox: &dyn Outbox, draft: &Draft) -> Result<(), SurfaceError> {
-    outbox.post(Reply::Notice(RUN_INTERRUPTED)).await?;
-    match &draft.message {
-        Some(message) => {
-            outbox
-                .update(&MessageRef(message.clone()), Reply::Draft(draft))
-                .await
+/// A run or an answer taken back after its process died, told in its conversation: the
+/// notice, and where its message is known, the draft shown again with its buttons (a run:
+/// it is runnable again) or with how it ended (an answer: it ran, but was not all posted).
+pub async fn interrupted_elsewhere(
+    outbox: &dyn Outbox,
+    draft: &Draft,
+    what: Interrupted,
+) -> Result<(), SurfaceError> {
+    let notice = match what {
+        Interrupted::Run => RUN_INTERRUPTED,
+        Interrupted::Answer => ANSWER_INTERRUPTED,
+    };
+    outbox.post(Reply::Notice(notice)).await?;
+    let Some(message) = &draft.message else {
+        return Ok(());
+    };
+    let message = MessageRef(message.clone());
+    match what {
+        Interrupted::Run => outbox.update(&message, Reply::Draft(draft)).await,
+        Interrupted::Answer => {
+            let by = draft.claimed_by.as_ref().unwrap_or(&draft.author);
+            let status = Reply::Status {
+                draft,
+                status: RunStatus::Undelivered,
+                by,
+            };
+            outbox.update(&message, status).await
         }
-        None => Ok(()),
     }
 }
 
@@ -321,7 +343,10 @@ pub async fn run(
             };
             return outbox.update(draft_message, stopped).await;
         }
-        Ok(Finished::Answered(answer)) => match deliver(outbox, &answer).await {
+        Ok(Finished::Answered(answer)) => match bot
+            .posting_answer(answer.draft.id, deliver(outbox, &answer))
+            .await
+        {
             Ok(()) => RunStatus::Ran {
                 elapsed: answer.elapsed,
                 row_count: answer.row_count,

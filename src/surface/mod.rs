@@ -131,12 +131,23 @@ pub trait Courier: Send + Sync {
     /// Handles again a delivery of this platform that a process acknowledged and did not
     /// handle; the work goes on in the background, and marks it handled when done.
     async fn replay(&self, delivery: crate::bot::Unhandled);
-    /// Tells `conversation` its run of `draft` was interrupted, and shows the draft again.
+    /// Tells `conversation` its run of `draft`, or the posting of its answer, was
+    /// interrupted, and shows the draft as it now is.
     async fn tell_interrupted(
         &self,
         conversation: &ConversationKey,
         draft: &Draft,
+        what: Interrupted,
     ) -> Result<(), SurfaceError>;
+}
+
+/// What a process that died left unfinished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupted {
+    /// A run: the draft is runnable again.
+    Run,
+    /// The posting of an answer: the query ran, but the thread may lack some of it.
+    Answer,
 }
 
 /// A message querybot posted, as its platform finds it again (a Slack `ts`, a Discord id).

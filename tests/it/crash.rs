@@ -247,3 +247,94 @@ async fn a_question_whose_process_is_killed_before_the_draft_is_answered_after_r
     );
     assert_eq!(llm.requests().len(), 2);
 }
+
+/// An answer whose process is killed while its files are being uploaded: the query ran and
+/// is recorded, so it is not run again, but the thread is told that part of the answer may
+/// be missing and the draft stops saying "Running…", by whichever process comes next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_whose_process_is_killed_while_posting_it_is_accounted_for_after_restart() {
+    let db = PgDatabase::create().await;
+    let (llm, slack) = (FakeLlm::start().await, FakeSlack::start().await);
+    llm.script([sql_reply("SELECT 1 AS one", "One.")]);
+    slack.delay_uploads(Duration::from_secs(120));
+    let data = tempfile::tempdir().expect("temp dir");
+    let settings = settings(&db, &llm, &slack);
+    let mut first = Replica::start(&settings, data.path()).await;
+    first.ask("one", "trigger-crash-upload-ask").await;
+    let shown = slack.wait_for("chat.update", 1).await.remove(0);
+    let draft_id = chat::slack_draft_id(&shown.params)
+        .unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
+    let message = shown.param("ts").expect("the draft's ts");
+    let click = fake_slack::click_payload(
+        "U1",
+        "querybot_run",
+        &draft_id,
+        &message,
+        "trigger-crash-upload-run",
+    );
+    let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
+    first
+        .slack(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            form,
+        )
+        .await;
+    // The answer is posted; its first file is being uploaded (and held) when the kill comes.
+    slack.wait_for("files.getUploadURLExternal", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.child.start_kill().expect("SIGKILL");
+    first.child.wait().await.expect("gone");
+    let store = Store::connect(&SecretUrl::new(db.url.clone()))
+        .await
+        .expect("store");
+    let id = draft_id.parse().expect("a draft id");
+    let draft = store.draft(id).await.expect("read").expect("the draft");
+    assert_eq!(
+        draft.state,
+        DraftState::Done,
+        "the run finished and is recorded"
+    );
+
+    let _second = Replica::start(&settings, data.path()).await;
+    let deadline = Instant::now() + Duration::from_secs(50);
+    let told = loop {
+        let told = slack.calls_to("chat.postMessage").into_iter().find(|call| {
+            call.params
+                .to_string()
+                .contains("restarted while posting this answer")
+        });
+        if let Some(told) = told {
+            break told;
+        }
+        assert!(Instant::now() < deadline, "the thread was not told");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(told.param("thread_ts").as_deref(), Some(message.as_str()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !slack.calls_to("chat.update").iter().any(|call| {
+        call.param("ts").as_deref() == Some(message.as_str())
+            && call.params.to_string().contains("could not be posted")
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the draft still says it is running"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Not run again, and nothing left for another replica to take.
+    let runs = store.recent_runs(5).await.expect("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert!(
+        store
+            .recover_undelivered_answers(later)
+            .await
+            .expect("look")
+            .is_empty()
+    );
+    assert_eq!(
+        store.draft(id).await.expect("read").expect("draft").state,
+        DraftState::Done
+    );
+}

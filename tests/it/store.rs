@@ -70,6 +70,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     a_thread_has_exactly_one_conversation,
     a_draft_goes_from_pending_to_done,
+    an_answer_left_half_posted_is_taken_back_once,
     concurrent_claims_from_two_replicas_have_one_winner,
     a_failed_run_fails_its_draft_and_is_recorded,
     only_pending_drafts_can_be_edited_or_cancelled,
@@ -231,6 +232,55 @@ async fn a_draft_goes_from_pending_to_done(_: &Backing, store: Store) {
     let runs = store.recent_runs(10).await.expect("runs");
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].record, run_of(&claimed, None));
+}
+
+/// The answer of a done draft is held while it is posted; a hold that lapsed (its process
+/// died) is taken back by exactly one replica, and a delivered answer never is.
+async fn an_answer_left_half_posted_is_taken_back_once(backing: &Backing, store: Store) {
+    let clicker = UserId::new("slack:T01:U02");
+    let mut posted = Vec::new();
+    for name in ["delivered", "left"] {
+        let draft = pending_draft(&store, name).await;
+        assert!(
+            !store.hold_answer(draft.id).await.expect("hold"),
+            "not done yet"
+        );
+        let claimed = store
+            .claim_draft(draft.id, &clicker)
+            .await
+            .expect("claim")
+            .expect("won");
+        store
+            .record_run(&run_of(&claimed, None))
+            .await
+            .expect("run recorded");
+        assert!(store.hold_answer(draft.id).await.expect("hold"));
+        posted.push(draft.id);
+    }
+    store.answer_delivered(posted[0]).await.expect("delivered");
+    let now = Utc::now();
+    assert!(
+        store
+            .recover_undelivered_answers(now)
+            .await
+            .expect("look")
+            .is_empty(),
+        "a live hold is left alone"
+    );
+    let later = now + Duration::seconds(31);
+    let replica = backing.open().await;
+    let racers: Vec<_> = [store.clone(), replica.clone(), store.clone(), replica]
+        .into_iter()
+        .map(|store| tokio::spawn(async move { store.recover_undelivered_answers(later).await }))
+        .collect();
+    let mut taken = Vec::new();
+    for racer in racers {
+        taken.extend(racer.await.expect("task").expect("look"));
+    }
+    let ids: Vec<_> = taken.iter().map(|d| d.id).collect();
+    assert_eq!(ids, vec![posted[1]], "only the half-posted one, once");
+    assert_eq!(taken[0].state, DraftState::Done);
+    assert_eq!(taken[0].claimed_by.as_ref(), Some(&clicker));
 }
 
 async fn concurrent_claims_from_two_replicas_have_one_winner(backing: &Backing, store: Store) {

@@ -701,10 +701,11 @@ impl crate::surface::Courier for Discord {
         &self,
         conversation: &ConversationKey,
         draft: &Draft,
+        what: crate::surface::Interrupted,
     ) -> Result<(), SurfaceError> {
         let channel: Id<ChannelMarker> = conversation.thread.parse()?;
         // Nobody is mentioned in a notice or a draft: the person is the author, for form.
         let author: Id<UserMarker> = draft.author.platform_user().parse().unwrap_or(Id::new(1));
-        flow::interrupted_elsewhere(&self.outbox(channel, author, None), draft).await
+        flow::interrupted_elsewhere(&self.outbox(channel, author, None), draft, what).await
     }
 }

@@ -649,6 +649,7 @@ impl crate::surface::Courier for Slack {
         &self,
         conversation: &ConversationKey,
         draft: &Draft,
+        what: crate::surface::Interrupted,
     ) -> Result<(), SurfaceError> {
         let workspace = self
             .workspace(&conversation.workspace)
@@ -661,6 +662,6 @@ impl crate::surface::Courier for Slack {
             Some(&conversation.thread),
             "",
         );
-        flow::interrupted_elsewhere(&outbox, draft).await
+        flow::interrupted_elsewhere(&outbox, draft, what).await
     }
 }

@@ -135,6 +135,8 @@ struct Ledger {
     sockets: Vec<SocketState>,
     rate_limits: HashMap<String, VecDeque<u64>>,
     failures: HashMap<String, VecDeque<String>>,
+    /// How long each upload is held before it is taken (a slow network, a large file).
+    upload_delay: Option<std::time::Duration>,
     sequence: u64,
     /// (channel, ts) of messages posted through the fake: only these can be updated.
     messages: HashSet<(String, String)>,
@@ -280,6 +282,11 @@ impl FakeSlack {
             },
         )
         .await
+    }
+
+    /// Holds every upload for `delay` before taking it.
+    pub(crate) fn delay_uploads(&self, delay: std::time::Duration) {
+        self.shared.lock().upload_delay = Some(delay);
     }
 
     /// The next call to `method` gets HTTP 429 with `Retry-After: retry_after_secs`.
@@ -1440,6 +1447,10 @@ async fn upload(
         _ => body.to_vec(),
     };
     let length = bytes.len();
+    let delay = shared.lock().upload_delay;
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     {
         let mut state = shared.lock();
         let Some(pending) = state.files.get_mut(&file_id) else {
