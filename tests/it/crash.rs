@@ -74,6 +74,24 @@ impl Replica {
             .await;
     }
 
+    /// Presses Run, as U1, on the first draft the fake Slack was shown; returns the draft's
+    /// id and message ts.
+    async fn run_shown_draft(&self, slack: &FakeSlack, trigger: &str) -> (String, String) {
+        let shown = slack.wait_for("chat.update", 1).await.remove(0);
+        let draft_id = chat::slack_draft_id(&shown.params)
+            .unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
+        let message = shown.param("ts").expect("the draft's ts");
+        let click = fake_slack::click_payload("U1", "querybot_run", &draft_id, &message, trigger);
+        let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
+        self.slack(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            form,
+        )
+        .await;
+        (draft_id, message)
+    }
+
     /// A signed Slack request, as Slack sends it.
     async fn slack(&self, path: &str, content_type: &str, body: String) {
         let url = format!("{}{path}", self.address);
@@ -100,25 +118,7 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
     let settings = settings(&db, &llm, &slack);
     let mut first = Replica::start(&settings, data.path()).await;
     first.ask("count to a billion", "trigger-crash-ask").await;
-    let shown = slack.wait_for("chat.update", 1).await.remove(0);
-    let draft_id = chat::slack_draft_id(&shown.params)
-        .unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
-    let message = shown.param("ts").expect("the draft's ts");
-    let click = fake_slack::click_payload(
-        "U1",
-        "querybot_run",
-        &draft_id,
-        &message,
-        "trigger-crash-run",
-    );
-    let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
-    first
-        .slack(
-            "/slack/interactions",
-            "application/x-www-form-urlencoded",
-            form,
-        )
-        .await;
+    let (draft_id, message) = first.run_shown_draft(&slack, "trigger-crash-run").await;
     let running = slack.wait_for("chat.update", 2).await.remove(1);
     assert!(
         running.params.to_string().contains("Running"),
@@ -261,24 +261,8 @@ async fn an_answer_whose_process_is_killed_while_posting_it_is_accounted_for_aft
     let settings = settings(&db, &llm, &slack);
     let mut first = Replica::start(&settings, data.path()).await;
     first.ask("one", "trigger-crash-upload-ask").await;
-    let shown = slack.wait_for("chat.update", 1).await.remove(0);
-    let draft_id = chat::slack_draft_id(&shown.params)
-        .unwrap_or_else(|| panic!("a draft with Run: {:?}", shown.params));
-    let message = shown.param("ts").expect("the draft's ts");
-    let click = fake_slack::click_payload(
-        "U1",
-        "querybot_run",
-        &draft_id,
-        &message,
-        "trigger-crash-upload-run",
-    );
-    let form = serde_urlencoded::to_string([("payload", click.to_string())]).expect("form");
-    first
-        .slack(
-            "/slack/interactions",
-            "application/x-www-form-urlencoded",
-            form,
-        )
+    let (draft_id, message) = first
+        .run_shown_draft(&slack, "trigger-crash-upload-run")
         .await;
     // The answer is posted; its first file is being uploaded (and held) when the kill comes.
     slack.wait_for("files.getUploadURLExternal", 1).await;
