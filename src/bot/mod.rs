@@ -382,6 +382,20 @@ impl Bot {
         Ok(draft)
     }
 
+    /// Moves a conversation drafted under a provisional key to the thread its placeholder
+    /// started.
+    pub async fn move_conversation(
+        &self,
+        from: &ConversationKey,
+        to: &ConversationKey,
+    ) -> Result<(), Failure> {
+        self.pipeline
+            .store()
+            .move_conversation(from, to)
+            .await
+            .map_err(|e| self.failure(&e.into()))
+    }
+
     /// Remembers the message that shows a draft, so that it can be updated without an
     /// inbound event (when a run whose process died is taken back).
     pub async fn remember_message(&self, id: DraftId, message: &str) -> Result<(), Failure> {

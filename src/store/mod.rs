@@ -158,6 +158,30 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("a conversation vanished after insert".to_owned()))
     }
 
+    /// Moves a conversation to another thread: one drafted under a provisional key while the
+    /// message that starts its thread was being posted. Nothing happens when there is none.
+    pub async fn move_conversation(
+        &self,
+        from: &ConversationKey,
+        to: &ConversationKey,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE conversations SET platform = $1, workspace = $2, channel = $3, thread = $4 \
+             WHERE platform = $5 AND workspace = $6 AND channel = $7 AND thread = $8",
+        )
+        .bind(to.platform.as_str())
+        .bind(&to.workspace)
+        .bind(&to.channel)
+        .bind(&to.thread)
+        .bind(from.platform.as_str())
+        .bind(&from.workspace)
+        .bind(&from.channel)
+        .bind(&from.thread)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The conversation of a thread, without creating one: is querybot part of this thread?
     pub async fn find_conversation(
         &self,

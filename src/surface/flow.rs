@@ -170,20 +170,28 @@ pub async fn hear(state: &SurfaceState, heard: &Heard<'_>) -> Result<Hearing, St
     })
 }
 
-/// Posts a placeholder for `question` (or reuses the one an earlier attempt at the same
-/// delivery posted), asks the bot (with the [`Question`] that `ask_for` makes once the
-/// placeholder exists, since a new conversation's thread may be that very message), and puts
-/// the draft or the failure in the placeholder's place.
-/// A question that is a [`ChatCommand`] is answered privately instead, with no placeholder.
+/// Where a question's conversation is.
+pub enum Thread {
+    /// Known before anything is posted: the thread or DM the question was asked in.
+    Known,
+    /// The thread the placeholder starts (a Slack `/ask` in a channel): the question's
+    /// conversation is provisional until the placeholder exists, and this gives the real one.
+    StartedBy(Box<dyn FnOnce(&MessageRef) -> ConversationKey + Send>),
+}
+
+/// Asks the bot about `ask` while a placeholder for it is posted (or the one an earlier
+/// attempt at the same delivery posted is reused), then puts the draft or the failure in the
+/// placeholder's place. The LLM does not wait for the post, which may wait its turn in a busy
+/// channel. A question that is a [`ChatCommand`] is answered privately instead.
 pub async fn question(
     bot: &Bot,
     outbox: &dyn Outbox,
     receipt: &Receipt,
-    question: &str,
     by: &Person,
-    ask_for: impl FnOnce(&MessageRef) -> Question + Send,
+    ask: Question,
+    thread: Thread,
 ) -> Result<(), SurfaceError> {
-    if let Some(asked) = ChatCommand::parse(question) {
+    if let Some(asked) = ChatCommand::parse(&ask.text) {
         return command(bot, outbox, by, &asked).await;
     }
     // Refused before anything is posted, when the process has all the questions it can hold.
@@ -192,27 +200,59 @@ pub async fn question(
         Err(failure) => return tell(outbox, &failure).await,
     };
     let progress = Reply::Progress {
-        question,
+        question: &ask.text,
         status: WRITING_SQL,
     };
-    let placeholder = match receipt.earlier() {
+    let (placeholder, asked) = match receipt.earlier() {
         Some(earlier) => {
             outbox.update(&earlier, progress).await?;
-            earlier
+            let ask = match thread {
+                Thread::Known => ask,
+                Thread::StartedBy(key_of) => Question {
+                    conversation: key_of(&earlier),
+                    ..ask
+                },
+            };
+            let asked = ask_unless_stopping(bot, &ask).await;
+            (earlier, asked)
         }
         None => {
-            let placeholder = outbox.post(progress).await?;
-            receipt.posted(&placeholder).await;
-            placeholder
+            let posting = async {
+                let placeholder = outbox.post(progress).await?;
+                receipt.posted(&placeholder).await;
+                Ok::<_, SurfaceError>(placeholder)
+            };
+            // A post that fails (querybot is not in the channel, say) abandons the question,
+            // and with it the LLM call if it is still going.
+            let mut posting = std::pin::pin!(posting);
+            let mut asking = std::pin::pin!(ask_unless_stopping(bot, &ask));
+            let mut early = None;
+            let placeholder = loop {
+                tokio::select! {
+                    posted = &mut posting => break posted?,
+                    asked = &mut asking, if early.is_none() => early = Some(asked),
+                }
+            };
+            let asked = match early {
+                Some(asked) => asked,
+                None => asking.await,
+            };
+            if let Thread::StartedBy(key_of) = thread
+                && let Err(failure) = bot
+                    .move_conversation(&ask.conversation, &key_of(&placeholder))
+                    .await
+            {
+                tracing::warn!(detail = %failure.detail, "cannot move a conversation to its thread");
+            }
+            (placeholder, asked)
         }
     };
-    let ask = ask_for(&placeholder);
-    draft_admitted(bot, outbox, receipt, &placeholder, &ask, admission).await
+    drop(admission);
+    show(bot, outbox, receipt, &placeholder, asked).await
 }
 
 /// Asks the bot and puts the draft, or the failure, in place of a placeholder the platform
-/// already shows (a deferred reply, say). Cut short by shutdown, a question kept in the
-/// store is released for the next process to answer; any other is given up.
+/// already shows (a deferred reply, say); see [`show`].
 pub async fn draft_into(
     bot: &Bot,
     outbox: &dyn Outbox,
@@ -235,24 +275,53 @@ async fn draft_admitted(
     ask: &Question,
     admission: Admission,
 ) -> Result<(), SurfaceError> {
-    let _admission = admission;
-    let asked = tokio::select! {
-        asked = bot.ask(ask) => asked,
-        () = bot.stopping().cancelled() => {
-            if receipt.is_kept() {
-                receipt.release().await;
-                return outbox.update(placeholder, Reply::Notice(WRITING_RESUMES)).await;
-            }
-            return outbox.update(placeholder, Reply::Notice(STOPPED_WRITING)).await;
-        }
-    };
+    let asked = ask_unless_stopping(bot, ask).await;
+    drop(admission);
+    show(bot, outbox, receipt, placeholder, asked).await
+}
+
+/// What became of asking the bot.
+enum Asked {
+    Answered(Result<Box<Draft>, Failure>),
+    /// The process stopped waiting first (its shutdown grace is over).
+    Stopping,
+}
+
+async fn ask_unless_stopping(bot: &Bot, ask: &Question) -> Asked {
+    tokio::select! {
+        asked = bot.ask(ask) => Asked::Answered(asked.map(Box::new)),
+        () = bot.stopping().cancelled() => Asked::Stopping,
+    }
+}
+
+/// Puts the draft or the failure in the placeholder's place. Cut short by shutdown, a
+/// question kept in the store is released for the next process to answer; any other is
+/// given up.
+async fn show(
+    bot: &Bot,
+    outbox: &dyn Outbox,
+    receipt: &Receipt,
+    placeholder: &MessageRef,
+    asked: Asked,
+) -> Result<(), SurfaceError> {
     match asked {
-        Ok(draft) => {
+        Asked::Stopping if receipt.is_kept() => {
+            receipt.release().await;
+            outbox
+                .update(placeholder, Reply::Notice(WRITING_RESUMES))
+                .await
+        }
+        Asked::Stopping => {
+            outbox
+                .update(placeholder, Reply::Notice(STOPPED_WRITING))
+                .await
+        }
+        Asked::Answered(Ok(draft)) => {
             outbox.update(placeholder, Reply::Draft(&draft)).await?;
             remember(bot, &draft, placeholder).await;
             Ok(())
         }
-        Err(failure) => outbox.update(placeholder, Reply::Failure(&failure)).await,
+        Asked::Answered(Err(failure)) => outbox.update(placeholder, Reply::Failure(&failure)).await,
     }
 }
 

@@ -692,9 +692,11 @@ async fn a_channel_the_bot_is_not_in_gets_a_private_hint() {
         "{}",
         hint.params
     );
+    // The LLM is asked while the placeholder is posted; the failed post abandons both.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        t.llm.requests().is_empty(),
-        "no SQL is written for a channel we cannot post in"
+        t.slack.calls_to("chat.update").is_empty(),
+        "nothing is shown in a channel we cannot post in"
     );
 }
 
@@ -1057,5 +1059,47 @@ async fn questions_beyond_the_bound_are_told_to_ask_again() {
         t.llm.requests().len(),
         2,
         "only the admitted questions reached the LLM"
+    );
+}
+
+/// The LLM is asked while the placeholder is posted, not after: a post that waits (here a 429
+/// with Retry-After, as a busy channel gets) does not hold up the SQL. The thread the
+/// placeholder starts is the conversation, so a reply in it is a follow-up.
+#[tokio::test]
+async fn the_llm_does_not_wait_for_the_placeholder_post() {
+    let t = start(false, &[]).await;
+    t.llm.script([
+        sql_reply("SELECT 1 AS one", "One."),
+        sql_reply("SELECT 2 AS two", "Two."),
+    ]);
+    t.slack.rate_limit_next("chat.postMessage", 1);
+    let response = t.command("U1", "one", "trigger-llm-first").await;
+    assert_eq!(response.status(), 200);
+    let shown = t.slack.wait_for("chat.update", 1).await.remove(0);
+    let posted = t
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .find(Call::ok)
+        .expect("the placeholder, once Slack took it");
+    let asked = t.llm.requests()[0].at;
+    assert!(
+        asked < posted.at,
+        "the LLM was asked {:?} before the placeholder was posted",
+        posted.at.saturating_duration_since(asked)
+    );
+    let thread = posted.response["ts"].as_str().expect("ts").to_owned();
+    assert_eq!(shown.param("ts").as_deref(), Some(thread.as_str()));
+    // The conversation moved to the placeholder's thread: a reply there continues it.
+    let reply = json!({
+        "type": "message", "user": "U1", "text": "and two?", "channel": "C0SALES",
+        "ts": "1700000200.000100", "thread_ts": thread, "event_ts": "1700000200.000100"
+    });
+    assert_eq!(t.event("Ev-llm-first-reply", reply).await.status(), 200);
+    t.slack.wait_for("chat.update", 2).await;
+    let follow_up = t.llm.requests()[1].text();
+    assert!(
+        follow_up.contains("SELECT 1 AS one"),
+        "the thread's earlier SQL is in the prompt"
     );
 }

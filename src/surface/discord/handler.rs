@@ -430,9 +430,16 @@ impl Discord {
             connection: self.connection_for(&bindings),
             text: question.clone(),
         };
-        flow::question(&self.0.bot, &outbox, &receipt, &question, &by, |_| ask)
-            .await
-            .map_err(DiscordError::Flow)?;
+        flow::question(
+            &self.0.bot,
+            &outbox,
+            &receipt,
+            &by,
+            ask,
+            flow::Thread::Known,
+        )
+        .await
+        .map_err(DiscordError::Flow)?;
         Ok(())
     }
 

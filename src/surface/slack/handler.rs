@@ -264,18 +264,37 @@ impl Slack {
         let by = self
             .person(workspace, asker.team, asker.user, asker.channel)
             .await;
-        let ask_for = |placeholder: &MessageRef| Question {
-            conversation: ConversationKey {
-                platform: Platform::Slack,
-                workspace: asker.team.to_owned(),
-                channel: asker.channel.to_owned(),
-                thread: thread.unwrap_or(&placeholder.0).to_owned(),
-            },
+        let in_thread = |thread: &str| ConversationKey {
+            platform: Platform::Slack,
+            workspace: asker.team.to_owned(),
+            channel: asker.channel.to_owned(),
+            thread: thread.to_owned(),
+        };
+        // Without a thread, the placeholder starts one; until it is posted (the LLM does not
+        // wait for it) the conversation goes by a provisional key.
+        let (conversation, starts) = match thread {
+            Some(thread) => (in_thread(thread), flow::Thread::Known),
+            None => {
+                let provisional = format!("pending:{}", uuid::Uuid::new_v4());
+                let (team, channel) = (asker.team.to_owned(), asker.channel.to_owned());
+                let starts = flow::Thread::StartedBy(Box::new(move |placeholder: &MessageRef| {
+                    ConversationKey {
+                        platform: Platform::Slack,
+                        workspace: team,
+                        channel,
+                        thread: placeholder.0.clone(),
+                    }
+                }));
+                (in_thread(&provisional), starts)
+            }
+        };
+        let ask = Question {
+            conversation,
             by: by.clone(),
             connection: self.connection_for(asker.channel),
             text: question.to_owned(),
         };
-        flow::question(&self.0.bot, &outbox, receipt, question, &by, ask_for)
+        flow::question(&self.0.bot, &outbox, receipt, &by, ask, starts)
             .await
             .map_err(SlackError::Flow)?;
         Ok(())
