@@ -121,9 +121,24 @@ mod guard {
     impl Corpus {
         fn load(name: &str) -> Corpus {
             match name {
-                "spider" => spider(),
-                "bird-postgres" => bird("mini_dev_postgresql.json", Dialect::Postgres),
-                "bird-sqlite" => bird("mini_dev_sqlite.json", Dialect::Sqlite),
+                "spider" => spider_like(
+                    "spider/tables.json",
+                    "spider/dev.json",
+                    "query",
+                    Dialect::Sqlite,
+                ),
+                "bird-postgres" => spider_like(
+                    "bird_minidev/dev_tables.json",
+                    "bird_minidev/mini_dev_postgresql.json",
+                    "SQL",
+                    Dialect::Postgres,
+                ),
+                "bird-sqlite" => spider_like(
+                    "bird_minidev/dev_tables.json",
+                    "bird_minidev/mini_dev_sqlite.json",
+                    "SQL",
+                    Dialect::Sqlite,
+                ),
                 "defog-postgres" => defog(
                     &[
                         "instruct_basic_postgres",
@@ -173,32 +188,17 @@ mod guard {
         policies
     }
 
-    fn spider() -> Corpus {
-        let policies = spider_policies("spider/tables.json", Dialect::Sqlite);
-        let statements = read_json("spider/dev.json")
+    /// Spider-style questions (`db_id` and the SQL under `sql_field`) against the policies of
+    /// their databases' tables.
+    fn spider_like(tables: &str, questions: &str, sql_field: &str, dialect: Dialect) -> Corpus {
+        let policies = spider_policies(tables, dialect);
+        let statements = read_json(questions)
             .as_array()
             .expect("an array of questions")
             .iter()
             .map(|q| {
                 let policy = policies.of(str_field(q, "db_id"));
-                (str_field(q, "query").to_owned(), policy)
-            })
-            .collect();
-        Corpus {
-            policies: policies.policies,
-            statements,
-        }
-    }
-
-    fn bird(file: &str, dialect: Dialect) -> Corpus {
-        let policies = spider_policies("bird_minidev/dev_tables.json", dialect);
-        let statements = read_json(&format!("bird_minidev/{file}"))
-            .as_array()
-            .expect("an array of questions")
-            .iter()
-            .map(|q| {
-                let policy = policies.of(str_field(q, "db_id"));
-                (str_field(q, "SQL").to_owned(), policy)
+                (str_field(q, sql_field).to_owned(), policy)
             })
             .collect();
         Corpus {

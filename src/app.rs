@@ -305,12 +305,7 @@ async fn recover_deliveries(
                     );
                 }
                 for delivery in taken {
-                    let platform = delivery
-                        .event
-                        .as_str()
-                        .split(':')
-                        .next()
-                        .unwrap_or_default();
+                    let platform = delivery.event.platform();
                     if let Some(courier) =
                         couriers.iter().find(|c| c.platform().as_str() == platform)
                     {

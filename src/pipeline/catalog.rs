@@ -49,22 +49,6 @@ async fn read(
     Ok((catalog, version))
 }
 
-/// The cached catalog when it is younger than `max_age`, else a fresh one.
-pub async fn current(
-    store: &Store,
-    warehouse: &dyn Warehouse,
-    role: Option<&str>,
-    max_age: Duration,
-) -> Result<Catalog, CatalogError> {
-    if let Some((catalog, refreshed_at)) = store.catalog(&key(warehouse, role)).await? {
-        let age = (Utc::now() - refreshed_at).to_std().unwrap_or_default();
-        if age <= max_age && catalog.dialect == warehouse.dialect() {
-            return Ok(catalog);
-        }
-    }
-    refresh(store, warehouse, role).await
-}
-
 /// Where a role's catalog is cached: under the connection's name, and the role's after `@`
 /// (connection names cannot hold one).
 fn key(warehouse: &dyn Warehouse, role: Option<&str>) -> String {

@@ -73,13 +73,7 @@ impl Pipeline {
         question: &str,
         conversation: crate::store::ConversationId,
     ) -> Result<Draft, PipelineError> {
-        let (warehouse, known) = self
-            .policy(
-                &ask.connection,
-                ask.db_role.as_deref(),
-                self.settings.catalog_max_age,
-            )
-            .await?;
+        let (warehouse, known) = self.known_for(ask).await?;
 
         let history: Vec<(String, String)> = self
             .store
@@ -209,17 +203,31 @@ impl Pipeline {
         })
     }
 
+    /// The warehouse and the catalog (with policy and index) a question is drafted against,
+    /// as the asker's database role.
+    async fn known_for(
+        &self,
+        ask: &Ask,
+    ) -> Result<
+        (
+            std::sync::Arc<dyn crate::warehouse::Warehouse>,
+            std::sync::Arc<super::catalog::Known>,
+        ),
+        PipelineError,
+    > {
+        self.policy(
+            &ask.connection,
+            ask.db_role.as_deref(),
+            self.settings.catalog_max_age,
+        )
+        .await
+    }
+
     /// A new pending draft of SQL written before (a Re-run from history), checked again by
     /// the guard and the planner as the asker's role; no LLM is asked.
     pub async fn redraft(&self, ask: &Ask, sql: &str) -> Result<Draft, PipelineError> {
         let conversation = self.store.conversation(&ask.conversation).await?;
-        let (warehouse, known) = self
-            .policy(
-                &ask.connection,
-                ask.db_role.as_deref(),
-                self.settings.catalog_max_age,
-            )
-            .await?;
+        let (warehouse, known) = self.known_for(ask).await?;
         let caps = Caps {
             role: ask.db_role.clone(),
             ..Caps::from(&self.settings.limits)

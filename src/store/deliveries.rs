@@ -142,8 +142,7 @@ impl Store {
         let mut given_up = Vec::new();
         for row in &lapsed {
             let event: EventId = parse_column(row, "event_id")?;
-            let platform = event.as_str().split(':').next().unwrap_or_default();
-            if !platforms.contains(&platform) {
+            if !platforms.contains(&event.platform()) {
                 continue;
             }
             // The lapsed lease in the WHERE makes the claim exclusive: a second replica's

@@ -131,6 +131,11 @@ impl EventId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The platform a delivery came from: ids start with its name (`slack:…`, `discord:…`).
+    pub fn platform(&self) -> &str {
+        self.0.split(':').next().unwrap_or_default()
+    }
 }
 
 impl FromStr for EventId {

@@ -694,21 +694,31 @@ fn decode_as(row: &PgRow, i: usize, decoder: Decoder) -> Value {
     if raw.is_null() {
         return Value::Null;
     }
-    let decoded = match decoder {
-        Decoder::Bool => scalar::<bool>(&raw).map(Value::Bool),
-        Decoder::Int2 => scalar::<i16>(&raw).map(|v| Value::Int(v.into())),
-        Decoder::Int4 => scalar::<i32>(&raw).map(|v| Value::Int(v.into())),
-        Decoder::Int8 => scalar::<i64>(&raw).map(Value::Int),
-        Decoder::Float4 => scalar::<f32>(&raw).map(|v| Value::Float(v.into())),
-        Decoder::Float8 => scalar::<f64>(&raw).map(Value::Float),
-        Decoder::Date => scalar::<NaiveDate>(&raw).map(Value::Date),
-        Decoder::Time => scalar::<NaiveTime>(&raw).map(Value::Time),
-        Decoder::Timestamp => scalar::<NaiveDateTime>(&raw).map(Value::Timestamp),
-        Decoder::TimestampTz => scalar::<DateTime<Utc>>(&raw).map(Value::TimestampTz),
-        Decoder::Text => scalar::<String>(&raw).map(Value::Text),
-        Decoder::General => return decode(row, i),
-    };
-    decoded.unwrap_or_else(|_| decode(row, i))
+    scalar_value(&raw, decoder).unwrap_or_else(|_| decode(row, i))
+}
+
+/// A value of one of the common scalar types, straight from its bytes: its type is known,
+/// so the column lookup and type check of `try_get` would be spent again.
+fn scalar_value(
+    raw: &sqlx::postgres::PgValueRef<'_>,
+    decoder: Decoder,
+) -> Result<Value, sqlx::Error> {
+    match decoder {
+        Decoder::Bool => scalar::<bool>(raw).map(Value::Bool),
+        Decoder::Int2 => scalar::<i16>(raw).map(|v| Value::Int(v.into())),
+        Decoder::Int4 => scalar::<i32>(raw).map(|v| Value::Int(v.into())),
+        Decoder::Int8 => scalar::<i64>(raw).map(Value::Int),
+        Decoder::Float4 => scalar::<f32>(raw).map(|v| Value::Float(v.into())),
+        Decoder::Float8 => scalar::<f64>(raw).map(Value::Float),
+        Decoder::Date => scalar::<NaiveDate>(raw).map(Value::Date),
+        Decoder::Time => scalar::<NaiveTime>(raw).map(Value::Time),
+        Decoder::Timestamp => scalar::<NaiveDateTime>(raw).map(Value::Timestamp),
+        Decoder::TimestampTz => scalar::<DateTime<Utc>>(raw).map(Value::TimestampTz),
+        Decoder::Text => scalar::<String>(raw).map(Value::Text),
+        Decoder::General => Err(sqlx::Error::Decode(
+            "not a common scalar type".to_owned().into(),
+        )),
+    }
 }
 
 /// What a row will cost before it is decoded: its raw bytes, or more where a small raw
@@ -833,14 +843,7 @@ fn decode(row: &PgRow, i: usize) -> Value {
         return Value::Text(String::from_utf8_lossy(text).into_owned());
     }
     let decoded = match info.name() {
-        // The common kinds decode straight from the value already in hand: its type is known
-        // (the match), so the column lookup and type check of `try_get` would be spent again.
-        "BOOL" => scalar::<bool>(&raw).map(Value::Bool),
-        "INT2" => scalar::<i16>(&raw).map(|v| Value::Int(v.into())),
-        "INT4" => scalar::<i32>(&raw).map(|v| Value::Int(v.into())),
-        "INT8" => scalar::<i64>(&raw).map(Value::Int),
-        "FLOAT4" => scalar::<f32>(&raw).map(|v| Value::Float(v.into())),
-        "FLOAT8" => scalar::<f64>(&raw).map(Value::Float),
+        _ if Decoder::of(&info) != Decoder::General => scalar_value(&raw, Decoder::of(&info)),
         // `NaN` is a numeric that no decimal type holds.
         "NUMERIC" => match row.try_get::<BigDecimal, _>(i) {
             // Keep the scale PostgreSQL displays (`22.50`, not `22.5000`).
@@ -856,10 +859,6 @@ fn decode(row: &PgRow, i: usize) -> Value {
         "MONEY" => row
             .try_get::<PgMoney, _>(i)
             .map(|m| Value::Decimal(m.to_bigdecimal(2))),
-        "DATE" => scalar::<NaiveDate>(&raw).map(Value::Date),
-        "TIME" => scalar::<NaiveTime>(&raw).map(Value::Time),
-        "TIMESTAMP" => scalar::<NaiveDateTime>(&raw).map(Value::Timestamp),
-        "TIMESTAMPTZ" => scalar::<DateTime<Utc>>(&raw).map(Value::TimestampTz),
         "INTERVAL" => row
             .try_get::<PgInterval, _>(i)
             .map(|v| Value::Text(interval_text(&v))),
@@ -868,7 +867,6 @@ fn decode(row: &PgRow, i: usize) -> Value {
             .try_get::<uuid::Uuid, _>(i)
             .map(|v| Value::Text(v.to_string())),
         "BYTEA" => row.try_get::<Vec<u8>, _>(i).map(Value::Bytes),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => scalar::<String>(&raw).map(Value::Text),
         "CHAR" | "UNKNOWN" => row.try_get(i).map(Value::Text),
         "BOOL[]" => json_array::<bool>(row, i),
         "INT2[]" => json_array::<i16>(row, i),

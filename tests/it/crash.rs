@@ -58,6 +58,12 @@ impl Replica {
         replica
     }
 
+    /// SIGKILL, and waits until the process is gone.
+    async fn kill(&mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        self.child.wait().await.expect("gone");
+    }
+
     /// `/ask text` from U1 in #sales.
     async fn ask(&self, text: &str, trigger: &str) {
         let form = serde_urlencoded::to_string([
@@ -126,8 +132,7 @@ async fn a_run_whose_process_is_killed_is_taken_back_by_another_replica() {
         running.params
     );
 
-    first.child.start_kill().expect("SIGKILL");
-    first.child.wait().await.expect("gone");
+    first.kill().await;
     let store = Store::connect(&SecretUrl::new(db.url.clone()))
         .await
         .expect("store");
@@ -198,8 +203,7 @@ async fn a_question_whose_process_is_killed_before_the_draft_is_answered_after_r
         assert!(Instant::now() < deadline, "the LLM was never asked");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    first.child.start_kill().expect("SIGKILL");
-    first.child.wait().await.expect("gone");
+    first.kill().await;
     let store = Store::connect(&SecretUrl::new(db.url.clone()))
         .await
         .expect("store");
@@ -267,8 +271,7 @@ async fn an_answer_whose_process_is_killed_while_posting_it_is_accounted_for_aft
     // The answer is posted; its first file is being uploaded (and held) when the kill comes.
     slack.wait_for("files.getUploadURLExternal", 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    first.child.start_kill().expect("SIGKILL");
-    first.child.wait().await.expect("gone");
+    first.kill().await;
     let store = Store::connect(&SecretUrl::new(db.url.clone()))
         .await
         .expect("store");
