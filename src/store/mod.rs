@@ -78,6 +78,9 @@ fn lease() -> chrono::Duration {
     chrono::Duration::from_std(RUN_LEASE).unwrap_or(chrono::Duration::seconds(20))
 }
 
+/// Connections to a SQLite store.
+const SQLITE_CONNECTIONS: u32 = 1;
+
 const DRAFT_COLUMNS: &str = "id, conversation_id, author, connection, question, sql, explanation, \
      estimated_rows, scan, repair_rounds, prompt_tokens, completion_tokens, state, claimed_by, \
      created_at, updated_at, verified, message";
@@ -102,6 +105,11 @@ impl Store {
                     sqlx::query("PRAGMA journal_mode = WAL")
                         .execute(&mut *conn)
                         .await?;
+                    // In WAL mode NORMAL loses no commit when the process dies (only when the
+                    // machine does), and a commit no longer waits for an fsync.
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
                     sqlx::query("PRAGMA foreign_keys = ON")
                         .execute(&mut *conn)
                         .await?;
@@ -111,6 +119,12 @@ impl Store {
                     Ok(())
                 })
             });
+            // SQLite commits one writer at a time. Several connections would wait on its lock
+            // in busy_timeout's sleeps (1, 2, 5 ms...), which became the tail of every
+            // acknowledgement under load; one connection queues calls in the pool instead,
+            // woken as soon as the connection is free. Every call is short (no fsync per
+            // commit, below), so the queue moves quickly.
+            options = options.max_connections(SQLITE_CONNECTIONS);
             let sqlite = SqliteConnectOptions::from_str(url.expose()).map_err(connect_error)?;
             prepare_sqlite_file(sqlite.get_filename())?;
             AnyConnectOptions::from_str(&with_create_mode(url.expose())).map_err(connect_error)?
