@@ -16,9 +16,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use axum::Json;
-use axum::routing::{get, post};
-use serde_json::{Value, json};
+#[path = "common/llm.rs"]
+mod llm;
 
 const ROWS: u64 = 1_000_000;
 const RUNS: usize = 3;
@@ -30,7 +29,7 @@ fn main() {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let database = prepare(&server);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let llm = runtime.block_on(fake_llm());
+    let llm = runtime.block_on(llm::fake_llm(QUERY, Duration::ZERO));
     let out = tempfile::tempdir().expect("temp dir");
 
     let psql_file = out.path().join("psql.csv");
@@ -192,32 +191,4 @@ fn prepare(server: &str) -> String {
         psql(&database, "ANALYZE export_wide");
     }
     database
-}
-
-/// An OpenAI-compatible endpoint that answers every question with the export query.
-async fn fake_llm() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("an address");
-    let app = axum::Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(|Json(request): Json<Value>| async move {
-                let content = format!("```sql\n{QUERY}\n```\nEvery row.");
-                Json(json!({
-                    "id": "bench", "object": "chat.completion", "created": 1_700_000_000,
-                    "model": request["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-                }))
-            }),
-        )
-        .route(
-            "/v1/models",
-            get(|| async { Json(json!({"object": "list", "data": [{"id": "bench"}]})) }),
-        );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}/v1")
 }

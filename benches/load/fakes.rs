@@ -1,5 +1,5 @@
-//! The two services both peers talk to, on 127.0.0.1 in the benchmark's own process: a fake
-//! Slack Web API and an OpenAI-compatible fake LLM that answers after a set latency.
+//! The fake Slack both peers talk to, on 127.0.0.1 in the benchmark's own process (the fake
+//! LLM is the benchmarks' shared one, `benches/common/llm.rs`).
 //!
 //! The fake Slack answers the calls a question makes (`auth.test`, `chat.postMessage`,
 //! `chat.update`, `chat.postEphemeral`) in the shapes slack-morphism and slack_sdk read, and
@@ -17,7 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::any;
 use serde_json::{Value, json};
 
 /// Posts a channel takes at once before the one-a-second pace applies.
@@ -51,7 +51,7 @@ impl FakeSlack {
         let app = axum::Router::new()
             .route("/api/{method}", any(api))
             .with_state(ledger.clone());
-        let address = serve(app).await;
+        let address = crate::llm::serve(app).await;
         FakeSlack {
             api_url: format!("http://{address}/api"),
             ledger,
@@ -176,37 +176,4 @@ fn params(headers: &HeaderMap, body: &[u8]) -> Value {
         let form: HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
         json!(form)
     }
-}
-
-/// An OpenAI-compatible `/v1` that answers every chat completion with [`SQL`] after `latency`.
-pub(crate) async fn fake_llm(latency: Duration) -> String {
-    let app = axum::Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(move |Json(request): Json<Value>| async move {
-                tokio::time::sleep(latency).await;
-                let content = format!("```sql\n{SQL}\n```\nInvoices per billing country.");
-                Json(json!({
-                    "id": "bench", "object": "chat.completion", "created": 1_700_000_000,
-                    "model": request["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-                }))
-            }),
-        )
-        .route(
-            "/v1/models",
-            get(|| async { Json(json!({"object": "list", "data": [{"id": "bench"}]})) }),
-        );
-    format!("http://{}/v1", serve(app).await)
-}
-
-async fn serve(app: axum::Router) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("an address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    address
 }

@@ -2,9 +2,11 @@
 //! same run, on the same fake Slack and the same fake LLM, on one machine.
 //!
 //! Each scenario starts a fresh server, sends signed `/ask` commands on a fixed schedule (open
-//! loop: a late answer never delays the next send, and each acknowledgement is timed from when
-//! its request was due), waits until every draft is shown, then reads the server's peak RSS
-//! and CPU time from `/proc`. Scenarios:
+//! loop: a late answer never delays the next send, each is its own task, and each
+//! acknowledgement is timed from when //! its request was sent; how late the sender's timer sent them is reported beside it), waits
+//! until every draft is shown, then reads the server's peak RSS and CPU time from `/proc`.
+//! Start-up (process start to first HTTP answer) and idle RSS come with every scenario.
+//! Scenarios:
 //!
 //! - `rate-50`, `rate-100`, `rate-200`: that many questions a second for `LOAD_SECONDS`
 //!   (default 20), spread over 500 channels and 1,000 people;
@@ -15,9 +17,12 @@
 //! The fake LLM answers after `LOAD_LLM_MS` (default 2,000 ms). Every scenario runs
 //! `LOAD_RUNS` times (default 3) per server and the median of each figure is reported. An
 //! argument filters scenarios by name. Bolt comes from `BOLT_PYTHON` or a virtualenv made
-//! once under `target/`. Run with `cargo bench --bench load`.
+//! once under `target/`; `BOLT_PYTHON=` (empty) measures querybot alone. Run with
+//! `cargo bench --bench load`.
 
 mod fakes;
+#[path = "../common/llm.rs"]
+mod llm;
 mod peers;
 
 use std::sync::Arc;
@@ -57,9 +62,13 @@ impl Scenario {
 struct Outcome {
     sent: usize,
     errors: usize,
+    /// Questions told to ask again later (beyond the in-flight bound).
+    refused: usize,
     ack_p50: Duration,
     ack_p99: Duration,
     ack_max: Duration,
+    /// How late the sender's timer sent requests (its own delay, not the server's), p99.
+    send_lag_p99: Duration,
     drafts: usize,
     /// Drafts shown per second, from the first question sent to the last draft shown.
     drafts_per_s: f64,
@@ -68,6 +77,10 @@ struct Outcome {
     /// From a burst sent to its last draft shown.
     ask_to_draft_max: Option<Duration>,
     peak_rss_mb: f64,
+    /// From the process started to its first HTTP answer.
+    start_up: Duration,
+    /// Resident memory once up, before the first question.
+    idle_rss_mb: f64,
     cpu_ms_per_request: f64,
     rate_limited: u64,
 }
@@ -109,7 +122,7 @@ fn main() {
         )
         .expect("the Chinook sample database beside the repository");
         let slack = FakeSlack::start().await;
-        let llm_url = fakes::fake_llm(latency).await;
+        let llm_url = llm::fake_llm(fakes::SQL, latency).await;
         let setting = Setting {
             slack: &slack,
             llm_url: &llm_url,
@@ -125,9 +138,9 @@ fn main() {
             latency.as_millis()
         );
         println!(
-            "| scenario | server | sent | errors | ack p50 | ack p99 | ack max | drafts | drafts/s | drain | ask→draft max | peak RSS | CPU/request | 429s |"
+            "| scenario | server | sent | errors | refused | ack p50 | ack p99 | ack max | send lag p99 | drafts | drafts/s | drain | ask→draft max | peak RSS | CPU/request | 429s | start-up | idle RSS |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for scenario in scenarios {
             for &kind in &kinds {
                 let mut outcomes = Vec::new();
@@ -186,6 +199,7 @@ async fn run(
 ) -> Outcome {
     let asks = schedule(scenario, seconds);
     let cpu_before = peers::cpu_time(server.pid());
+    let idle_rss_mb = peers::rss_kb(server.pid()) as f64 / 1024.0;
     let http = reqwest::Client::new();
     let url = Arc::new(server.commands_url.clone());
     let start = Instant::now() + Duration::from_millis(100);
@@ -213,6 +227,7 @@ async fn run(
         let (http, url) = (http.clone(), url.clone());
         sends.push(tokio::spawn(async move {
             tokio::time::sleep_until(due.into()).await;
+            let sending = Instant::now();
             let timestamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
@@ -226,20 +241,30 @@ async fn run(
                 .body(body)
                 .send()
                 .await;
-            let ok = match sent {
-                Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
-                Err(_) => false,
+            let (ok, refused) = match sent {
+                Ok(response) if response.status().is_success() => match response.bytes().await {
+                    // querybot's "busy, please ask again in about N seconds", in the response.
+                    Ok(body) => (true, body.windows(16).any(|w| w == b"please ask again")),
+                    Err(_) => (false, false),
+                },
+                _ => (false, false),
             };
-            (due.elapsed(), ok)
+            (sending.elapsed(), sending.duration_since(due), ok, refused)
         }));
     }
-    let mut acks = Vec::with_capacity(sends.len());
-    let mut errors = 0;
+    let (mut acks, mut lags) = (
+        Vec::with_capacity(sends.len()),
+        Vec::with_capacity(sends.len()),
+    );
+    let (mut errors, mut refused) = (0, 0);
     for send in sends {
-        let (took, ok) = send.await.expect("a send");
+        let (took, lag, ok, busy) = send.await.expect("a send");
         acks.push(took);
+        lags.push(lag);
         errors += usize::from(!ok);
+        refused += usize::from(busy);
     }
+    lags.sort();
     let last_due = start + asks.last().map(|a| a.due).unwrap_or_default();
     // Slack's pace makes the one-channel burst take about a second a question.
     let patience = latency + Duration::from_secs(15);
@@ -258,9 +283,11 @@ async fn run(
     Outcome {
         sent: asks.len(),
         errors,
+        refused,
         ack_p50: at(0.5),
         ack_p99: at(0.99),
         ack_max: at(1.0),
+        send_lag_p99: lags[((lags.len() - 1) as f64 * 0.99).round() as usize],
         drafts: drafts.len(),
         drafts_per_s: drafts.len() as f64
             / last_draft
@@ -270,6 +297,8 @@ async fn run(
         drain: last_draft.saturating_duration_since(last_due),
         ask_to_draft_max,
         peak_rss_mb: peak as f64 / 1024.0,
+        start_up: server.start_up,
+        idle_rss_mb,
         cpu_ms_per_request: cpu.as_secs_f64() * 1000.0 / asks.len() as f64,
         rate_limited: slack.rate_limited(),
     }
@@ -294,9 +323,11 @@ fn median(outcomes: &[Outcome]) -> Outcome {
     Outcome {
         sent: outcomes[0].sent,
         errors: of(|o| o.errors as f64) as usize,
+        refused: of(|o| o.refused as f64) as usize,
         ack_p50: time(|o| o.ack_p50),
         ack_p99: time(|o| o.ack_p99),
         ack_max: time(|o| o.ack_max),
+        send_lag_p99: time(|o| o.send_lag_p99),
         drafts: of(|o| o.drafts as f64) as usize,
         drafts_per_s: of(|o| o.drafts_per_s),
         drain: time(|o| o.drain),
@@ -304,6 +335,8 @@ fn median(outcomes: &[Outcome]) -> Outcome {
             .ask_to_draft_max
             .map(|_| time(|o| o.ask_to_draft_max.unwrap_or_default())),
         peak_rss_mb: of(|o| o.peak_rss_mb),
+        start_up: time(|o| o.start_up),
+        idle_rss_mb: of(|o| o.idle_rss_mb),
         cpu_ms_per_request: of(|o| o.cpu_ms_per_request),
         rate_limited: of(|o| o.rate_limited as f64) as u64,
     }
@@ -312,12 +345,14 @@ fn median(outcomes: &[Outcome]) -> Outcome {
 fn print_row(scenario: &str, server: &str, o: &Outcome) {
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!(
-        "| {scenario} | {server} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} s | {} | {:.1} MB | {:.2} ms | {} |",
+        "| {scenario} | {server} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} s | {} | {:.1} MB | {:.2} ms | {} | {} | {:.1} MB |",
         o.sent,
         o.errors,
+        o.refused,
         ms(o.ack_p50),
         ms(o.ack_p99),
         ms(o.ack_max),
+        ms(o.send_lag_p99),
         o.drafts,
         o.drafts_per_s,
         o.drain.as_secs_f64(),
@@ -326,5 +361,7 @@ fn print_row(scenario: &str, server: &str, o: &Outcome) {
         o.peak_rss_mb,
         o.cpu_ms_per_request,
         o.rate_limited,
+        ms(o.start_up),
+        o.idle_rss_mb,
     );
 }

@@ -40,6 +40,8 @@ pub(crate) struct Server {
     child: std::process::Child,
     /// Where signed slash commands go.
     pub(crate) commands_url: String,
+    /// From the process started to its first HTTP answer.
+    pub(crate) start_up: Duration,
 }
 
 /// What the fakes and the warehouse are, for every server of a run.
@@ -105,22 +107,25 @@ impl Server {
                 (command, format!("http://127.0.0.1:{port}/slack/events"))
             }
         };
+        let started = Instant::now();
         let child = command
             .envs(common)
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{} does not start: {e}", kind.name()));
-        let server = Server {
+        let mut server = Server {
             child,
             commands_url,
+            start_up: Duration::ZERO,
         };
         // Up when it answers HTTP at all (an unsigned request is refused, which is enough).
         let deadline = Instant::now() + Duration::from_secs(60);
         let http = reqwest::Client::new();
         while http.get(&server.commands_url).send().await.is_err() {
             assert!(Instant::now() < deadline, "{} did not come up", kind.name());
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        server.start_up = started.elapsed();
         server
     }
 
@@ -138,13 +143,22 @@ impl Drop for Server {
 
 /// Peak resident memory so far (`VmHWM`), in KB.
 pub(crate) fn peak_rss_kb(pid: u32) -> u64 {
+    status_kb(pid, "VmHWM:")
+}
+
+/// Resident memory now (`VmRSS`), in KB.
+pub(crate) fn rss_kb(pid: u32) -> u64 {
+    status_kb(pid, "VmRSS:")
+}
+
+fn status_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kb| kb.parse().ok())
-        .expect("VmHWM")
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }
 
 /// User plus system CPU time the process has used.
@@ -163,10 +177,13 @@ pub(crate) fn cpu_time(pid: u32) -> Duration {
 }
 
 /// A Python that imports Bolt and uvicorn: `BOLT_PYTHON`, or a virtualenv made once under
-/// `target/`. `None` (and why) when neither can be had.
+/// `target/`. An error saying why when neither can be had, or `BOLT_PYTHON` is set empty
+/// (querybot alone is measured then).
 pub(crate) fn bolt_python() -> Result<PathBuf, String> {
-    if let Some(python) = std::env::var_os("BOLT_PYTHON") {
-        return Ok(PathBuf::from(python));
+    match std::env::var_os("BOLT_PYTHON") {
+        Some(python) if python.is_empty() => return Err("BOLT_PYTHON is empty".to_owned()),
+        Some(python) => return Ok(PathBuf::from(python)),
+        None => {}
     }
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-bolt-venv");
     let python = venv.join("bin/python");

@@ -6,6 +6,7 @@
 //! fixed-width UTC text. Schema changes live in `migrations/{postgres,sqlite}`, embedded in
 //! the binary. Every write that touches more than one row runs in one transaction.
 
+mod checkpoint;
 mod deliveries;
 mod model;
 mod teams;
@@ -13,6 +14,7 @@ mod teams;
 use std::borrow::Cow;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -63,6 +65,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// A SQLite file store's WAL checkpoints, while any clone of the store lives.
+    _checkpoints: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 /// How long a claim on a running draft holds without renewal. Its runner renews it every
@@ -98,6 +102,7 @@ impl Store {
             source,
         };
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let mut sqlite_file = None;
         let connect_options = if backend == Backend::Sqlite {
             // WAL lets readers go on while one writer commits; SQLite serializes writers.
             options = options.after_connect(|conn, _| {
@@ -108,6 +113,9 @@ impl Store {
                     // In WAL mode NORMAL loses no commit when the process dies (only when the
                     // machine does), and a commit no longer waits for an fsync.
                     sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(checkpoint::NO_AUTOMATIC_CHECKPOINT)
                         .execute(&mut *conn)
                         .await?;
                     sqlx::query("PRAGMA foreign_keys = ON")
@@ -127,6 +135,7 @@ impl Store {
             options = options.max_connections(SQLITE_CONNECTIONS);
             let sqlite = SqliteConnectOptions::from_str(url.expose()).map_err(connect_error)?;
             prepare_sqlite_file(sqlite.get_filename())?;
+            sqlite_file = Some(sqlite);
             AnyConnectOptions::from_str(&with_create_mode(url.expose())).map_err(connect_error)?
         } else {
             options = options.max_connections(10);
@@ -136,7 +145,19 @@ impl Store {
             .connect_with(connect_options)
             .await
             .map_err(connect_error)?;
-        Ok(Store { pool, backend })
+        let checkpoints = match sqlite_file.filter(|s| !is_in_memory(s.get_filename())) {
+            Some(sqlite) => Some(Arc::new(
+                checkpoint::Checkpointer::start(sqlite)
+                    .await
+                    .map_err(connect_error)?,
+            )),
+            None => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            _checkpoints: checkpoints,
+        })
     }
 
     /// Applies the embedded migrations for this backend; safe to run from several replicas.
@@ -1117,11 +1138,16 @@ fn with_create_mode(url: &str) -> String {
     }
 }
 
+/// Whether a SQLite store lives in memory (no file, no WAL).
+fn is_in_memory(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    text.is_empty() || text.starts_with("file:sqlx-in-memory")
+}
+
 /// Creates a SQLite store's file and missing folders up front, so that a location the
 /// process cannot write is named with its reason rather than SQLite's "unable to open".
 fn prepare_sqlite_file(path: &Path) -> Result<(), StoreError> {
-    let text = path.to_string_lossy();
-    if text.is_empty() || text.starts_with("file:sqlx-in-memory") {
+    if is_in_memory(path) {
         return Ok(());
     }
     let fail = |error: std::io::Error| StoreError::File {
