@@ -103,7 +103,8 @@ impl Server {
                     .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/load"))
                     .args(["bolt_ask:api", "--host", "127.0.0.1", "--port"])
                     .arg(port.to_string())
-                    .args(["--log-level", "warning", "--no-access-log"]);
+                    .args(["--log-level", "warning", "--no-access-log"])
+                    .env("PYTHONDONTWRITEBYTECODE", "1");
                 (command, format!("http://127.0.0.1:{port}/slack/events"))
             }
         };

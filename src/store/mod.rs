@@ -131,7 +131,7 @@ impl Store {
             // in busy_timeout's sleeps (1, 2, 5 ms...), which became the tail of every
             // acknowledgement under load; one connection queues calls in the pool instead,
             // woken as soon as the connection is free. Every call is short (no fsync per
-            // commit, below), so the queue moves quickly.
+            // commit, no checkpoint inside one), so the queue moves quickly.
             options = options.max_connections(SQLITE_CONNECTIONS);
             let sqlite = SqliteConnectOptions::from_str(url.expose()).map_err(connect_error)?;
             prepare_sqlite_file(sqlite.get_filename())?;
