@@ -2,9 +2,10 @@
 //! same run, on the same fake Slack and the same fake LLM, on one machine.
 //!
 //! Each scenario starts a fresh server, sends signed `/ask` commands on a fixed schedule (open
-//! loop: a late answer never delays the next send, each is its own task, and each
-//! acknowledgement is timed from when //! its request was sent; how late the sender's timer sent them is reported beside it), waits
-//! until every draft is shown, then reads the server's peak RSS and CPU time from `/proc`.
+//! loop: each is its own task, so a late answer never delays the next send; each
+//! acknowledgement is timed from when its request was sent, and how late the sender's timer
+//! sent them is reported beside it), waits until every draft is shown, then reads the
+//! server's peak RSS and CPU time from `/proc`.
 //! Start-up (process start to first HTTP answer) and idle RSS come with every scenario.
 //! Scenarios:
 //!
