@@ -6,6 +6,8 @@
 //! the timed loop. The shared corpora and the Chinook database are read from
 //! `../shared/testdata`, beside the repository, as the unit tests read them.
 
+use querybot::present::csv::CsvFile;
+use querybot::warehouse::{Column, Value};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -37,6 +39,17 @@ impl Written {
     fn path(dir: &Path, name: &str, n: &mut u64) -> PathBuf {
         *n += 1;
         dir.join(format!("{name}-{n}"))
+    }
+
+    /// `rows` under `columns` written by `CsvFile` to a new file in `dir`, as a run writes them.
+    fn csv(dir: &Path, n: &mut u64, columns: &[Column], rows: &[Vec<Value>]) -> Written {
+        let path = Written::path(dir, "result.csv", n);
+        let mut file = CsvFile::create(&path).expect("the CSV file is created");
+        file.write_header(columns).expect("the header");
+        for row in rows {
+            file.write_row(row).expect("a row");
+        }
+        Written(file.finish().expect("the CSV file is flushed"))
     }
 }
 
@@ -730,7 +743,6 @@ mod presenter {
     use bigdecimal::BigDecimal;
     use chrono::{Duration, NaiveDate};
     use querybot::present::chart;
-    use querybot::present::csv::CsvFile;
     use querybot::present::{PresentOptions, Presenter, Preview, Totals, table};
     use querybot::warehouse::{Column, RowSink, Value, ValueKind};
 
@@ -834,15 +846,7 @@ mod presenter {
         let (columns, rows) = result();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut n = 0;
-        bencher.bench_local(|| {
-            let path = Written::path(dir.path(), "result.csv", &mut n);
-            let mut file = CsvFile::create(&path).expect("the CSV file is created");
-            file.write_header(&columns).expect("the header");
-            for row in &rows {
-                file.write_row(row).expect("a row");
-            }
-            Written(file.finish().expect("the CSV file is flushed"))
-        });
+        bencher.bench_local(|| Written::csv(dir.path(), &mut n, &columns, &rows));
     }
 
     #[divan::bench]
@@ -872,7 +876,6 @@ mod csv_encoding {
 
     use bigdecimal::BigDecimal;
     use chrono::{Duration, NaiveDate, TimeZone, Utc};
-    use querybot::present::csv::CsvFile;
     use querybot::warehouse::{Column, Value, ValueKind};
 
     use super::{Bencher, BytesCount, ItemsCount, Written};
@@ -943,15 +946,7 @@ mod csv_encoding {
         let (columns, rows) = (columns(), rows());
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut n = 0;
-        let mut write = || {
-            let path = Written::path(dir.path(), "result.csv", &mut n);
-            let mut file = CsvFile::create(&path).expect("the CSV file is created");
-            file.write_header(&columns).expect("the header");
-            for row in &rows {
-                file.write_row(row).expect("a row");
-            }
-            Written(file.finish().expect("the CSV file is flushed"))
-        };
+        let mut write = || Written::csv(dir.path(), &mut n, &columns, &rows);
         let bytes = std::fs::metadata(&write().0).expect("the CSV file").len();
         bencher
             .counter(ItemsCount::new(ROWS))
